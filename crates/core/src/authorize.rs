@@ -1,0 +1,705 @@
+//! The authorization request under API version 4, validated into a typed value.
+//!
+//! Validation runs in two stages because errors travel differently before and after the client
+//! is proven (shared/DESIGN.md, "Refuse early, precisely"):
+//!
+//! 1. [`check_redirect`]: `client_id` and `redirect_uri` against the registered client. A failure
+//!    here is shown on an error page and never redirected.
+//! 2. [`validate`]: every other rule, as a list of named checks. A failure redirects to the proven
+//!    redirect_uri with `error`, `error_description` and `state`.
+
+use crate::acr::{self, Method};
+use crate::error::{ErrorCode, OAuthError};
+use crate::locale::Locale;
+use crate::login_hint::LoginHint;
+use crate::scope::{self, ScopeSet};
+use crate::{MIN_API_VERSION, pkce};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Longest value accepted for any authorization request parameter. BankID's own limits are not
+/// published; this keeps a request, and what it stores, small.
+pub const MAX_PARAM_LEN: usize = 2048;
+/// Longest `state` and `nonce`.
+pub const MAX_STATE_LEN: usize = 512;
+/// Most parameters in one request.
+pub const MAX_PARAMS: usize = 64;
+
+/// The parameters of one authorization request, each name at most once (RFC 6749 section 3.1).
+/// An empty value counts as absent, as RFC 6749 section 3.1 says.
+#[derive(Debug, Clone, Default)]
+pub struct AuthorizeParams(BTreeMap<String, String>);
+
+impl AuthorizeParams {
+    pub fn from_pairs(
+        pairs: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, OAuthError> {
+        let mut map = BTreeMap::new();
+        for (name, value) in pairs {
+            if map.len() >= MAX_PARAMS {
+                return Err(OAuthError::invalid_request(format!(
+                    "the request has more than {MAX_PARAMS} parameters"
+                )));
+            }
+            if value.is_empty() {
+                continue;
+            }
+            if map.contains_key(&name) {
+                return Err(OAuthError::invalid_request(format!(
+                    "{name}: a parameter must not be sent more than once"
+                )));
+            }
+            map.insert(name, value);
+        }
+        Ok(AuthorizeParams(map))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    fn require(&self, name: &str) -> Result<&str, OAuthError> {
+        self.get(name).ok_or_else(|| {
+            OAuthError::invalid_request(format!("{name}: required by API version 4"))
+        })
+    }
+
+    /// The `client_id`, for the caller to look the client up.
+    pub fn client_id(&self) -> Result<&str, OAuthError> {
+        let client_id = self
+            .get("client_id")
+            .ok_or_else(|| OAuthError::invalid_request("client_id: required"))?;
+        if client_id.len() > 255 {
+            return Err(OAuthError::invalid_request(
+                "client_id: longer than 255 characters",
+            ));
+        }
+        Ok(client_id)
+    }
+}
+
+/// What the provider knows about the client, read from its registration.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientPolicy<'a> {
+    pub client_id: &'a str,
+    pub redirect_uris: &'a [String],
+    pub scopes: &'a ScopeSet,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    #[default]
+    Query,
+    Fragment,
+    FormPost,
+}
+
+/// Where the answer (a code or an error) goes, once the client and redirect_uri are proven.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseTarget {
+    pub redirect_uri: String,
+    pub response_mode: ResponseMode,
+    /// `state`, echoed only when it is within [`MAX_STATE_LEN`].
+    pub state: Option<String>,
+}
+
+/// How an authorization request failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeError {
+    /// Client or redirect_uri not proven: shown on an error page, never redirected.
+    Page(OAuthError),
+    /// Redirected to the client.
+    Redirect(Box<ResponseTarget>, OAuthError),
+}
+
+impl AuthorizeError {
+    pub fn oauth(&self) -> &OAuthError {
+        match self {
+            AuthorizeError::Page(e) | AuthorizeError::Redirect(_, e) => e,
+        }
+    }
+}
+
+/// How the parameters reached the provider; an NNIN in `login_hint` is accepted only from a
+/// pushed request or an encrypted request object (seed 000).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Query,
+    Pushed,
+    EncryptedRequestObject,
+}
+
+/// `prompt` (OpenID Connect Core 3.1.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Prompt {
+    pub none: bool,
+    pub login: bool,
+    pub consent: bool,
+}
+
+/// An authorization request that passed every rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatedAuthorizeRequest {
+    pub client_id: String,
+    pub target: ResponseTarget,
+    pub scope: ScopeSet,
+    pub state: String,
+    pub nonce: String,
+    pub code_challenge: String,
+    pub api_version: u32,
+    /// The methods the user may log in with, in order of preference; never empty.
+    pub methods: Vec<Method>,
+    pub login_hint: Option<LoginHint>,
+    pub prompt: Prompt,
+    pub max_age: Option<u64>,
+    pub locale: Locale,
+}
+
+/// Stage 1: the redirect_uri must be registered for the client, character for character.
+pub fn check_redirect(
+    params: &AuthorizeParams,
+    client: &ClientPolicy,
+) -> Result<ResponseTarget, AuthorizeError> {
+    let page = |d: String| AuthorizeError::Page(OAuthError::invalid_request(d));
+    let redirect_uri = params
+        .get("redirect_uri")
+        .ok_or_else(|| page("redirect_uri: required".into()))?;
+    if !client.redirect_uris.iter().any(|r| r == redirect_uri) {
+        return Err(page(format!(
+            "redirect_uri: not registered for client '{}' (it must equal a registered URI exactly)",
+            client.client_id
+        )));
+    }
+    let state = params
+        .get("state")
+        .filter(|s| s.len() <= MAX_STATE_LEN)
+        .map(str::to_owned);
+    let mut target = ResponseTarget {
+        redirect_uri: redirect_uri.to_owned(),
+        response_mode: ResponseMode::Query,
+        state,
+    };
+    target.response_mode = match params.get("response_mode") {
+        None | Some("query") => ResponseMode::Query,
+        Some("fragment") => ResponseMode::Fragment,
+        Some("form_post") => ResponseMode::FormPost,
+        Some(other) => {
+            let e = OAuthError::invalid_request(format!(
+                "response_mode: '{}' is not supported (query, fragment or form_post)",
+                truncate(other)
+            ));
+            return Err(AuthorizeError::Redirect(Box::new(target), e));
+        }
+    };
+    Ok(target)
+}
+
+/// Stage 2: every other rule, in the order of [`CHECKS`].
+pub fn validate(
+    params: &AuthorizeParams,
+    client: &ClientPolicy,
+    target: &ResponseTarget,
+    channel: Channel,
+) -> Result<ValidatedAuthorizeRequest, AuthorizeError> {
+    let mut draft = Draft::default();
+    let input = Input {
+        params,
+        client,
+        channel,
+    };
+    for (_rule, check) in CHECKS {
+        check(&input, &mut draft)
+            .map_err(|e| AuthorizeError::Redirect(Box::new(target.clone()), e))?;
+    }
+    Ok(ValidatedAuthorizeRequest {
+        client_id: client.client_id.to_owned(),
+        target: target.clone(),
+        scope: draft.scope,
+        state: draft.state,
+        nonce: draft.nonce,
+        code_challenge: draft.code_challenge,
+        api_version: draft.api_version,
+        methods: draft.methods,
+        login_hint: draft.login_hint,
+        prompt: draft.prompt,
+        max_age: draft.max_age,
+        locale: draft.locale,
+    })
+}
+
+struct Input<'a> {
+    params: &'a AuthorizeParams,
+    client: &'a ClientPolicy<'a>,
+    channel: Channel,
+}
+
+#[derive(Default)]
+struct Draft {
+    scope: ScopeSet,
+    state: String,
+    nonce: String,
+    code_challenge: String,
+    api_version: u32,
+    methods: Vec<Method>,
+    login_hint: Option<LoginHint>,
+    prompt: Prompt,
+    max_age: Option<u64>,
+    locale: Locale,
+}
+
+type Check = fn(&Input, &mut Draft) -> Result<(), OAuthError>;
+
+/// The rules, one function each, in the order they run; adding a rule is adding a line here.
+const CHECKS: [(&str, Check); 14] = [
+    ("parameter_sizes", check_parameter_sizes),
+    ("request_objects", check_request_objects),
+    ("response_type", check_response_type),
+    ("scope", check_scope),
+    ("state", check_state),
+    ("nonce", check_nonce),
+    ("pkce", check_pkce),
+    ("api_version", check_api_version),
+    ("login_hint", check_login_hint),
+    ("acr_values", check_acr_values),
+    ("prompt", check_prompt),
+    ("max_age", check_max_age),
+    ("ui_locales", check_ui_locales),
+    ("unsupported_parameters", check_unsupported_parameters),
+];
+
+fn truncate(value: &str) -> String {
+    value.chars().take(40).collect()
+}
+
+fn check_parameter_sizes(input: &Input, _: &mut Draft) -> Result<(), OAuthError> {
+    match input.params.0.iter().find(|(_, v)| v.len() > MAX_PARAM_LEN) {
+        Some((name, _)) => Err(OAuthError::invalid_request(format!(
+            "{name}: longer than {MAX_PARAM_LEN} characters"
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn check_request_objects(input: &Input, _: &mut Draft) -> Result<(), OAuthError> {
+    if input.params.get("request").is_some() {
+        return Err(OAuthError::new(
+            ErrorCode::RequestNotSupported,
+            "request: request objects are not supported yet",
+        ));
+    }
+    if input.params.get("request_uri").is_some() {
+        return Err(OAuthError::new(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri: pushed authorization requests are not supported yet",
+        ));
+    }
+    Ok(())
+}
+
+fn check_response_type(input: &Input, _: &mut Draft) -> Result<(), OAuthError> {
+    match input.params.require("response_type")? {
+        "code" => Ok(()),
+        other => Err(OAuthError::new(
+            ErrorCode::UnsupportedResponseType,
+            format!(
+                "response_type: '{}' is not supported; API version 4 allows only 'code'",
+                truncate(other)
+            ),
+        )),
+    }
+}
+
+fn check_scope(input: &Input, draft: &mut Draft) -> Result<(), OAuthError> {
+    let requested =
+        ScopeSet::parse(input.params.require("scope")?).map_err(OAuthError::invalid_scope)?;
+    if !requested.contains("openid") {
+        return Err(OAuthError::invalid_scope("scope: must include 'openid'"));
+    }
+    for s in requested.iter() {
+        if scope::LATER_SCOPES.contains(&s) {
+            return Err(OAuthError::invalid_scope(format!(
+                "scope: '{s}' is not supported by this provider yet"
+            )));
+        }
+        if !scope::PERSON_SCOPES.contains(&s) {
+            return Err(OAuthError::invalid_scope(format!(
+                "scope: '{}' is not a scope of a person login",
+                truncate(s)
+            )));
+        }
+    }
+    if let Some(s) = requested.missing_from(input.client.scopes).next() {
+        return Err(OAuthError::invalid_scope(format!(
+            "scope: '{s}' is not allowed for client '{}'",
+            input.client.client_id
+        )));
+    }
+    draft.scope = requested;
+    Ok(())
+}
+
+fn check_state(input: &Input, draft: &mut Draft) -> Result<(), OAuthError> {
+    let state = input.params.require("state")?;
+    if state.len() > MAX_STATE_LEN {
+        return Err(OAuthError::invalid_request(format!(
+            "state: longer than {MAX_STATE_LEN} characters"
+        )));
+    }
+    draft.state = state.to_owned();
+    Ok(())
+}
+
+fn check_nonce(input: &Input, draft: &mut Draft) -> Result<(), OAuthError> {
+    let nonce = input.params.require("nonce")?;
+    if nonce.len() > MAX_STATE_LEN {
+        return Err(OAuthError::invalid_request(format!(
+            "nonce: longer than {MAX_STATE_LEN} characters"
+        )));
+    }
+    draft.nonce = nonce.to_owned();
+    Ok(())
+}
+
+fn check_pkce(input: &Input, draft: &mut Draft) -> Result<(), OAuthError> {
+    let challenge = input.params.require("code_challenge")?;
+    match input.params.require("code_challenge_method")? {
+        "S256" => {}
+        other => {
+            return Err(OAuthError::invalid_request(format!(
+                "code_challenge_method: '{}' is not allowed; API version 4 requires S256",
+                truncate(other)
+            )));
+        }
+    }
+    pkce::check_challenge(challenge).map_err(OAuthError::invalid_request)?;
+    draft.code_challenge = challenge.to_owned();
+    Ok(())
+}
+
+fn check_api_version(input: &Input, draft: &mut Draft) -> Result<(), OAuthError> {
+    draft.api_version = match input.params.get("api_version") {
+        None => MIN_API_VERSION,
+        Some(text) => {
+            let version: u32 = text.parse().map_err(|_| {
+                OAuthError::invalid_request("api_version: must be a whole number (4 or higher)")
+            })?;
+            if version < MIN_API_VERSION {
+                return Err(OAuthError::invalid_request(format!(
+                    "api_version: {version} is no longer supported; the minimum is {MIN_API_VERSION}"
+                )));
+            }
+            if version > MIN_API_VERSION {
+                return Err(OAuthError::invalid_request(format!(
+                    "api_version: {version} is not supported; this provider implements version {MIN_API_VERSION}"
+                )));
+            }
+            version
+        }
+    };
+    Ok(())
+}
+
+fn check_login_hint(input: &Input, draft: &mut Draft) -> Result<(), OAuthError> {
+    let Some(text) = input.params.get("login_hint") else {
+        return Ok(());
+    };
+    let hint = LoginHint::parse(text).map_err(OAuthError::invalid_request)?;
+    if hint.nnin().is_some() && input.channel == Channel::Query {
+        return Err(OAuthError::invalid_request(
+            "login_hint: a national identity number may be sent only in a pushed authorization request \
+             or an encrypted request object (API version 4)",
+        ));
+    }
+    draft.login_hint = Some(hint);
+    Ok(())
+}
+
+fn check_acr_values(input: &Input, draft: &mut Draft) -> Result<(), OAuthError> {
+    let from_acr = match input.params.get("acr_values") {
+        Some(text) => Some(acr::parse_acr_values(text).map_err(OAuthError::invalid_request)?),
+        None => None,
+    };
+    let from_hint = draft.login_hint.as_ref().and_then(LoginHint::method);
+    draft.methods = match (from_hint, from_acr) {
+        (Some(m), Some(allowed)) if !allowed.contains(&m) => {
+            return Err(OAuthError::invalid_request(format!(
+                "login_hint: selects {} but acr_values does not allow it",
+                m.hint()
+            )));
+        }
+        (Some(m), _) => vec![m],
+        (None, Some(allowed)) => allowed,
+        (None, None) => Method::ALL.to_vec(),
+    };
+    Ok(())
+}
+
+fn check_prompt(input: &Input, draft: &mut Draft) -> Result<(), OAuthError> {
+    let Some(text) = input.params.get("prompt") else {
+        return Ok(());
+    };
+    let mut prompt = Prompt::default();
+    for value in text.split(' ') {
+        match value {
+            "none" => prompt.none = true,
+            "login" | "select_account" => prompt.login = true,
+            "consent" => prompt.consent = true,
+            other => {
+                return Err(OAuthError::invalid_request(format!(
+                    "prompt: '{}' is not one of none, login, consent, select_account",
+                    truncate(other)
+                )));
+            }
+        }
+    }
+    if prompt.none && (prompt.login || prompt.consent) {
+        return Err(OAuthError::invalid_request(
+            "prompt: 'none' must not be combined with other values",
+        ));
+    }
+    draft.prompt = prompt;
+    Ok(())
+}
+
+fn check_max_age(input: &Input, draft: &mut Draft) -> Result<(), OAuthError> {
+    if let Some(text) = input.params.get("max_age") {
+        let max_age = text.parse::<u64>().map_err(|_| {
+            OAuthError::invalid_request("max_age: must be a non-negative whole number of seconds")
+        })?;
+        draft.max_age = Some(max_age);
+    }
+    Ok(())
+}
+
+fn check_ui_locales(input: &Input, draft: &mut Draft) -> Result<(), OAuthError> {
+    draft.locale = input
+        .params
+        .get("ui_locales")
+        .and_then(Locale::from_ui_locales)
+        .unwrap_or_default();
+    Ok(())
+}
+
+fn check_unsupported_parameters(input: &Input, _: &mut Draft) -> Result<(), OAuthError> {
+    for name in [
+        "id_token_hint",
+        "claims",
+        "registration",
+        "authorization_details",
+    ] {
+        if input.params.get(name).is_some() {
+            return Err(OAuthError::invalid_request(format!(
+                "{name}: not supported by this provider yet"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn params(extra: &[(&str, &str)], without: &[&str]) -> AuthorizeParams {
+        let mut pairs: Vec<(String, String)> = [
+            ("client_id", "shop"),
+            ("redirect_uri", "https://shop.example/cb"),
+            ("response_type", "code"),
+            ("scope", "openid profile"),
+            ("state", "s1"),
+            ("nonce", "n1"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ]
+        .iter()
+        .filter(|(k, _)| !without.contains(k) && !extra.iter().any(|(e, _)| e == k))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        AuthorizeParams::from_pairs(pairs).unwrap()
+    }
+
+    fn run(p: &AuthorizeParams) -> Result<ValidatedAuthorizeRequest, AuthorizeError> {
+        let uris = vec!["https://shop.example/cb".to_string()];
+        let scopes = ScopeSet::parse("openid profile nnin_altsub").unwrap();
+        let client = ClientPolicy {
+            client_id: "shop",
+            redirect_uris: &uris,
+            scopes: &scopes,
+        };
+        let target = check_redirect(p, &client)?;
+        validate(p, &client, &target, Channel::Query)
+    }
+
+    fn redirect_error(p: &AuthorizeParams) -> OAuthError {
+        match run(p) {
+            Err(AuthorizeError::Redirect(_, e)) => e,
+            other => panic!("expected a redirected error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_complete_request_validates() {
+        let v = run(&params(&[("login_hint", "BIS"), ("ui_locales", "en")], &[])).unwrap();
+        assert_eq!(v.methods, [Method::Bis]);
+        assert_eq!(v.locale, Locale::En);
+        assert_eq!(v.api_version, 4);
+        assert_eq!(v.target.response_mode, ResponseMode::Query);
+    }
+
+    #[test]
+    fn unregistered_redirect_uri_is_never_redirected_to() {
+        let p = params(&[("redirect_uri", "https://shop.example/cb/../evil")], &[]);
+        assert!(matches!(run(&p), Err(AuthorizeError::Page(_))));
+        assert!(matches!(
+            run(&params(&[], &["redirect_uri"])),
+            Err(AuthorizeError::Page(_))
+        ));
+    }
+
+    #[test]
+    fn duplicate_parameters_are_refused() {
+        let pairs = vec![
+            ("state".to_string(), "a".to_string()),
+            ("state".to_string(), "b".to_string()),
+        ];
+        assert_eq!(
+            AuthorizeParams::from_pairs(pairs).unwrap_err().code,
+            ErrorCode::InvalidRequest
+        );
+    }
+
+    #[test]
+    fn each_required_parameter_is_required() {
+        for name in [
+            "state",
+            "nonce",
+            "code_challenge",
+            "code_challenge_method",
+            "response_type",
+            "scope",
+        ] {
+            let e = redirect_error(&params(&[], &[name]));
+            assert_eq!(e.code, ErrorCode::InvalidRequest, "{name}");
+            assert!(e.description.starts_with(name), "{name}: {}", e.description);
+        }
+    }
+
+    #[test]
+    fn pkce_downgrade_to_plain_is_refused() {
+        let e = redirect_error(&params(&[("code_challenge_method", "plain")], &[]));
+        assert_eq!(e.code, ErrorCode::InvalidRequest);
+        assert!(e.description.contains("S256"));
+    }
+
+    #[test]
+    fn api_version_below_4_is_refused() {
+        let e = redirect_error(&params(&[("api_version", "3")], &[]));
+        assert!(e.description.contains("minimum is 4"), "{}", e.description);
+        assert_eq!(
+            redirect_error(&params(&[("api_version", "four")], &[])).code,
+            ErrorCode::InvalidRequest
+        );
+    }
+
+    #[test]
+    fn response_types_other_than_code_are_refused() {
+        for rt in ["token", "id_token", "code id_token"] {
+            assert_eq!(
+                redirect_error(&params(&[("response_type", rt)], &[])).code,
+                ErrorCode::UnsupportedResponseType
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_or_unallowed_scopes_are_refused() {
+        assert_eq!(
+            redirect_error(&params(&[("scope", "openid banana")], &[])).code,
+            ErrorCode::InvalidScope
+        );
+        assert_eq!(
+            redirect_error(&params(&[("scope", "openid email")], &[])).code,
+            ErrorCode::InvalidScope
+        );
+        assert_eq!(
+            redirect_error(&params(&[("scope", "profile")], &[])).code,
+            ErrorCode::InvalidScope
+        );
+    }
+
+    #[test]
+    fn an_nnin_in_a_plain_login_hint_is_refused() {
+        let e = redirect_error(&params(&[("login_hint", "BID:15076500565")], &[]));
+        assert!(
+            e.description.contains("pushed authorization request"),
+            "{}",
+            e.description
+        );
+    }
+
+    #[test]
+    fn login_hint_and_acr_values_must_agree() {
+        let e = redirect_error(&params(
+            &[("login_hint", "BIS"), ("acr_values", "urn:bankid:bid")],
+            &[],
+        ));
+        assert_eq!(e.code, ErrorCode::InvalidRequest);
+        let v = run(&params(
+            &[("acr_values", "urn:bankid:bis urn:bankid:bid")],
+            &[],
+        ))
+        .unwrap();
+        assert_eq!(v.methods, [Method::Bis, Method::Bid]);
+    }
+
+    #[test]
+    fn prompt_none_cannot_be_combined() {
+        assert_eq!(
+            redirect_error(&params(&[("prompt", "none login")], &[])).code,
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            redirect_error(&params(&[("prompt", "sometimes")], &[])).code,
+            ErrorCode::InvalidRequest
+        );
+        assert!(
+            run(&params(&[("prompt", "login")], &[]))
+                .unwrap()
+                .prompt
+                .login
+        );
+    }
+
+    #[test]
+    fn oversize_values_are_refused_and_a_long_state_is_not_echoed() {
+        let long = "x".repeat(MAX_STATE_LEN + 1);
+        match run(&params(&[("state", &long)], &[])) {
+            Err(AuthorizeError::Redirect(target, e)) => {
+                assert_eq!(target.state, None);
+                assert!(e.description.starts_with("state"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let huge = "x".repeat(MAX_PARAM_LEN + 1);
+        assert!(
+            redirect_error(&params(&[("display", &huge)], &[]))
+                .description
+                .contains("longer")
+        );
+    }
+
+    #[test]
+    fn unknown_response_mode_is_refused_with_query_delivery() {
+        match run(&params(&[("response_mode", "jwt")], &[])) {
+            Err(AuthorizeError::Redirect(target, e)) => {
+                assert_eq!(target.response_mode, ResponseMode::Query);
+                assert_eq!(e.code, ErrorCode::InvalidRequest);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
