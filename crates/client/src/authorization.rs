@@ -1,0 +1,438 @@
+//! The authorization request: fresh `state`, `nonce` and PKCE values, the URL to send the user to,
+//! and the [`PendingLogin`] the merchant keeps in its session until the callback.
+
+use crate::{Error, random};
+use bankid_oidc_core::discovery::ProviderMetadata;
+use bankid_oidc_core::pkce::{check_verifier, s256_challenge};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use url::Url;
+
+/// The PKCE verifier length used unless configured: 64 characters, 384 random bits.
+pub const DEFAULT_VERIFIER_LENGTH: usize = 64;
+
+/// How the provider returns the authorization response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    Query,
+    Fragment,
+    FormPost,
+}
+
+impl ResponseMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResponseMode::Query => "query",
+            ResponseMode::Fragment => "fragment",
+            ResponseMode::FormPost => "form_post",
+        }
+    }
+}
+
+/// What the merchant stores between redirecting the user and handling the callback. Serializable
+/// so that it fits any session store; it holds secrets (the PKCE verifier), so store it
+/// server-side or encrypted, never in a plain cookie.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingLogin {
+    pub issuer: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub state: String,
+    pub nonce: String,
+    pub code_verifier: String,
+    /// `max_age` as sent, for merchants that check `auth_time` themselves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<u64>,
+}
+
+impl fmt::Debug for PendingLogin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The verifier is what makes a stolen code useless; keep it out of logs.
+        f.debug_struct("PendingLogin")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("state", &self.state)
+            .field("nonce", &self.nonce)
+            .field("code_verifier", &"[redacted]")
+            .field("max_age", &self.max_age)
+            .finish()
+    }
+}
+
+/// The URL to redirect the user to, and the login to remember.
+#[derive(Debug, Clone)]
+pub struct AuthorizationRedirect {
+    pub url: Url,
+    pub pending: PendingLogin,
+}
+
+/// The random values of one login. [`LoginSecrets::generate`] draws them from the CSPRNG; tests
+/// may set them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LoginSecrets {
+    pub state: String,
+    pub nonce: String,
+    pub code_verifier: String,
+}
+
+impl fmt::Debug for LoginSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginSecrets")
+            .field("state", &self.state)
+            .field("nonce", &self.nonce)
+            .field("code_verifier", &"[redacted]")
+            .finish()
+    }
+}
+
+impl LoginSecrets {
+    pub fn generate(verifier_length: usize) -> Result<Self, Error> {
+        if !(43..=128).contains(&verifier_length) {
+            return Err(Error::Config(format!(
+                "PKCE verifier length {verifier_length}: must be 43 to 128 (RFC 7636 section 4.1)"
+            )));
+        }
+        Ok(LoginSecrets {
+            state: random::token(),
+            nonce: random::token(),
+            code_verifier: random::code_verifier(verifier_length),
+        })
+    }
+}
+
+/// Builds an authorization request. Start with [`AuthorizationRequest::new`] (or
+/// `Client::authorization_request`), set options, then [`build`](Self::build).
+#[derive(Debug, Clone)]
+pub struct AuthorizationRequest {
+    authorization_endpoint: Option<String>,
+    issuer: String,
+    client_id: String,
+    redirect_uri: String,
+    scopes: Vec<String>,
+    login_hint: Option<String>,
+    acr_values: Vec<String>,
+    ui_locales: Vec<String>,
+    prompt: Vec<String>,
+    max_age: Option<u64>,
+    api_version: Option<u32>,
+    response_mode: Option<ResponseMode>,
+    id_token_hint: Option<String>,
+    extra: Vec<(String, String)>,
+    verifier_length: usize,
+}
+
+impl AuthorizationRequest {
+    pub fn new(metadata: &ProviderMetadata, client_id: &str, redirect_uri: &str) -> Self {
+        AuthorizationRequest {
+            authorization_endpoint: metadata.authorization_endpoint.clone(),
+            issuer: metadata.issuer.clone(),
+            client_id: client_id.to_owned(),
+            redirect_uri: redirect_uri.to_owned(),
+            scopes: vec!["openid".to_owned()],
+            login_hint: None,
+            acr_values: Vec::new(),
+            ui_locales: Vec::new(),
+            prompt: Vec::new(),
+            max_age: None,
+            api_version: None,
+            response_mode: None,
+            id_token_hint: None,
+            extra: Vec::new(),
+            verifier_length: DEFAULT_VERIFIER_LENGTH,
+        }
+    }
+
+    /// Adds scopes; `openid` is always included.
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        for scope in scopes {
+            let scope = scope.into();
+            if !self.scopes.contains(&scope) {
+                self.scopes.push(scope);
+            }
+        }
+        self
+    }
+
+    /// `BID`, `BIM`, `BIS`, or a hint with a user. BankID (API version 4) accepts a hint carrying
+    /// an NNIN only through PAR or an encrypted request object.
+    pub fn login_hint(mut self, hint: &str) -> Self {
+        self.login_hint = Some(hint.to_owned());
+        self
+    }
+
+    /// e.g. `urn:bankid:bis`; several values are sent space-separated.
+    pub fn acr_values<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.acr_values.extend(values.into_iter().map(Into::into));
+        self
+    }
+
+    /// e.g. `nb` or `en`, in order of preference.
+    pub fn ui_locales<I, S>(mut self, locales: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.ui_locales.extend(locales.into_iter().map(Into::into));
+        self
+    }
+
+    /// e.g. `login`, `consent`, `none`.
+    pub fn prompt<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.prompt.extend(values.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn max_age(mut self, seconds: u64) -> Self {
+        self.max_age = Some(seconds);
+        self
+    }
+
+    /// BankID's `api_version` (4 is the minimum the provider accepts).
+    pub fn api_version(mut self, version: u32) -> Self {
+        self.api_version = Some(version);
+        self
+    }
+
+    pub fn response_mode(mut self, mode: ResponseMode) -> Self {
+        self.response_mode = Some(mode);
+        self
+    }
+
+    /// A previous ID token, so that the user only consents instead of identifying again.
+    pub fn id_token_hint(mut self, id_token: &str) -> Self {
+        self.id_token_hint = Some(id_token.to_owned());
+        self
+    }
+
+    /// Any other parameter. The parameters this builder owns cannot be overridden this way.
+    pub fn param(mut self, name: &str, value: &str) -> Self {
+        self.extra.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// PKCE verifier length, 43 to 128 (default 64).
+    pub fn verifier_length(mut self, length: usize) -> Self {
+        self.verifier_length = length;
+        self
+    }
+
+    /// Draws fresh secrets and builds the request.
+    pub fn build(self) -> Result<AuthorizationRedirect, Error> {
+        let secrets = LoginSecrets::generate(self.verifier_length)?;
+        self.build_with(secrets)
+    }
+
+    /// Builds the request with given secrets (for tests and for callers with their own RNG).
+    pub fn build_with(self, secrets: LoginSecrets) -> Result<AuthorizationRedirect, Error> {
+        check_verifier(&secrets.code_verifier).map_err(Error::Config)?;
+        let endpoint = self
+            .authorization_endpoint
+            .as_deref()
+            .ok_or(Error::MissingMetadata("authorization_endpoint"))?;
+        let mut url = Url::parse(endpoint).map_err(|e| Error::MalformedResponse {
+            what: "authorization_endpoint",
+            detail: e.to_string(),
+        })?;
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("client_id", &self.client_id)
+                .append_pair("response_type", "code")
+                .append_pair("redirect_uri", &self.redirect_uri)
+                .append_pair("scope", &self.scopes.join(" "))
+                .append_pair("state", &secrets.state)
+                .append_pair("nonce", &secrets.nonce)
+                .append_pair("code_challenge", &s256_challenge(&secrets.code_verifier))
+                .append_pair("code_challenge_method", "S256");
+            if let Some(hint) = &self.login_hint {
+                query.append_pair("login_hint", hint);
+            }
+            if !self.acr_values.is_empty() {
+                query.append_pair("acr_values", &self.acr_values.join(" "));
+            }
+            if !self.ui_locales.is_empty() {
+                query.append_pair("ui_locales", &self.ui_locales.join(" "));
+            }
+            if !self.prompt.is_empty() {
+                query.append_pair("prompt", &self.prompt.join(" "));
+            }
+            if let Some(max_age) = self.max_age {
+                query.append_pair("max_age", &max_age.to_string());
+            }
+            if let Some(version) = self.api_version {
+                query.append_pair("api_version", &version.to_string());
+            }
+            if let Some(mode) = self.response_mode {
+                query.append_pair("response_mode", mode.as_str());
+            }
+            if let Some(hint) = &self.id_token_hint {
+                query.append_pair("id_token_hint", hint);
+            }
+            for (name, value) in &self.extra {
+                if !OWNED_PARAMS.contains(&name.as_str()) {
+                    query.append_pair(name, value);
+                }
+            }
+        }
+        Ok(AuthorizationRedirect {
+            url,
+            pending: PendingLogin {
+                issuer: self.issuer,
+                client_id: self.client_id,
+                redirect_uri: self.redirect_uri,
+                state: secrets.state,
+                nonce: secrets.nonce,
+                code_verifier: secrets.code_verifier,
+                max_age: self.max_age,
+            },
+        })
+    }
+}
+
+/// Parameters whose value must come from the builder, so that `param` cannot weaken PKCE or
+/// replace the state.
+const OWNED_PARAMS: [&str; 16] = [
+    "client_id",
+    "response_type",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "login_hint",
+    "acr_values",
+    "ui_locales",
+    "prompt",
+    "max_age",
+    "response_mode",
+    "api_version",
+    "id_token_hint",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn metadata() -> ProviderMetadata {
+        ProviderMetadata {
+            issuer: "https://op.example/auth/realms/current".into(),
+            authorization_endpoint: Some(
+                "https://op.example/auth/realms/current/protocol/openid-connect/auth".into(),
+            ),
+            jwks_uri: "https://op.example/jwks".into(),
+            ..Default::default()
+        }
+    }
+
+    fn query(url: &Url) -> HashMap<String, String> {
+        url.query_pairs().into_owned().collect()
+    }
+
+    #[test]
+    fn authorization_url_carries_state_nonce_and_an_s256_challenge_of_the_pending_verifier() {
+        let redirect = AuthorizationRequest::new(&metadata(), "merchant", "https://m.example/cb")
+            .scopes(["profile", "openid", "nnin_altsub"])
+            .login_hint("BIS")
+            .build()
+            .unwrap();
+        let q = query(&redirect.url);
+        let pending = &redirect.pending;
+        assert_eq!(q["response_type"], "code");
+        assert_eq!(q["client_id"], "merchant");
+        assert_eq!(q["redirect_uri"], "https://m.example/cb");
+        assert_eq!(q["scope"], "openid profile nnin_altsub");
+        assert_eq!(q["login_hint"], "BIS");
+        assert_eq!(q["state"], pending.state);
+        assert_eq!(q["nonce"], pending.nonce);
+        assert_eq!(q["code_challenge_method"], "S256");
+        assert_eq!(q["code_challenge"], s256_challenge(&pending.code_verifier));
+        assert_eq!(pending.code_verifier.len(), DEFAULT_VERIFIER_LENGTH);
+        assert!(!q.contains_key("api_version"));
+    }
+
+    #[test]
+    fn every_option_reaches_the_url() {
+        let redirect = AuthorizationRequest::new(&metadata(), "merchant", "https://m.example/cb")
+            .acr_values(["urn:bankid:bid", "urn:bankid:bis"])
+            .ui_locales(["nb", "en"])
+            .prompt(["login"])
+            .max_age(600)
+            .api_version(4)
+            .response_mode(ResponseMode::FormPost)
+            .id_token_hint("a.b.c")
+            .param("state", "attacker-chosen")
+            .param("claims_locales", "nb")
+            .build()
+            .unwrap();
+        let q = query(&redirect.url);
+        assert_eq!(q["acr_values"], "urn:bankid:bid urn:bankid:bis");
+        assert_eq!(q["ui_locales"], "nb en");
+        assert_eq!(q["prompt"], "login");
+        assert_eq!(q["max_age"], "600");
+        assert_eq!(q["api_version"], "4");
+        assert_eq!(q["response_mode"], "form_post");
+        assert_eq!(q["id_token_hint"], "a.b.c");
+        assert_eq!(q["claims_locales"], "nb");
+        assert_eq!(
+            q["state"], redirect.pending.state,
+            "param() must not override state"
+        );
+        assert_eq!(redirect.pending.max_age, Some(600));
+    }
+
+    #[test]
+    fn verifier_length_outside_rfc_7636_bounds_is_a_configuration_error() {
+        for bad in [42, 129] {
+            let err = AuthorizationRequest::new(&metadata(), "m", "https://m.example/cb")
+                .verifier_length(bad)
+                .build()
+                .unwrap_err();
+            assert!(matches!(err, Error::Config(_)));
+        }
+        let ok = AuthorizationRequest::new(&metadata(), "m", "https://m.example/cb")
+            .verifier_length(128)
+            .build()
+            .unwrap();
+        assert_eq!(ok.pending.code_verifier.len(), 128);
+    }
+
+    #[test]
+    fn pending_login_round_trips_through_json_and_hides_its_verifier_from_debug() {
+        let redirect = AuthorizationRequest::new(&metadata(), "m", "https://m.example/cb")
+            .build()
+            .unwrap();
+        let json = serde_json::to_string(&redirect.pending).unwrap();
+        let back: PendingLogin = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, redirect.pending);
+        assert!(!format!("{back:?}").contains(&back.code_verifier));
+    }
+
+    #[test]
+    fn missing_authorization_endpoint_is_reported() {
+        let mut m = metadata();
+        m.authorization_endpoint = None;
+        let err = AuthorizationRequest::new(&m, "m", "https://m.example/cb")
+            .build()
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            Error::MissingMetadata("authorization_endpoint")
+        ));
+    }
+}

@@ -1,0 +1,447 @@
+//! [`Client`]: the thin async layer. It fetches and caches what the sans-I/O functions need
+//! (discovery, keys, machine tokens), sends their requests, and hands the answers back to them.
+
+use crate::Error;
+use crate::authorization::{AuthorizationRequest, PendingLogin};
+use crate::callback::{AuthorizationCode, CallbackParams, validate_callback};
+use crate::client_auth::ClientAuth;
+use crate::discovery::{discovery_url, process_discovery_response};
+use crate::http;
+use crate::id_token::{DEFAULT_CLOCK_SKEW, Expected, IdToken, IdTokenVerifier};
+use crate::jwks::{DEFAULT_MAX_AGE, DEFAULT_MIN_REFETCH_INTERVAL, JwksCache};
+use crate::jws::KeySet;
+use crate::machine_token::{AccessToken, MachineTokenCache};
+use crate::token::{
+    authorization_code_request, client_credentials_request, process_token_response,
+};
+use crate::userinfo::{UserInfo, process_userinfo_response};
+use bankid_oidc_core::claims::TokenResponse;
+use bankid_oidc_core::discovery::ProviderMetadata;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long a discovery document is used before it is fetched again, unless configured.
+pub const DEFAULT_DISCOVERY_LIFETIME: Duration = Duration::from_secs(60 * 60);
+/// How long before its expiry a cached machine token is replaced, unless configured.
+pub const DEFAULT_TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(30);
+
+/// Configures a [`Client`]; [`ClientBuilder::discover`] fetches the provider's configuration and
+/// checks the settings against it.
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    issuer: String,
+    client_id: String,
+    auth: ClientAuth,
+    redirect_uri: Option<String>,
+    http: Option<reqwest::Client>,
+    discovery_lifetime: Duration,
+    jwks_min_refetch_interval: Duration,
+    jwks_max_age: Duration,
+    clock_skew: Duration,
+    min_loa: Option<u8>,
+    require_at_hash: bool,
+    allowed_algs: Option<Vec<String>>,
+    token_refresh_margin: Duration,
+}
+
+impl ClientBuilder {
+    /// `issuer` exactly as the provider publishes it, e.g.
+    /// `https://auth.current.bankid.no/auth/realms/current`.
+    pub fn new(issuer: &str, client_id: &str) -> Self {
+        ClientBuilder {
+            issuer: issuer.to_owned(),
+            client_id: client_id.to_owned(),
+            auth: ClientAuth::None,
+            redirect_uri: None,
+            http: None,
+            discovery_lifetime: DEFAULT_DISCOVERY_LIFETIME,
+            jwks_min_refetch_interval: DEFAULT_MIN_REFETCH_INTERVAL,
+            jwks_max_age: DEFAULT_MAX_AGE,
+            clock_skew: DEFAULT_CLOCK_SKEW,
+            min_loa: None,
+            require_at_hash: false,
+            allowed_algs: None,
+            token_refresh_margin: DEFAULT_TOKEN_REFRESH_MARGIN,
+        }
+    }
+
+    /// The client secret, sent with HTTP Basic (`client_secret_basic`, BankID's default).
+    pub fn client_secret(mut self, secret: &str) -> Self {
+        self.auth = ClientAuth::SecretBasic {
+            secret: secret.to_owned(),
+        };
+        self
+    }
+
+    /// Any authentication method, e.g. [`ClientAuth::SecretPost`] or
+    /// [`ClientAuth::PrivateKeyJwt`].
+    pub fn auth(mut self, auth: ClientAuth) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// The registered redirect URI that logins return to.
+    pub fn redirect_uri(mut self, uri: &str) -> Self {
+        self.redirect_uri = Some(uri.to_owned());
+        self
+    }
+
+    /// A preconfigured HTTP client (proxies, timeouts, custom roots).
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// How long the discovery document is cached (seed 004 asks merchants to cache it).
+    pub fn discovery_lifetime(mut self, lifetime: Duration) -> Self {
+        self.discovery_lifetime = lifetime;
+        self
+    }
+
+    /// The shortest time between two JWKS fetches.
+    pub fn jwks_min_refetch_interval(mut self, interval: Duration) -> Self {
+        self.jwks_min_refetch_interval = interval;
+        self
+    }
+
+    /// How long JWKS keys are used before they are refetched anyway.
+    pub fn jwks_max_age(mut self, max_age: Duration) -> Self {
+        self.jwks_max_age = max_age;
+        self
+    }
+
+    /// Clock skew tolerated on `exp` and `iat` (default 30 seconds).
+    pub fn clock_skew(mut self, skew: Duration) -> Self {
+        self.clock_skew = skew;
+        self
+    }
+
+    /// The lowest acceptable level of assurance, e.g. 3 (seeds 002/004) or 4 (BankID high).
+    pub fn min_loa(mut self, loa: u8) -> Self {
+        self.min_loa = Some(loa);
+        self
+    }
+
+    /// Refuse ID tokens without `at_hash` (BankID API version 4 always sends it).
+    pub fn require_at_hash(mut self, required: bool) -> Self {
+        self.require_at_hash = required;
+        self
+    }
+
+    /// Accept only these ID token algorithms (intersected with discovery's list).
+    pub fn allowed_algs(mut self, algs: &[&str]) -> Self {
+        self.allowed_algs = Some(algs.iter().map(|a| a.to_string()).collect());
+        self
+    }
+
+    /// How long before expiry a cached client-credentials token is replaced (default 30 s).
+    pub fn token_refresh_margin(mut self, margin: Duration) -> Self {
+        self.token_refresh_margin = margin;
+        self
+    }
+
+    /// Fetches discovery, checks the issuer, and returns a ready client.
+    pub async fn discover(self) -> Result<Client, Error> {
+        if self.client_id.is_empty() {
+            return Err(Error::Config("client_id must not be empty".into()));
+        }
+        if let Some(uri) = &self.redirect_uri {
+            url::Url::parse(uri)
+                .map_err(|e| Error::Config(format!("redirect_uri '{uri}' is not a URL: {e}")))?;
+        }
+        let http = match &self.http {
+            Some(http) => http.clone(),
+            None => reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                // Tokens must never follow a redirect to another host.
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| Error::Config(format!("HTTP client: {e}")))?,
+        };
+        let provider = fetch_provider(&http, &self, None).await?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                machine_tokens: MachineTokenCache::new(self.token_refresh_margin),
+                config: self,
+                http,
+                provider: RwLock::new(Arc::new(provider)),
+                refreshing: tokio::sync::Mutex::new(()),
+            }),
+        })
+    }
+}
+
+/// Everything derived from one discovery document.
+#[derive(Debug)]
+struct Provider {
+    metadata: Arc<ProviderMetadata>,
+    verifier: IdTokenVerifier,
+    jwks: Arc<JwksCache>,
+    fetched_at: Instant,
+}
+
+async fn fetch_provider(
+    http: &reqwest::Client,
+    config: &ClientBuilder,
+    previous: Option<&Provider>,
+) -> Result<Provider, Error> {
+    let response = http::get(
+        http,
+        &discovery_url(&config.issuer),
+        "application/json",
+        None,
+    )
+    .await?;
+    let metadata = process_discovery_response(&config.issuer, &response)?;
+    let mut verifier = IdTokenVerifier::new(&metadata, &config.client_id)?
+        .clock_skew(config.clock_skew)
+        .require_at_hash(config.require_at_hash);
+    if let Some(loa) = config.min_loa {
+        verifier = verifier.min_loa(loa);
+    }
+    if let Some(algs) = &config.allowed_algs {
+        let algs: Vec<&str> = algs.iter().map(String::as_str).collect();
+        verifier = verifier.allowed_algs(&algs)?;
+    }
+    // Keep the warm key cache across discovery refreshes unless the JWKS moved.
+    let jwks = match previous {
+        Some(p) if p.jwks.uri() == metadata.jwks_uri => p.jwks.clone(),
+        _ => Arc::new(
+            JwksCache::new(http.clone(), &metadata.jwks_uri)
+                .min_refetch_interval(config.jwks_min_refetch_interval)
+                .max_age(config.jwks_max_age),
+        ),
+    };
+    Ok(Provider {
+        metadata: Arc::new(metadata),
+        verifier,
+        jwks,
+        fetched_at: Instant::now(),
+    })
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: ClientBuilder,
+    http: reqwest::Client,
+    provider: RwLock<Arc<Provider>>,
+    refreshing: tokio::sync::Mutex<()>,
+    machine_tokens: MachineTokenCache,
+}
+
+/// The result of a completed login: the validated ID token and the token response it came with.
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub id_token: IdToken,
+    pub tokens: TokenResponse,
+}
+
+/// A relying party for one provider (a BankID OIDC realm issuer or the BIS issuer). Cheap to
+/// clone; share one per provider across requests so that its caches stay warm.
+#[derive(Debug, Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl Client {
+    pub fn builder(issuer: &str, client_id: &str) -> ClientBuilder {
+        ClientBuilder::new(issuer, client_id)
+    }
+
+    pub fn client_id(&self) -> &str {
+        &self.inner.config.client_id
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.inner.config.issuer
+    }
+
+    fn cached_provider(&self) -> Arc<Provider> {
+        self.inner
+            .provider
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The provider's configuration, refetched when older than the discovery lifetime. A failed
+    /// refresh leaves the previous document in use and is reported.
+    async fn provider(&self) -> Result<Arc<Provider>, Error> {
+        let current = self.cached_provider();
+        if current.fetched_at.elapsed() < self.inner.config.discovery_lifetime {
+            return Ok(current);
+        }
+        let _guard = self.inner.refreshing.lock().await;
+        let current = self.cached_provider();
+        if current.fetched_at.elapsed() < self.inner.config.discovery_lifetime {
+            return Ok(current);
+        }
+        let fresh =
+            Arc::new(fetch_provider(&self.inner.http, &self.inner.config, Some(&current)).await?);
+        *self
+            .inner
+            .provider
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = fresh.clone();
+        Ok(fresh)
+    }
+
+    /// The provider's discovery document (cached).
+    pub async fn metadata(&self) -> Result<Arc<ProviderMetadata>, Error> {
+        Ok(self.provider().await?.metadata.clone())
+    }
+
+    /// The ID token verifier built from discovery and this client's settings.
+    pub async fn id_token_verifier(&self) -> Result<IdTokenVerifier, Error> {
+        Ok(self.provider().await?.verifier.clone())
+    }
+
+    /// Starts a login: set options on the returned builder, then `build()` it for the URL and the
+    /// [`PendingLogin`] to keep in the user's session.
+    pub async fn authorization_request(&self) -> Result<AuthorizationRequest, Error> {
+        let redirect_uri = self.inner.config.redirect_uri.as_deref().ok_or_else(|| {
+            Error::Config("no redirect_uri configured; set ClientBuilder::redirect_uri".into())
+        })?;
+        let provider = self.provider().await?;
+        Ok(AuthorizationRequest::new(
+            &provider.metadata,
+            &self.inner.config.client_id,
+            redirect_uri,
+        ))
+    }
+
+    /// Handles the callback end to end (seed 002): state, iss and error checks, the code
+    /// exchange, and full ID token validation against the pending login's nonce.
+    pub async fn handle_callback(
+        &self,
+        pending: &PendingLogin,
+        params: &CallbackParams,
+    ) -> Result<Login, Error> {
+        let provider = self.provider().await?;
+        let code = validate_callback(pending, params, &provider.metadata)?;
+        let tokens = self.exchange_code(pending, &code).await?;
+        let id_token = tokens.id_token.as_deref().ok_or(Error::MissingIdToken)?;
+        let id_token = self
+            .verify_id_token(
+                id_token,
+                &Expected {
+                    nonce: Some(&pending.nonce),
+                    access_token: Some(&tokens.access_token),
+                },
+            )
+            .await?;
+        Ok(Login { id_token, tokens })
+    }
+
+    /// Exchanges an authorization code for tokens (no ID token validation; see
+    /// [`Client::handle_callback`]).
+    pub async fn exchange_code(
+        &self,
+        pending: &PendingLogin,
+        code: &AuthorizationCode,
+    ) -> Result<TokenResponse, Error> {
+        let provider = self.provider().await?;
+        let request =
+            authorization_code_request(&provider.metadata, &self.inner.config.auth, pending, code)?;
+        let response = http::post_form(&self.inner.http, &request).await?;
+        process_token_response(&request.url, &response)
+    }
+
+    /// Runs [`IdTokenVerifier::verify`] with the cached keys; on an unknown `kid`, refetches the
+    /// JWKS once (subject to the minimum interval) and tries again.
+    pub async fn verify_id_token(
+        &self,
+        token: &str,
+        expected: &Expected<'_>,
+    ) -> Result<IdToken, Error> {
+        let provider = self.provider().await?;
+        let now = unix_now();
+        self.with_key_rotation(&provider, |keys| {
+            provider.verifier.verify(token, keys, expected, now)
+        })
+        .await
+    }
+
+    async fn with_key_rotation<T>(
+        &self,
+        provider: &Provider,
+        check: impl Fn(&KeySet) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let keys = provider.jwks.keys().await?;
+        match check(&keys) {
+            Err(Error::UnknownKey { kid }) => {
+                match provider
+                    .jwks
+                    .refetch_for_unknown_kid(kid.as_deref())
+                    .await?
+                {
+                    Some(fresh) => check(&fresh),
+                    None => Err(Error::UnknownKey { kid }),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Userinfo for an access token, checked to be about `expected_sub` (the ID token's `sub`).
+    pub async fn userinfo(
+        &self,
+        access_token: &str,
+        expected_sub: &str,
+    ) -> Result<UserInfo, Error> {
+        let provider = self.provider().await?;
+        let url = provider
+            .metadata
+            .userinfo_endpoint
+            .as_deref()
+            .ok_or(Error::MissingMetadata("userinfo_endpoint"))?;
+        let response = http::get(
+            &self.inner.http,
+            url,
+            "application/json, application/jwt",
+            Some(access_token),
+        )
+        .await?;
+        if response.media_type().as_deref() == Some("application/jwt") {
+            self.with_key_rotation(&provider, |keys| {
+                process_userinfo_response(url, &response, &provider.verifier, keys, expected_sub)
+            })
+            .await
+        } else {
+            process_userinfo_response(
+                url,
+                &response,
+                &provider.verifier,
+                &KeySet::default(),
+                expected_sub,
+            )
+        }
+    }
+
+    /// A machine access token (client credentials) for `scopes`, from the cache while it has
+    /// more than the refresh margin left.
+    pub async fn client_credentials(&self, scopes: &[&str]) -> Result<AccessToken, Error> {
+        let provider = self.provider().await?;
+        self.inner
+            .machine_tokens
+            .get_or_fetch(scopes, || async {
+                let request = client_credentials_request(
+                    &provider.metadata,
+                    &self.inner.config.auth,
+                    &self.inner.config.client_id,
+                    scopes,
+                )?;
+                let response = http::post_form(&self.inner.http, &request).await?;
+                process_token_response(&request.url, &response)
+            })
+            .await
+    }
+}

@@ -1,0 +1,202 @@
+//! Token endpoint requests (authorization code, client credentials) and the reading of their
+//! answers. Sans-I/O: requests are built as values, answers are read from status and body.
+
+use crate::Error;
+use crate::authorization::PendingLogin;
+use crate::callback::AuthorizationCode;
+use crate::client_auth::ClientAuth;
+use crate::error::ProviderError;
+use crate::http::{FormRequest, HttpResponse};
+use bankid_oidc_core::claims::TokenResponse;
+use bankid_oidc_core::discovery::ProviderMetadata;
+
+fn token_endpoint(metadata: &ProviderMetadata) -> Result<&str, Error> {
+    metadata
+        .token_endpoint
+        .as_deref()
+        .ok_or(Error::MissingMetadata("token_endpoint"))
+}
+
+/// The code exchange (RFC 6749 section 4.1.3) with the PKCE verifier (RFC 7636 section 4.5).
+pub fn authorization_code_request(
+    metadata: &ProviderMetadata,
+    auth: &ClientAuth,
+    pending: &PendingLogin,
+    code: &AuthorizationCode,
+) -> Result<FormRequest, Error> {
+    let mut form = vec![
+        ("grant_type".to_owned(), "authorization_code".to_owned()),
+        ("code".to_owned(), code.0.clone()),
+        ("redirect_uri".to_owned(), pending.redirect_uri.clone()),
+        ("code_verifier".to_owned(), pending.code_verifier.clone()),
+    ];
+    let authorization = auth.apply(&pending.client_id, &metadata.issuer, &mut form)?;
+    Ok(FormRequest {
+        url: token_endpoint(metadata)?.to_owned(),
+        authorization,
+        form,
+    })
+}
+
+/// A machine token (RFC 6749 section 4.4) for the given scopes.
+pub fn client_credentials_request(
+    metadata: &ProviderMetadata,
+    auth: &ClientAuth,
+    client_id: &str,
+    scopes: &[&str],
+) -> Result<FormRequest, Error> {
+    let mut form = vec![("grant_type".to_owned(), "client_credentials".to_owned())];
+    if !scopes.is_empty() {
+        form.push(("scope".to_owned(), scopes.join(" ")));
+    }
+    let authorization = auth.apply(client_id, &metadata.issuer, &mut form)?;
+    Ok(FormRequest {
+        url: token_endpoint(metadata)?.to_owned(),
+        authorization,
+        form,
+    })
+}
+
+/// Reads an error answer: the OAuth error JSON if there is one, otherwise the HTTP status.
+pub(crate) fn endpoint_error(endpoint: &'static str, url: &str, response: &HttpResponse) -> Error {
+    match serde_json::from_slice::<ProviderError>(&response.body) {
+        Ok(error) => Error::Endpoint {
+            endpoint,
+            status: response.status,
+            error,
+        },
+        Err(_) => Error::HttpStatus {
+            url: url.to_owned(),
+            status: response.status,
+            body: response.body_excerpt(),
+        },
+    }
+}
+
+/// Reads a token endpoint answer (RFC 6749 section 5).
+pub fn process_token_response(url: &str, response: &HttpResponse) -> Result<TokenResponse, Error> {
+    if response.status != 200 {
+        return Err(endpoint_error("token", url, response));
+    }
+    let tokens: TokenResponse =
+        serde_json::from_slice(&response.body).map_err(|e| Error::MalformedResponse {
+            what: "token response",
+            detail: e.to_string(),
+        })?;
+    // The token type is case-insensitive (RFC 6749 section 5.1); this library sends bearer tokens
+    // only, and a DPoP- or MAC-bound token used as a bearer would fail later, less clearly.
+    if !tokens.token_type.eq_ignore_ascii_case("bearer") {
+        return Err(Error::UnsupportedTokenType(tokens.token_type));
+    }
+    Ok(tokens)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bankid_oidc_core::ErrorCode;
+
+    fn metadata() -> ProviderMetadata {
+        ProviderMetadata {
+            issuer: "https://op.example".into(),
+            token_endpoint: Some("https://op.example/token".into()),
+            jwks_uri: "https://op.example/jwks".into(),
+            ..Default::default()
+        }
+    }
+
+    fn json(status: u16, body: &str) -> HttpResponse {
+        HttpResponse {
+            status,
+            content_type: Some("application/json".into()),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn code_exchange_sends_verifier_and_redirect_uri_with_basic_auth_by_default() {
+        let pending = PendingLogin {
+            issuer: "https://op.example".into(),
+            client_id: "merchant".into(),
+            redirect_uri: "https://m.example/cb".into(),
+            state: "s".into(),
+            nonce: "n".into(),
+            code_verifier: "v".repeat(43),
+            max_age: None,
+        };
+        let request = authorization_code_request(
+            &metadata(),
+            &ClientAuth::SecretBasic {
+                secret: "secret".into(),
+            },
+            &pending,
+            &AuthorizationCode("the-code".into()),
+        )
+        .unwrap();
+        assert_eq!(request.url, "https://op.example/token");
+        assert!(request.authorization.unwrap().starts_with("Basic "));
+        let form: std::collections::HashMap<_, _> = request.form.into_iter().collect();
+        assert_eq!(form["grant_type"], "authorization_code");
+        assert_eq!(form["code"], "the-code");
+        assert_eq!(form["redirect_uri"], "https://m.example/cb");
+        assert_eq!(form["code_verifier"], "v".repeat(43));
+        assert!(!form.contains_key("client_secret"));
+    }
+
+    #[test]
+    fn token_endpoint_errors_are_typed_and_non_json_errors_keep_the_status() {
+        let err = process_token_response(
+            "https://op.example/token",
+            &json(
+                400,
+                r#"{"error":"invalid_grant","error_description":"code used"}"#,
+            ),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.provider_error().unwrap().known_code(),
+            Some(ErrorCode::InvalidGrant)
+        );
+        let err =
+            process_token_response("https://op.example/token", &json(502, "<html>")).unwrap_err();
+        assert!(matches!(err, Error::HttpStatus { status: 502, .. }));
+    }
+
+    #[test]
+    fn token_response_must_be_a_bearer_token() {
+        let ok = process_token_response(
+            "u",
+            &json(
+                200,
+                r#"{"access_token":"a","token_type":"bearer","expires_in":60}"#,
+            ),
+        )
+        .unwrap();
+        assert_eq!(ok.access_token, "a");
+        let err = process_token_response(
+            "u",
+            &json(
+                200,
+                r#"{"access_token":"a","token_type":"DPoP","expires_in":60}"#,
+            ),
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::UnsupportedTokenType(_)));
+    }
+
+    #[test]
+    fn client_credentials_request_joins_scopes() {
+        let request = client_credentials_request(
+            &metadata(),
+            &ClientAuth::SecretPost { secret: "s".into() },
+            "machine",
+            &["permissions/client", "permissions/iframe"],
+        )
+        .unwrap();
+        assert!(request.form.contains(&(
+            "scope".to_owned(),
+            "permissions/client permissions/iframe".to_owned()
+        )));
+        assert!(request.authorization.is_none());
+    }
+}
