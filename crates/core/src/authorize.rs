@@ -12,71 +12,16 @@ use crate::acr::{self, Method};
 use crate::error::{ErrorCode, OAuthError};
 use crate::locale::Locale;
 use crate::login_hint::LoginHint;
+pub use crate::params::Params as AuthorizeParams;
 use crate::scope::{self, ScopeSet};
 use crate::{MIN_API_VERSION, pkce};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// Longest value accepted for any authorization request parameter. BankID's own limits are not
 /// published; this keeps a request, and what it stores, small.
 pub const MAX_PARAM_LEN: usize = 2048;
 /// Longest `state` and `nonce`.
 pub const MAX_STATE_LEN: usize = 512;
-/// Most parameters in one request.
-pub const MAX_PARAMS: usize = 64;
-
-/// The parameters of one authorization request, each name at most once (RFC 6749 section 3.1).
-/// An empty value counts as absent, as RFC 6749 section 3.1 says.
-#[derive(Debug, Clone, Default)]
-pub struct AuthorizeParams(BTreeMap<String, String>);
-
-impl AuthorizeParams {
-    pub fn from_pairs(
-        pairs: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, OAuthError> {
-        let mut map = BTreeMap::new();
-        for (name, value) in pairs {
-            if map.len() >= MAX_PARAMS {
-                return Err(OAuthError::invalid_request(format!(
-                    "the request has more than {MAX_PARAMS} parameters"
-                )));
-            }
-            if value.is_empty() {
-                continue;
-            }
-            if map.contains_key(&name) {
-                return Err(OAuthError::invalid_request(format!(
-                    "{name}: a parameter must not be sent more than once"
-                )));
-            }
-            map.insert(name, value);
-        }
-        Ok(AuthorizeParams(map))
-    }
-
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
-    }
-
-    fn require(&self, name: &str) -> Result<&str, OAuthError> {
-        self.get(name).ok_or_else(|| {
-            OAuthError::invalid_request(format!("{name}: required by API version 4"))
-        })
-    }
-
-    /// The `client_id`, for the caller to look the client up.
-    pub fn client_id(&self) -> Result<&str, OAuthError> {
-        let client_id = self
-            .get("client_id")
-            .ok_or_else(|| OAuthError::invalid_request("client_id: required"))?;
-        if client_id.len() > 255 {
-            return Err(OAuthError::invalid_request(
-                "client_id: longer than 255 characters",
-            ));
-        }
-        Ok(client_id)
-    }
-}
 
 /// What the provider knows about the client, read from its registration.
 #[derive(Debug, Clone, Copy)]
@@ -273,7 +218,7 @@ fn truncate(value: &str) -> String {
 }
 
 fn check_parameter_sizes(input: &Input, _: &mut Draft) -> Result<(), OAuthError> {
-    match input.params.0.iter().find(|(_, v)| v.len() > MAX_PARAM_LEN) {
+    match input.params.iter().find(|(_, v)| v.len() > MAX_PARAM_LEN) {
         Some((name, _)) => Err(OAuthError::invalid_request(format!(
             "{name}: longer than {MAX_PARAM_LEN} characters"
         ))),
@@ -298,7 +243,7 @@ fn check_request_objects(input: &Input, _: &mut Draft) -> Result<(), OAuthError>
 }
 
 fn check_response_type(input: &Input, _: &mut Draft) -> Result<(), OAuthError> {
-    match input.params.require("response_type")? {
+    match input.params.require_v4("response_type")? {
         "code" => Ok(()),
         other => Err(OAuthError::new(
             ErrorCode::UnsupportedResponseType,
@@ -340,7 +285,7 @@ fn check_scope(input: &Input, draft: &mut Draft) -> Result<(), OAuthError> {
 }
 
 fn check_state(input: &Input, draft: &mut Draft) -> Result<(), OAuthError> {
-    let state = input.params.require("state")?;
+    let state = input.params.require_v4("state")?;
     if state.len() > MAX_STATE_LEN {
         return Err(OAuthError::invalid_request(format!(
             "state: longer than {MAX_STATE_LEN} characters"
@@ -351,7 +296,7 @@ fn check_state(input: &Input, draft: &mut Draft) -> Result<(), OAuthError> {
 }
 
 fn check_nonce(input: &Input, draft: &mut Draft) -> Result<(), OAuthError> {
-    let nonce = input.params.require("nonce")?;
+    let nonce = input.params.require_v4("nonce")?;
     if nonce.len() > MAX_STATE_LEN {
         return Err(OAuthError::invalid_request(format!(
             "nonce: longer than {MAX_STATE_LEN} characters"
@@ -362,8 +307,8 @@ fn check_nonce(input: &Input, draft: &mut Draft) -> Result<(), OAuthError> {
 }
 
 fn check_pkce(input: &Input, draft: &mut Draft) -> Result<(), OAuthError> {
-    let challenge = input.params.require("code_challenge")?;
-    match input.params.require("code_challenge_method")? {
+    let challenge = input.params.require_v4("code_challenge")?;
+    match input.params.require_v4("code_challenge_method")? {
         "S256" => {}
         other => {
             return Err(OAuthError::invalid_request(format!(

@@ -15,6 +15,7 @@ pub mod jwk;
 pub mod locale;
 pub mod login_hint;
 pub mod nnin;
+pub mod params;
 pub mod pid;
 pub mod pkce;
 pub mod scope;

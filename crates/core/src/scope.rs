@@ -5,18 +5,11 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 /// Scopes a person login (authorization code flow) may ask for.
-pub const PERSON_SCOPES: &[&str] = &[
-    "openid",
-    "profile",
-    "nnin_altsub",
-    "email",
-    "phone",
-    "address",
-];
+pub const PERSON_SCOPES: &[&str] = &["openid", "profile", "nnin_altsub", "email", "phone"];
 
 /// Scopes BankID defines that this provider does not serve in a person login yet; asking for one
 /// is refused with a description saying so rather than a bare "unknown scope".
-pub const LATER_SCOPES: &[&str] = &["nnin", "offline_access"];
+pub const LATER_SCOPES: &[&str] = &["nnin", "address", "offline_access"];
 
 /// Machine scopes (client credentials): eSign (seed 003) and the permissions APIs (seed 004).
 pub const MACHINE_SCOPES: &[&str] = &[

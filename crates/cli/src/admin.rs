@@ -1,0 +1,301 @@
+//! `clients` and `users`: registration against the same store the server reads, so changes are
+//! seen by a running server on its next request.
+
+use anyhow::{Context, bail};
+use bankid_oidc_core::nnin::Nnin;
+use bankid_oidc_core::scope::{self, ScopeSet};
+use bankid_oidc_server::clock::{Clock, SystemClock};
+use bankid_oidc_server::secret::RECOMMENDED_SECRET_LEN;
+use bankid_oidc_server::seed::{new_client, new_user};
+use bankid_oidc_server::store::SqliteStore;
+use clap::Args;
+use std::path::Path;
+
+pub const DB_FILE: &str = "bankid-oidc.db";
+
+/// Opens the store in `data_dir`, creating the directory (owner-only) if needed.
+pub async fn open_store(data_dir: &Path) -> anyhow::Result<SqliteStore> {
+    if !data_dir.exists() {
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    let path = data_dir.join(DB_FILE);
+    SqliteStore::open(&path)
+        .await
+        .with_context(|| format!("opening the store {}", path.display()))
+}
+
+#[derive(Args)]
+pub struct ClientAddArgs {
+    #[arg(long)]
+    client_id: String,
+    /// The client secret (stored hashed). At least 32 characters are recommended.
+    #[arg(long, env = "BANKID_OIDC_CLIENT_SECRET")]
+    client_secret: String,
+    /// A redirect URI, matched exactly; repeat for several.
+    #[arg(long = "redirect-uri", required = true)]
+    redirect_uris: Vec<String>,
+    /// Space-separated scopes the client may ask for.
+    #[arg(long, default_value = "openid profile nnin_altsub email phone")]
+    scope: String,
+    /// A display name shown on the login pages (default: the client id).
+    #[arg(long)]
+    name: Option<String>,
+}
+
+fn check_client_id(id: &str) -> anyhow::Result<()> {
+    if id.is_empty() || id.len() > 255 || !id.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+        bail!(
+            "--client-id '{id}': use 1 to 255 visible ASCII characters without ':' (it travels in Basic authentication)"
+        );
+    }
+    Ok(())
+}
+
+fn check_redirect_uri(uri: &str) -> anyhow::Result<()> {
+    let parsed = url::Url::parse(uri)
+        .map_err(|e| anyhow::anyhow!("--redirect-uri '{uri}': not an absolute URI ({e})"))?;
+    if parsed.fragment().is_some() {
+        bail!("--redirect-uri '{uri}': must not contain a fragment (RFC 6749 section 3.1.2)");
+    }
+    if parsed.scheme() == "http" {
+        let host = parsed.host_str().unwrap_or("");
+        if !matches!(host, "localhost" | "127.0.0.1" | "[::1]") {
+            eprintln!(
+                "warning: --redirect-uri '{uri}' uses plain http on a host other than localhost"
+            );
+        }
+    }
+    Ok(())
+}
+
+pub async fn clients_add(data_dir: &Path, args: ClientAddArgs) -> anyhow::Result<()> {
+    check_client_id(&args.client_id)?;
+    for uri in &args.redirect_uris {
+        check_redirect_uri(uri)?;
+    }
+    if args.client_secret.is_empty() {
+        bail!("--client-secret: must not be empty");
+    }
+    if args.client_secret.len() < RECOMMENDED_SECRET_LEN {
+        eprintln!(
+            "warning: the client secret is shorter than {RECOMMENDED_SECRET_LEN} characters; use a long random secret outside tests"
+        );
+    }
+    let scopes = ScopeSet::parse(&args.scope).map_err(|e| anyhow::anyhow!("--scope: {e}"))?;
+    if let Some(unknown) = scopes.iter().find(|s| !scope::is_known(s)) {
+        bail!("--scope: '{unknown}' is not a BankID scope this provider knows");
+    }
+    let store = open_store(data_dir).await?;
+    let mut client = new_client(
+        &args.client_id,
+        &args.client_secret,
+        args.redirect_uris,
+        scopes,
+        SystemClock.now(),
+    );
+    if let Some(name) = args.name {
+        client.name = name;
+    }
+    use bankid_oidc_server::store::ClientStore;
+    if !store.add_client(&client).await? {
+        bail!(
+            "--client-id '{}': a client with this id is already registered",
+            client.client_id
+        );
+    }
+    println!("Registered client '{}'", client.client_id);
+    Ok(())
+}
+
+pub async fn clients_list(data_dir: &Path) -> anyhow::Result<()> {
+    use bankid_oidc_server::store::ClientStore;
+    let store = open_store(data_dir).await?;
+    let clients = store.clients().await?;
+    if clients.is_empty() {
+        println!("No clients registered.");
+    }
+    for c in clients {
+        println!(
+            "{}\n  name: {}\n  redirect URIs: {}\n  scopes: {}",
+            c.client_id,
+            c.name,
+            c.redirect_uris.join(" "),
+            c.scopes
+        );
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct UserAddArgs {
+    /// The national identity number (11 digits, valid mod-11 check digits).
+    #[arg(long)]
+    nnin: String,
+    #[arg(long)]
+    given_name: String,
+    #[arg(long)]
+    family_name: String,
+    /// YYYY-MM-DD; must agree with the birth date in the NNIN.
+    #[arg(long)]
+    birthdate: String,
+    #[arg(long)]
+    email: Option<String>,
+    /// A Norwegian mobile number (8 digits; +47 and spaces are dropped).
+    #[arg(long)]
+    phone: Option<String>,
+    /// The one-time code (default: otp).
+    #[arg(long)]
+    otp: Option<String>,
+    /// The password (default: qwer1234).
+    #[arg(long)]
+    password: Option<String>,
+}
+
+fn parse_birthdate(text: &str) -> anyhow::Result<(i32, u32, u32)> {
+    let bad = || anyhow::anyhow!("--birthdate '{text}': use YYYY-MM-DD, e.g. 1985-03-15");
+    let parts: Vec<&str> = text.split('-').collect();
+    let [y, m, d] = parts.as_slice() else {
+        return Err(bad());
+    };
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return Err(bad());
+    }
+    let (y, m, d): (i32, u32, u32) = (
+        y.parse().map_err(|_| bad())?,
+        m.parse().map_err(|_| bad())?,
+        d.parse().map_err(|_| bad())?,
+    );
+    let days_in_month = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        _ => return Err(bad()),
+    };
+    if !(1854..=2100).contains(&y) || d == 0 || d > days_in_month {
+        return Err(bad());
+    }
+    Ok((y, m, d))
+}
+
+fn normalize_phone(text: &str) -> anyhow::Result<String> {
+    let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let digits = digits.strip_prefix("+47").unwrap_or(&digits);
+    if digits.len() != 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        bail!("--phone '{text}': use a Norwegian mobile number of 8 digits");
+    }
+    Ok(digits.to_owned())
+}
+
+pub async fn users_add(data_dir: &Path, args: UserAddArgs) -> anyhow::Result<()> {
+    use bankid_oidc_server::store::UserStore;
+    let nnin = Nnin::parse(args.nnin.trim())
+        .map_err(|e| anyhow::anyhow!("--nnin '{}': {e}", args.nnin))?;
+    let (y, m, d) = parse_birthdate(&args.birthdate)?;
+    let expected = format!("{d:02}{m:02}{:02}", y % 100);
+    if nnin.birth_ddmmyy() != expected {
+        bail!(
+            "--nnin {nnin} is for a person born {} (DDMMYY), but --birthdate says {}",
+            nnin.birth_ddmmyy(),
+            args.birthdate
+        );
+    }
+    for (flag, value) in [
+        ("--given-name", &args.given_name),
+        ("--family-name", &args.family_name),
+    ] {
+        if value.trim().is_empty() || value.len() > 100 {
+            bail!("{flag}: must be 1 to 100 characters");
+        }
+    }
+    if let Some(email) = &args.email
+        && (!email.contains('@') || email.len() > 254 || email.chars().any(char::is_whitespace))
+    {
+        bail!("--email '{email}': not an email address");
+    }
+    let phone = args.phone.as_deref().map(normalize_phone).transpose()?;
+    for (flag, value) in [("--otp", &args.otp), ("--password", &args.password)] {
+        if value
+            .as_ref()
+            .is_some_and(|v| v.is_empty() || v.len() > 128)
+        {
+            bail!("{flag}: must be 1 to 128 characters");
+        }
+    }
+    let store = open_store(data_dir).await?;
+    let user = new_user(
+        &nnin,
+        args.given_name.trim(),
+        args.family_name.trim(),
+        &args.birthdate,
+        args.email,
+        phone,
+        args.otp,
+        args.password,
+        SystemClock.now(),
+    );
+    if !store.add_user(&user).await? {
+        bail!("--nnin {nnin}: a user with this national identity number already exists");
+    }
+    println!(
+        "Added {} {} (NNIN {}, BankID PID {}), one-time code '{}', password '{}'",
+        user.given_name, user.family_name, user.nnin, user.pid, user.otp, user.password
+    );
+    Ok(())
+}
+
+pub async fn users_list(data_dir: &Path) -> anyhow::Result<()> {
+    use bankid_oidc_server::store::UserStore;
+    let store = open_store(data_dir).await?;
+    let users = store.users().await?;
+    if users.is_empty() {
+        println!("No test users.");
+    }
+    for u in users {
+        println!(
+            "{}  {} {}  born {}  PID {}  one-time code '{}'  password '{}'{}",
+            u.nnin,
+            u.given_name,
+            u.family_name,
+            u.birthdate,
+            u.pid,
+            u.otp,
+            u.password,
+            u.phone.map(|p| format!("  mobile {p}")).unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn birthdates_must_be_real_dates() {
+        assert_eq!(parse_birthdate("1985-03-15").unwrap(), (1985, 3, 15));
+        assert!(parse_birthdate("2000-02-29").is_ok());
+        for bad in [
+            "1985-02-29",
+            "1985-13-01",
+            "1985-3-15",
+            "15.03.1985",
+            "1985-04-31",
+        ] {
+            assert!(parse_birthdate(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn phones_are_norwegian_mobile_numbers() {
+        assert_eq!(normalize_phone("+47 480 00 001").unwrap(), "48000001");
+        assert!(normalize_phone("4800000").is_err());
+        assert!(normalize_phone("+46 48000001x").is_err());
+    }
+}

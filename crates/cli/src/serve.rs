@@ -1,0 +1,189 @@
+//! `serve`: open the store, seed it on first start, print what a developer needs, and serve.
+
+use crate::admin::open_store;
+use anyhow::Context;
+use bankid_oidc_server::Provider;
+use bankid_oidc_server::clock::SystemClock;
+use bankid_oidc_server::config::Config;
+use bankid_oidc_server::seed::{self, DemoClient};
+use bankid_oidc_server::store::Store;
+use clap::Args;
+use serde_json::json;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use tracing_subscriber::EnvFilter;
+
+const DEMO_CLIENT_FILE: &str = "demo-client.json";
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "BANKID_OIDC_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Public base URL of the provider (issuers live below it); set it when behind a proxy.
+    /// Default: http://<listen address>.
+    #[arg(long, env = "BANKID_OIDC_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Realm name of the BankID OIDC issuer.
+    #[arg(long, env = "BANKID_OIDC_REALM", default_value = "current")]
+    realm: String,
+}
+
+pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("BANKID_OIDC_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("--listen {}: cannot listen there", args.listen))?;
+    let bound = listener.local_addr()?;
+    let public_url = match args.public_url {
+        Some(url) => url,
+        None => {
+            let host = if bound.ip().is_unspecified() {
+                "127.0.0.1".to_owned()
+            } else {
+                bound.ip().to_string()
+            };
+            let host = if bound.is_ipv6() && !bound.ip().is_unspecified() {
+                format!("[{host}]")
+            } else {
+                host
+            };
+            format!("http://{host}:{}", bound.port())
+        }
+    };
+    let mut config = Config::new(&public_url).map_err(|e| anyhow::anyhow!("--public-url: {e}"))?;
+    config.realm = args.realm;
+    config
+        .validate()
+        .map_err(|e| anyhow::anyhow!("--realm: {e}"))?;
+
+    let store: Arc<dyn Store> = Arc::new(open_store(data_dir).await?);
+    let provider = Provider::start(store.clone(), Arc::new(SystemClock), config).await?;
+    let now = provider.now();
+    if let Some(demo) = seed::demo_client(store.as_ref(), now).await? {
+        save_demo_client(data_dir, &demo)?;
+    }
+    seed::test_users(store.as_ref(), now).await?;
+    print_banner(&provider, data_dir, store.as_ref(), bound).await?;
+
+    let app = bankid_oidc_server::http::router(provider);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+/// The demo client's secret exists in clear only in this owner-readable file, so that every start
+/// can show it again.
+fn save_demo_client(data_dir: &Path, demo: &DemoClient) -> anyhow::Result<()> {
+    let path = data_dir.join(DEMO_CLIENT_FILE);
+    let body = json!({
+        "client_id": demo.client_id,
+        "client_secret": demo.client_secret,
+        "redirect_uri": demo.redirect_uri,
+    });
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(serde_json::to_string_pretty(&body)?.as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}
+
+async fn print_banner(
+    provider: &Provider,
+    data_dir: &Path,
+    store: &dyn Store,
+    bound: SocketAddr,
+) -> anyhow::Result<()> {
+    use std::fmt::Write;
+    let mut out = String::new();
+    writeln!(
+        out,
+        "bankid-oidc: BankID OIDC test provider (TEST ONLY: not real BankID)"
+    )?;
+    writeln!(out, "  Data directory:  {}", data_dir.display())?;
+    writeln!(out, "  Discovery URL:   {}", provider.realm.discovery_url())?;
+    match std::fs::read_to_string(data_dir.join(DEMO_CLIENT_FILE))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+    {
+        Some(demo) => {
+            writeln!(
+                out,
+                "  Demo client:     client_id {}",
+                demo["client_id"].as_str().unwrap_or("?")
+            )?;
+            writeln!(
+                out,
+                "                   client_secret {}",
+                demo["client_secret"].as_str().unwrap_or("?")
+            )?;
+            writeln!(
+                out,
+                "                   redirect_uri {}",
+                demo["redirect_uri"].as_str().unwrap_or("?")
+            )?;
+        }
+        None => writeln!(
+            out,
+            "  Demo client:     (none; see `bankid-oidc clients list`)"
+        )?,
+    }
+    let users = store.users().await?;
+    writeln!(out, "  Test users ({}):", users.len())?;
+    for u in users.iter().take(10) {
+        writeln!(
+            out,
+            "    {}  {} {}  one-time code '{}'  password '{}'",
+            u.nnin, u.given_name, u.family_name, u.otp, u.password
+        )?;
+    }
+    if users.len() > 10 {
+        writeln!(
+            out,
+            "    ... and {} more (`bankid-oidc users list`)",
+            users.len() - 10
+        )?;
+    }
+    writeln!(out, "Listening on http://{bound}")?;
+    print!("{out}");
+    use std::io::Write as _;
+    std::io::stdout().flush()?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,212 @@
+//! The authorization endpoint (GET and POST): parse, validate with the core's rules, reuse the
+//! browser's session where allowed, or start a login flow.
+
+use crate::grant::{Authentication, issue_code};
+use crate::http::client_response::{deliver, deliver_error, redirect};
+use crate::http::cookie::set_session_cookie;
+use crate::http::page::error_page;
+use crate::http::session::current_session;
+use crate::login::flow::{self, css_path};
+use crate::secret::{random_id, random_token};
+use crate::store::{Session, StoreError};
+use crate::{AppState, Provider};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use bankid_oidc_core::authorize::{
+    AuthorizeError, AuthorizeParams, Channel, ClientPolicy, ValidatedAuthorizeRequest,
+    check_redirect, validate,
+};
+use bankid_oidc_core::locale::Locale;
+use bankid_oidc_core::token_hash::sha256_b64;
+use bankid_oidc_core::{ErrorCode, OAuthError};
+
+pub async fn get(
+    State(p): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = AuthorizeParams::from_urlencoded(query.unwrap_or_default().as_bytes());
+    authorize(&p, &headers, params).await
+}
+
+pub async fn post(State(p): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if !is_form(&headers) {
+        let e = OAuthError::invalid_request(
+            "the authorization request body must be application/x-www-form-urlencoded",
+        );
+        return page(&p, &e, Locale::default());
+    }
+    authorize(&p, &headers, AuthorizeParams::from_urlencoded(&body)).await
+}
+
+pub fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+fn page(p: &Provider, e: &OAuthError, locale: Locale) -> Response {
+    error_page(StatusCode::BAD_REQUEST, e, locale, &css_path(p))
+}
+
+fn internal(p: &Provider, e: StoreError) -> Response {
+    tracing::error!(error = %e, "store failure at the authorization endpoint");
+    let e = OAuthError::server_error("the provider could not read or write its store");
+    error_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &e,
+        Locale::default(),
+        &css_path(p),
+    )
+}
+
+async fn authorize(
+    p: &Provider,
+    headers: &HeaderMap,
+    params: Result<AuthorizeParams, OAuthError>,
+) -> Response {
+    let params = match params {
+        Ok(params) => params,
+        Err(e) => return page(p, &e, Locale::default()),
+    };
+    let locale = params
+        .get("ui_locales")
+        .and_then(Locale::from_ui_locales)
+        .unwrap_or_default();
+    let client_id = match params.client_id() {
+        Ok(id) => id,
+        Err(e) => return page(p, &e, locale),
+    };
+    let client = match p.store.client(client_id).await {
+        Ok(Some(client)) => client,
+        Ok(None) => {
+            let e = OAuthError::invalid_request(format!(
+                "client_id: no client '{client_id}' is registered"
+            ));
+            return page(p, &e, locale);
+        }
+        Err(e) => return internal(p, e),
+    };
+    let policy = ClientPolicy {
+        client_id: &client.client_id,
+        redirect_uris: &client.redirect_uris,
+        scopes: &client.scopes,
+    };
+    let validated = check_redirect(&params, &policy)
+        .and_then(|target| validate(&params, &policy, &target, Channel::Query));
+    let req = match validated {
+        Ok(req) => req,
+        Err(AuthorizeError::Page(e)) => return page(p, &e, locale),
+        Err(AuthorizeError::Redirect(target, e)) => {
+            return deliver_error(&target, &p.realm.issuer, &e, StatusCode::FOUND);
+        }
+    };
+    match continue_login(p, headers, &req).await {
+        Ok(response) => response,
+        Err(e) => internal(p, e),
+    }
+}
+
+/// With a valid request: answer at once from the browser's session, or start a login flow.
+async fn continue_login(
+    p: &Provider,
+    headers: &HeaderMap,
+    req: &ValidatedAuthorizeRequest,
+) -> Result<Response, StoreError> {
+    let now = p.now();
+    let session = current_session(p, headers).await?;
+    if let Some(session) = &session
+        && let Some(auth) = reusable(p, session, req, now).await?
+    {
+        let code = issue_code(p, req, &auth).await?;
+        return Ok(deliver(
+            &req.target,
+            &p.realm.issuer,
+            vec![("code", code)],
+            StatusCode::FOUND,
+        ));
+    }
+    if req.prompt.none {
+        let e = OAuthError::new(
+            ErrorCode::LoginRequired,
+            "prompt: 'none' was given but the user must log in",
+        );
+        return Ok(deliver_error(
+            &req.target,
+            &p.realm.issuer,
+            &e,
+            StatusCode::FOUND,
+        ));
+    }
+    // The flow is bound to a session; a browser without one gets a short anonymous session, which
+    // the login replaces with a new one.
+    let (session_id, new_cookie) = match session {
+        Some(session) => (session.id, None),
+        None => {
+            let cookie = random_token();
+            let anonymous = Session {
+                id: random_id(),
+                user_id: None,
+                method: None,
+                auth_time: None,
+                created_at: now,
+                expires_at: now + p.config.flow_ttl,
+            };
+            p.store
+                .create_session(&anonymous, &sha256_b64(&cookie))
+                .await?;
+            (anonymous.id, Some(cookie))
+        }
+    };
+    let flow_id = flow::start(p, &session_id, req).await?;
+    let mut response = redirect(StatusCode::FOUND, &flow::flow_path(p, &flow_id));
+    if let Some(cookie) = new_cookie {
+        let value = set_session_cookie(
+            &cookie,
+            &p.realm.path,
+            p.config.flow_ttl,
+            p.config.is_https(),
+        );
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// Single sign-on: the session's login serves this request unless `prompt=login`, `max_age`, or
+/// the requested methods say otherwise.
+async fn reusable<'a>(
+    p: &Provider,
+    session: &'a Session,
+    req: &ValidatedAuthorizeRequest,
+    now: i64,
+) -> Result<Option<Authentication<'a>>, StoreError> {
+    let (Some(user_id), Some(method), Some(auth_time)) =
+        (&session.user_id, session.method, session.auth_time)
+    else {
+        return Ok(None);
+    };
+    if req.prompt.login || !req.methods.contains(&method) {
+        return Ok(None);
+    }
+    if req.max_age.is_some_and(|max_age| {
+        now.saturating_sub(auth_time) > i64::try_from(max_age).unwrap_or(i64::MAX)
+    }) {
+        return Ok(None);
+    }
+    if p.store.user(user_id).await?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(Authentication {
+        user_id,
+        session_id: &session.id,
+        method,
+        auth_time,
+    }))
+}

@@ -1,0 +1,85 @@
+//! The browser session cookie. Its value is a random secret; the store keeps only its SHA-256,
+//! and the session's public id (`sid`) is a different value.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+
+pub const SESSION_COOKIE: &str = "bankid_oidc_session";
+
+/// The session cookie's value, if the request has exactly one well-formed one.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    let mut found = None;
+    for value in headers.get_all(header::COOKIE) {
+        let Ok(text) = value.to_str() else { continue };
+        for pair in text.split(';') {
+            if let Some((name, value)) = pair.trim().split_once('=')
+                && name == SESSION_COOKIE
+            {
+                if found.is_some() {
+                    // Two session cookies (one planted by a sibling domain, say): trust neither.
+                    return None;
+                }
+                found = Some(value.to_owned());
+            }
+        }
+    }
+    found.filter(|v| {
+        !v.is_empty()
+            && v.len() <= 64
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
+
+/// `Set-Cookie` for a session: HttpOnly, SameSite=Lax, Secure on https, scoped to `path`.
+pub fn set_session_cookie(value: &str, path: &str, max_age: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+    ))
+    .expect("cookie values are base64url")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_session_cookie_among_others() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=b; bankid_oidc_session=abc_DEF-1; c=d"),
+        );
+        assert_eq!(session_cookie(&h).as_deref(), Some("abc_DEF-1"));
+    }
+
+    #[test]
+    fn refuses_doubled_or_malformed_session_cookies() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("bankid_oidc_session=a; bankid_oidc_session=b"),
+        );
+        assert_eq!(session_cookie(&h), None);
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("bankid_oidc_session=a\"b"),
+        );
+        assert_eq!(session_cookie(&h), None);
+    }
+
+    #[test]
+    fn the_cookie_is_httponly_lax_and_secure_on_https() {
+        let v = set_session_cookie("x", "/auth", 60, true);
+        let text = v.to_str().unwrap();
+        assert!(
+            text.contains("HttpOnly") && text.contains("SameSite=Lax") && text.contains("Secure")
+        );
+        assert!(
+            !set_session_cookie("x", "/", 60, false)
+                .to_str()
+                .unwrap()
+                .contains("Secure")
+        );
+    }
+}

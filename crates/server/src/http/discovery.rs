@@ -1,0 +1,48 @@
+//! Discovery documents and key sets: built once, served as they are.
+
+use crate::AppState;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+fn json(body: std::sync::Arc<str>, max_age: &'static str) -> Response {
+    let mut response = body.to_string().into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(max_age));
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
+}
+
+pub async fn realm_discovery(State(p): State<AppState>) -> Response {
+    json(p.realm.discovery_json(), "public, max-age=3600")
+}
+
+/// Short cache lifetime: clients must see a new key soon after it is published.
+pub async fn realm_jwks(State(p): State<AppState>) -> Response {
+    json(p.keys.jwks_json(), "public, max-age=300")
+}
+
+pub async fn stylesheet() -> Response {
+    let mut response = include_str!("../../assets/style.css").into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}

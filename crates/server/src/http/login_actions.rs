@@ -1,0 +1,64 @@
+//! The login pages' endpoint: GET shows the flow's current step, POST submits it.
+
+use crate::AppState;
+use crate::http::authorize::is_form;
+use crate::http::session::current_session;
+use crate::login::flow::{self, LoginForm, flow_error_page};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+
+fn well_formed(flow_id: &str) -> bool {
+    flow_id.len() == 43
+        && flow_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+async fn load(
+    p: &AppState,
+    flow_id: &str,
+    headers: &HeaderMap,
+) -> Result<flow::ActiveFlow, Response> {
+    if !well_formed(flow_id) {
+        return Err(flow_error_page(p, "login: no such login"));
+    }
+    let session = current_session(p, headers).await.map_err(|e| {
+        tracing::error!(error = %e, "store failure reading a session");
+        flow_error_page(p, "login: the provider could not read its store")
+    })?;
+    flow::load(p, flow_id, session.as_ref().map(|s| s.id.as_str())).await
+}
+
+pub async fn show(
+    State(p): State<AppState>,
+    Path(flow_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match load(&p, &flow_id, &headers).await {
+        Ok(active) => flow::show(&p, &active, None).await,
+        Err(response) => response,
+    }
+}
+
+pub async fn submit(
+    State(p): State<AppState>,
+    Path(flow_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !is_form(&headers) {
+        return flow_error_page(
+            &p,
+            "login: the form must be sent as application/x-www-form-urlencoded",
+        );
+    }
+    let Ok(form) = serde_urlencoded::from_bytes::<LoginForm>(&body) else {
+        return flow_error_page(&p, "login: the form could not be read");
+    };
+    match load(&p, &flow_id, &headers).await {
+        Ok(active) => flow::submit(&p, active, form).await,
+        Err(response) => response,
+    }
+}

@@ -1,0 +1,21 @@
+//! The browser's session, found by its cookie.
+
+use crate::Provider;
+use crate::http::cookie::session_cookie;
+use crate::store::{Session, StoreError};
+use axum::http::HeaderMap;
+use bankid_oidc_core::token_hash::sha256_b64;
+
+pub async fn current_session(
+    p: &Provider,
+    headers: &HeaderMap,
+) -> Result<Option<Session>, StoreError> {
+    match session_cookie(headers) {
+        Some(cookie) => {
+            p.store
+                .session_by_cookie(&sha256_b64(&cookie), p.now())
+                .await
+        }
+        None => Ok(None),
+    }
+}

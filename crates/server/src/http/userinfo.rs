@@ -1,0 +1,149 @@
+//! The userinfo endpoint (GET and POST) with a bearer access token.
+
+use crate::http::api_error::ApiError;
+use crate::{AppState, Provider, tokens};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use bankid_oidc_core::OAuthError;
+use bankid_oidc_core::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims};
+use bankid_oidc_core::params::Params;
+use bankid_oidc_core::scope::ScopeSet;
+use serde_json::{Map, Value};
+
+pub async fn get(State(p): State<AppState>, headers: HeaderMap) -> Response {
+    respond(&p, bearer(&p, &headers, None)).await
+}
+
+pub async fn post(State(p): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = if crate::http::authorize::is_form(&headers) {
+        match Params::from_urlencoded(&body) {
+            Ok(params) => Some(params),
+            Err(e) => return ApiError::bearer(e, &p.realm.issuer).into_response(),
+        }
+    } else {
+        None
+    };
+    respond(&p, bearer(&p, &headers, form.as_ref())).await
+}
+
+async fn respond(p: &Provider, token: Result<String, ApiError>) -> Response {
+    let result = match token {
+        Ok(token) => claims(p, &token).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(claims) => {
+            let mut response = Json(claims).into_response();
+            response.headers_mut().insert(
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("no-store"),
+            );
+            response
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The bearer token from the Authorization header or (POST) the form body, never both
+/// (RFC 6750 section 2).
+fn bearer(p: &Provider, headers: &HeaderMap, form: Option<&Params>) -> Result<String, ApiError> {
+    let invalid = |d: &str| ApiError::bearer(OAuthError::invalid_request(d), &p.realm.issuer);
+    let from_header = match headers.get(header::AUTHORIZATION) {
+        Some(value) => {
+            let text = value
+                .to_str()
+                .map_err(|_| invalid("Authorization: not a valid header value"))?;
+            match text.split_once(' ') {
+                Some((scheme, token))
+                    if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+                {
+                    Some(token.trim().to_owned())
+                }
+                _ => return Err(invalid("Authorization: must be 'Bearer <access token>'")),
+            }
+        }
+        None => None,
+    };
+    let from_body = form.and_then(|f| f.get("access_token")).map(str::to_owned);
+    match (from_header, from_body) {
+        (Some(_), Some(_)) => Err(invalid(
+            "access_token: sent both in the Authorization header and in the body",
+        )),
+        (Some(t), None) | (None, Some(t)) => Ok(t),
+        (None, None) => {
+            // No credentials at all: a bare challenge without an error code (RFC 6750 section 3.1).
+            let mut e = ApiError::bearer(
+                OAuthError::new(
+                    bankid_oidc_core::ErrorCode::InvalidToken,
+                    "access token: missing",
+                ),
+                &p.realm.issuer,
+            );
+            e.www_authenticate = Some(format!("Bearer realm=\"{}\"", p.realm.issuer));
+            Err(e)
+        }
+    }
+}
+
+async fn claims(p: &Provider, token: &str) -> Result<Map<String, Value>, ApiError> {
+    let invalid = |d: &str| {
+        ApiError::bearer(
+            OAuthError::new(bankid_oidc_core::ErrorCode::InvalidToken, d),
+            &p.realm.issuer,
+        )
+    };
+    let (header, payload) = p
+        .keys
+        .verify(token)
+        .map_err(|e| invalid(&format!("access token: {e}")))?;
+    if header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
+        return Err(invalid(
+            "access token: not an access token (typ must be at+jwt)",
+        ));
+    }
+    let at: AccessTokenClaims = serde_json::from_slice(&payload)
+        .map_err(|_| invalid("access token: claims are malformed"))?;
+    if at.iss != p.realm.issuer || !at.aud.contains(&p.realm.issuer) {
+        return Err(invalid("access token: issued for another issuer"));
+    }
+    if at.exp <= p.now() {
+        return Err(invalid("access token: expired"));
+    }
+    if p.store
+        .live_access_token(&at.jti)
+        .await
+        .map_err(ApiError::server_error)?
+        .is_none()
+    {
+        return Err(invalid("access token: revoked"));
+    }
+    let Some(user) = p
+        .store
+        .user(&at.sub)
+        .await
+        .map_err(ApiError::server_error)?
+    else {
+        return Err(invalid("access token: the user no longer exists"));
+    };
+    let scope = ScopeSet::try_from(at.scope).unwrap_or_default();
+    let mut claims = Map::new();
+    claims.insert("sub".into(), Value::String(user.id.clone()));
+    if let Ok(Value::Object(profile)) = serde_json::to_value(tokens::profile_claims(&user, &scope))
+    {
+        claims.extend(profile);
+    }
+    if scope.contains("email")
+        && let Some(email) = &user.email
+    {
+        claims.insert("email".into(), Value::String(email.clone()));
+    }
+    if scope.contains("phone")
+        && let Some(phone) = &user.phone
+    {
+        claims.insert("phone_number".into(), Value::String(phone.clone()));
+    }
+    Ok(claims)
+}

@@ -1,0 +1,123 @@
+//! The BankID OIDC realm issuer: its identifier, endpoint paths and discovery document.
+
+use crate::config::Config;
+use bankid_oidc_core::acr::Method;
+use bankid_oidc_core::discovery::ProviderMetadata;
+use bankid_oidc_core::scope::PERSON_SCOPES;
+use std::sync::Arc;
+
+/// Endpoint paths below the issuer, as BankID's Keycloak realm has them. Only discovery
+/// publishes them; no client of ours depends on them.
+pub const AUTH_PATH: &str = "/protocol/openid-connect/auth";
+pub const TOKEN_PATH: &str = "/protocol/openid-connect/token";
+pub const USERINFO_PATH: &str = "/protocol/openid-connect/userinfo";
+pub const JWKS_PATH: &str = "/protocol/openid-connect/certs";
+pub const LOGIN_ACTIONS_PATH: &str = "/login-actions";
+pub const RESOURCES_PATH: &str = "/resources";
+pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+
+#[derive(Debug, Clone)]
+pub struct RealmIssuer {
+    /// The issuer identifier (`iss`).
+    pub issuer: String,
+    /// The issuer's path on this server, e.g. `/auth/realms/current`.
+    pub path: String,
+    discovery_json: Arc<str>,
+}
+
+impl RealmIssuer {
+    pub fn new(config: &Config) -> RealmIssuer {
+        let issuer = config.realm_issuer();
+        let path = url::Url::parse(&issuer)
+            .map(|u| u.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
+        let discovery = discovery(&issuer);
+        let discovery_json = serde_json::to_string(&discovery)
+            .expect("metadata serializes")
+            .into();
+        RealmIssuer {
+            issuer,
+            path,
+            discovery_json,
+        }
+    }
+
+    pub fn url(&self, endpoint_path: &str) -> String {
+        format!("{}{endpoint_path}", self.issuer)
+    }
+
+    pub fn route(&self, endpoint_path: &str) -> String {
+        format!("{}{endpoint_path}", self.path)
+    }
+
+    pub fn discovery_url(&self) -> String {
+        self.url(DISCOVERY_PATH)
+    }
+
+    pub fn discovery_json(&self) -> Arc<str> {
+        self.discovery_json.clone()
+    }
+}
+
+fn strings(values: &[&str]) -> Vec<String> {
+    values.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn discovery(issuer: &str) -> ProviderMetadata {
+    let url = |path: &str| format!("{issuer}{path}");
+    ProviderMetadata {
+        issuer: issuer.to_owned(),
+        authorization_endpoint: Some(url(AUTH_PATH)),
+        token_endpoint: Some(url(TOKEN_PATH)),
+        userinfo_endpoint: Some(url(USERINFO_PATH)),
+        jwks_uri: url(JWKS_PATH),
+        scopes_supported: strings(PERSON_SCOPES),
+        claims_supported: strings(&[
+            "iss",
+            "sub",
+            "aud",
+            "azp",
+            "exp",
+            "iat",
+            "jti",
+            "sid",
+            "nonce",
+            "acr",
+            "amr",
+            "typ",
+            "api_ver",
+            "at_hash",
+            "bankid_altsub",
+            "nnin_altsub",
+            "name",
+            "given_name",
+            "family_name",
+            "birthdate",
+            "updated_at",
+            "email",
+            "phone_number",
+        ]),
+        response_types_supported: strings(&["code"]),
+        response_modes_supported: strings(&["query", "fragment", "form_post"]),
+        grant_types_supported: strings(&["authorization_code"]),
+        subject_types_supported: strings(&["public"]),
+        id_token_signing_alg_values_supported: strings(&["ES256"]),
+        token_endpoint_auth_methods_supported: strings(&[
+            "client_secret_basic",
+            "client_secret_post",
+        ]),
+        code_challenge_methods_supported: strings(&["S256"]),
+        acr_values_supported: Method::ALL
+            .iter()
+            .map(|m| m.acr_value().to_owned())
+            .collect(),
+        ui_locales_supported: strings(&["nb", "en"]),
+        prompt_values_supported: strings(&["none", "login", "consent", "select_account"]),
+        claims_parameter_supported: Some(false),
+        request_parameter_supported: Some(false),
+        request_uri_parameter_supported: Some(false),
+        authorization_response_iss_parameter_supported: Some(true),
+        tls_client_certificate_bound_access_tokens: Some(false),
+        ..ProviderMetadata::default()
+    }
+}

@@ -1,0 +1,298 @@
+//! Signing keys and the JWS compact serialization of the tokens they sign.
+//!
+//! Keys are ES256 (P-256), created on first start and kept in the store. They are parsed once
+//! into aws-lc-rs key objects: jsonwebtoken parses the PKCS#8 document again on every signature,
+//! which costs about as much as the signature itself, so the provider signs and verifies its own
+//! compact JWS here (a few lines of framing around aws-lc-rs). The client library and the tests
+//! verify these tokens with jsonwebtoken, an independent implementation.
+
+use crate::secret::random_token;
+use crate::store::{KeyStore, StoreError, StoredSigningKey};
+use arc_swap::ArcSwap;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair,
+    ParsedPublicKey,
+};
+use bankid_oidc_core::b64;
+use bankid_oidc_core::jwk::{Jwk, Jwks};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Longest compact JWS the provider will try to verify.
+pub const MAX_JWS_LEN: usize = 16 * 1024;
+
+/// The protected header of the tokens this provider signs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JwsHeader {
+    pub alg: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub typ: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crit: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum JwsError {
+    #[error("not a compact JWS (three base64url parts)")]
+    Malformed,
+    #[error("the algorithm is not ES256")]
+    Algorithm,
+    #[error("the header has critical extensions this provider does not understand")]
+    Critical,
+    #[error("no key with this kid was issued by this provider")]
+    UnknownKey,
+    #[error("the signature does not verify")]
+    Signature,
+}
+
+struct SigningKey {
+    kid: String,
+    pair: EcdsaKeyPair,
+}
+
+struct KeySet {
+    signing: SigningKey,
+    verifying: HashMap<String, ParsedPublicKey>,
+    jwks_json: Arc<str>,
+}
+
+/// The provider's keys; swapped whole (not locked) when keys change.
+pub struct Keyring {
+    set: ArcSwap<KeySet>,
+    rng: SystemRandom,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("signing key {kid}: {reason}")]
+    Invalid { kid: String, reason: String },
+}
+
+impl Keyring {
+    /// Loads the keys from the store, creating the first ES256 key on first start. Returns
+    /// whether a key was created.
+    pub async fn load_or_create(
+        store: &dyn KeyStore,
+        now: i64,
+    ) -> Result<(Keyring, bool), KeyError> {
+        let mut stored = store.signing_keys().await?;
+        let created = stored.is_empty();
+        if created {
+            let key = new_signing_key(now);
+            store.add_signing_key(&key).await?;
+            stored.push(key);
+        }
+        let set = key_set(&stored)?;
+        Ok((
+            Keyring {
+                set: ArcSwap::from_pointee(set),
+                rng: SystemRandom::new(),
+            },
+            created,
+        ))
+    }
+
+    /// Signs `claims` as a compact JWS with the active key.
+    pub fn sign<T: Serialize>(&self, typ: &str, claims: &T) -> String {
+        let set = self.set.load();
+        let header = JwsHeader {
+            alg: "ES256".into(),
+            kid: Some(set.signing.kid.clone()),
+            typ: Some(typ.into()),
+            crit: None,
+        };
+        let header = serde_json::to_vec(&header).expect("a header serializes");
+        let payload = serde_json::to_vec(claims).expect("claims serialize");
+        let mut jws = b64::encode(header);
+        jws.push('.');
+        jws.push_str(&b64::encode(payload));
+        let signature = set
+            .signing
+            .pair
+            .sign(&self.rng, jws.as_bytes())
+            .expect("ECDSA signing does not fail");
+        jws.push('.');
+        jws.push_str(&b64::encode(signature.as_ref()));
+        jws
+    }
+
+    /// Verifies a compact JWS signed by one of this provider's keys; returns its header and
+    /// payload. Claims are the caller's to check.
+    pub fn verify(&self, token: &str) -> Result<(JwsHeader, Vec<u8>), JwsError> {
+        if token.len() > MAX_JWS_LEN {
+            return Err(JwsError::Malformed);
+        }
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(JwsError::Malformed);
+        };
+        let header: JwsHeader = b64::decode(h)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or(JwsError::Malformed)?;
+        if header.alg != "ES256" {
+            return Err(JwsError::Algorithm);
+        }
+        if header.crit.is_some() {
+            return Err(JwsError::Critical);
+        }
+        let set = self.set.load();
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| set.verifying.get(kid))
+            .ok_or(JwsError::UnknownKey)?;
+        let signature = b64::decode(s).map_err(|_| JwsError::Malformed)?;
+        let signed_len = h.len() + 1 + p.len();
+        key.verify_sig(&token.as_bytes()[..signed_len], &signature)
+            .map_err(|_| JwsError::Signature)?;
+        let payload = b64::decode(p).map_err(|_| JwsError::Malformed)?;
+        Ok((header, payload))
+    }
+
+    /// The published JWKS document, serialized once per key change.
+    pub fn jwks_json(&self) -> Arc<str> {
+        self.set.load().jwks_json.clone()
+    }
+
+    /// The kid of the key that signs now.
+    pub fn active_kid(&self) -> String {
+        self.set.load().signing.kid.clone()
+    }
+}
+
+fn new_signing_key(now: i64) -> StoredSigningKey {
+    let rng = SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+        .expect("key generation works");
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
+        .expect("a fresh key parses");
+    let kid = random_token()[..22].to_owned();
+    let jwk = Jwk::p256_from_uncompressed_point(&kid, pair.public_key().as_ref())
+        .expect("P-256 public key");
+    StoredSigningKey {
+        kid,
+        alg: "ES256".into(),
+        private_pkcs8: pkcs8.as_ref().to_vec(),
+        public_jwk: serde_json::to_string(&jwk).expect("a JWK serializes"),
+        state: "active".into(),
+        created_at: now,
+    }
+}
+
+fn key_set(stored: &[StoredSigningKey]) -> Result<KeySet, KeyError> {
+    let invalid = |kid: &str, reason: &str| KeyError::Invalid {
+        kid: kid.into(),
+        reason: reason.into(),
+    };
+    let mut verifying = HashMap::new();
+    let mut jwks = Jwks::default();
+    let mut signing = None;
+    for key in stored {
+        let pair =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &key.private_pkcs8)
+                .map_err(|_| invalid(&key.kid, "the private key is not a P-256 PKCS#8 document"))?;
+        let public = ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, pair.public_key().as_ref())
+            .map_err(|_| invalid(&key.kid, "the public key does not parse"))?;
+        let jwk: Jwk = serde_json::from_str(&key.public_jwk)
+            .map_err(|_| invalid(&key.kid, "the stored JWK is not JSON"))?;
+        verifying.insert(key.kid.clone(), public);
+        jwks.keys.push(jwk);
+        // The newest active key signs.
+        if key.state == "active" {
+            signing = Some(SigningKey {
+                kid: key.kid.clone(),
+                pair,
+            });
+        }
+    }
+    let signing = signing.ok_or_else(|| invalid("-", "no active signing key in the store"))?;
+    let jwks_json: Arc<str> = serde_json::to_string(&jwks)
+        .expect("a JWKS serializes")
+        .into();
+    Ok(KeySet {
+        signing,
+        verifying,
+        jwks_json,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SqliteStore;
+
+    async fn keyring() -> Keyring {
+        let store = SqliteStore::in_memory().await.unwrap();
+        Keyring::load_or_create(&store, 0).await.unwrap().0
+    }
+
+    #[tokio::test]
+    async fn signed_tokens_verify_and_tampering_is_detected() {
+        let keys = keyring().await;
+        let token = keys.sign("JWT", &serde_json::json!({"sub": "a"}));
+        let (header, payload) = keys.verify(&token).unwrap();
+        assert_eq!(header.typ.as_deref(), Some("JWT"));
+        assert_eq!(payload, br#"{"sub":"a"}"#);
+
+        let parts: Vec<&str> = token.split('.').collect();
+        let forged_payload = format!(
+            "{}.{}.{}",
+            parts[0],
+            b64::encode(br#"{"sub":"b"}"#),
+            parts[2]
+        );
+        assert_eq!(keys.verify(&forged_payload), Err(JwsError::Signature));
+    }
+
+    #[tokio::test]
+    async fn alg_none_and_hmac_and_unknown_kids_are_refused() {
+        let keys = keyring().await;
+        let token = keys.sign("JWT", &serde_json::json!({"sub": "a"}));
+        let parts: Vec<&str> = token.split('.').collect();
+        let with_header = |h: &str| format!("{}.{}.{}", b64::encode(h), parts[1], parts[2]);
+        let kid = keys.active_kid();
+        assert_eq!(
+            keys.verify(&with_header(r#"{"alg":"none"}"#)),
+            Err(JwsError::Algorithm)
+        );
+        assert_eq!(
+            keys.verify(&with_header(&format!(r#"{{"alg":"HS256","kid":"{kid}"}}"#))),
+            Err(JwsError::Algorithm)
+        );
+        assert_eq!(
+            keys.verify(&with_header(r#"{"alg":"ES256","kid":"other"}"#)),
+            Err(JwsError::UnknownKey)
+        );
+        assert_eq!(
+            keys.verify(&with_header(&format!(
+                r#"{{"alg":"ES256","kid":"{kid}","crit":["exp"]}}"#
+            ))),
+            Err(JwsError::Critical)
+        );
+        assert_eq!(keys.verify("a.b"), Err(JwsError::Malformed));
+        assert_eq!(
+            keys.verify(&"a".repeat(MAX_JWS_LEN + 1)),
+            Err(JwsError::Malformed)
+        );
+    }
+
+    #[tokio::test]
+    async fn keys_survive_a_reload_from_the_store() {
+        let store = SqliteStore::in_memory().await.unwrap();
+        let (first, created) = Keyring::load_or_create(&store, 0).await.unwrap();
+        let (second, created_again) = Keyring::load_or_create(&store, 0).await.unwrap();
+        assert!(created && !created_again);
+        assert_eq!(first.active_kid(), second.active_kid());
+        let token = first.sign("JWT", &serde_json::json!({}));
+        assert!(second.verify(&token).is_ok());
+    }
+}

@@ -1,0 +1,475 @@
+//! The steps of a login flow. A flow belongs to one browser session, one authorization request
+//! and one CSRF token; it moves forward with a conditional write, so a double submit or a replayed
+//! form cannot skip or repeat a step.
+
+use super::binding::new_binding_message;
+use super::pages::{LoginPage, render_login};
+use super::texts::{Texts, texts};
+use crate::Provider;
+use crate::grant::{Authentication, issue_code};
+use crate::http::client_response::deliver;
+use crate::http::client_response::deliver_error;
+use crate::http::cookie::set_session_cookie;
+use crate::http::page::error_page;
+use crate::issuer::realm::{LOGIN_ACTIONS_PATH, RESOURCES_PATH};
+use crate::secret::{random_id, random_token};
+use crate::store::{LoginFlow, Session, StoreError, User};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bankid_oidc_core::OAuthError;
+use bankid_oidc_core::acr::Method;
+use bankid_oidc_core::authorize::ValidatedAuthorizeRequest;
+use bankid_oidc_core::locale::Locale;
+use bankid_oidc_core::nnin::Nnin;
+use bankid_oidc_core::token_hash::sha256_b64;
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+pub const STEP_NNIN: &str = "nnin";
+pub const STEP_OTP: &str = "otp";
+pub const STEP_PASSWORD: &str = "password";
+pub const STEP_MOBILE: &str = "mobile";
+pub const STEP_APPROVE: &str = "approve";
+
+/// Every field any login step posts. Unknown fields are ignored; each is length-limited by the
+/// body limit of the router.
+#[derive(Debug, Default, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub step: String,
+    pub action: Option<String>,
+    pub method: Option<String>,
+    pub nnin: Option<String>,
+    pub otp: Option<String>,
+    pub password: Option<String>,
+    pub phone: Option<String>,
+    pub birthdate: Option<String>,
+    pub decision: Option<String>,
+}
+
+/// Creates a flow for a validated request in a browser session; returns the flow id.
+pub async fn start(
+    p: &Provider,
+    session_id: &str,
+    req: &ValidatedAuthorizeRequest,
+) -> Result<String, StoreError> {
+    let now = p.now();
+    let step = if req.methods == [Method::Bim] {
+        STEP_MOBILE
+    } else {
+        STEP_NNIN
+    };
+    let flow = LoginFlow {
+        id: random_token(),
+        session_id: session_id.to_owned(),
+        request: serde_json::to_string(req).map_err(StoreError::new)?,
+        step: step.to_owned(),
+        method: (req.methods.len() == 1).then(|| req.methods[0]),
+        user_id: None,
+        csrf: random_token(),
+        binding_message: None,
+        created_at: now,
+        expires_at: now + p.config.flow_ttl,
+    };
+    p.store.create_flow(&flow).await?;
+    Ok(flow.id)
+}
+
+/// The path of a flow's page.
+pub fn flow_path(p: &Provider, flow_id: &str) -> String {
+    p.realm.route(&format!("{LOGIN_ACTIONS_PATH}/{flow_id}"))
+}
+
+pub fn css_path(p: &Provider) -> String {
+    p.realm.route(&format!("{RESOURCES_PATH}/style.css"))
+}
+
+/// A flow loaded for the browser that owns it.
+pub struct ActiveFlow {
+    pub flow: LoginFlow,
+    pub request: ValidatedAuthorizeRequest,
+}
+
+/// Why a flow cannot be shown or continued.
+pub fn flow_error_page(p: &Provider, description: &str) -> Response {
+    error_page(
+        StatusCode::BAD_REQUEST,
+        &OAuthError::invalid_request(description),
+        Locale::default(),
+        &css_path(p),
+    )
+}
+
+/// Loads a flow if it exists, has not expired and belongs to `session_id`.
+pub async fn load(
+    p: &Provider,
+    flow_id: &str,
+    session_id: Option<&str>,
+) -> Result<ActiveFlow, Response> {
+    let flow = match p.store.flow(flow_id, p.now()).await {
+        Ok(Some(flow)) => flow,
+        Ok(None) => {
+            return Err(flow_error_page(
+                p,
+                "login: this login has expired or is finished; start again from the service",
+            ));
+        }
+        Err(e) => return Err(internal(p, e)),
+    };
+    // The flow id travels in the URL; the session cookie proves it is this browser's flow.
+    if session_id != Some(flow.session_id.as_str()) {
+        return Err(flow_error_page(
+            p,
+            "login: this login was started in another browser session",
+        ));
+    }
+    let request: ValidatedAuthorizeRequest = match serde_json::from_str(&flow.request) {
+        Ok(r) => r,
+        Err(e) => return Err(internal(p, StoreError::new(e))),
+    };
+    Ok(ActiveFlow { flow, request })
+}
+
+fn internal(p: &Provider, e: StoreError) -> Response {
+    tracing::error!(error = %e, "store failure in a login flow");
+    error_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &OAuthError::server_error("the provider could not read or write its store"),
+        Locale::default(),
+        &css_path(p),
+    )
+}
+
+/// Renders the flow's current step, with an optional message.
+pub async fn show(p: &Provider, active: &ActiveFlow, error: Option<String>) -> Response {
+    let t = texts(active.request.locale);
+    let flow = &active.flow;
+    let req = &active.request;
+    let client_name = p
+        .store
+        .client(&req.client_id)
+        .await
+        .ok()
+        .flatten()
+        .map(|c| c.name);
+    let title = match flow.step.as_str() {
+        STEP_OTP => t.title_otp,
+        STEP_PASSWORD => t.title_password,
+        STEP_MOBILE => t.title_mobile,
+        STEP_APPROVE => t.title_approve,
+        _ => t.title_nnin,
+    };
+    let method_buttons = req
+        .methods
+        .iter()
+        .filter(|m| **m != Method::Bim)
+        .map(|m| (m.hint(), method_label(t, *m)))
+        .collect();
+    let action = flow_path(p, &flow.id);
+    let css = css_path(p);
+    let page = LoginPage {
+        t,
+        title,
+        css_url: &css,
+        action: &action,
+        csrf: &flow.csrf,
+        step: &flow.step,
+        client_name: client_name.as_deref(),
+        error,
+        method_buttons,
+        binding_message: flow.binding_message.as_deref(),
+    };
+    let origin = url::Url::parse(&req.target.redirect_uri)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .map(|u| u.origin().ascii_serialization());
+    render_login(&page, origin.as_deref())
+}
+
+fn method_label(t: &Texts, m: Method) -> &'static str {
+    match m {
+        Method::Bid => t.method_bid,
+        Method::Bis => t.method_bis,
+        Method::Bim => t.method_bim,
+    }
+}
+
+/// Handles a posted step.
+pub async fn submit(p: &Provider, mut active: ActiveFlow, form: LoginForm) -> Response {
+    let t = texts(active.request.locale);
+    if !bool::from(form.csrf.as_bytes().ct_eq(active.flow.csrf.as_bytes())) {
+        return flow_error_page(p, "csrf: the form's CSRF token does not match this login");
+    }
+    if form.step != active.flow.step {
+        return show(p, &active, Some(t.stale_form.to_owned())).await;
+    }
+    if form.action.as_deref() == Some("cancel") || form.decision.as_deref() == Some("deny") {
+        let what = if form.action.is_some() {
+            "the user cancelled the login"
+        } else {
+            "the user denied the request"
+        };
+        return end_with_error(p, &active, OAuthError::access_denied(what)).await;
+    }
+    let outcome = match active.flow.step.as_str() {
+        STEP_NNIN => step_nnin(p, &mut active, &form, t).await,
+        STEP_OTP => step_secret(p, &mut active, form.otp.as_deref(), t, Secret::Otp).await,
+        STEP_PASSWORD => {
+            step_secret(
+                p,
+                &mut active,
+                form.password.as_deref(),
+                t,
+                Secret::Password,
+            )
+            .await
+        }
+        STEP_MOBILE => step_mobile(p, &mut active, &form, t).await,
+        STEP_APPROVE => match form.decision.as_deref() {
+            Some("allow") => Ok(Outcome::Complete),
+            _ => Ok(Outcome::Retry(None)),
+        },
+        _ => Ok(Outcome::Retry(None)),
+    };
+    match outcome {
+        Ok(Outcome::Retry(message)) => show(p, &active, message).await,
+        Ok(Outcome::Advance(from)) => match p.store.advance_flow(&active.flow, &from).await {
+            Ok(true) => see_other(&flow_path(p, &active.flow.id)),
+            Ok(false) => flow_error_page(p, "login: this step was already submitted"),
+            Err(e) => internal(p, e),
+        },
+        Ok(Outcome::Complete) => complete(p, &active).await,
+        Err(e) => internal(p, e),
+    }
+}
+
+enum Outcome {
+    /// Show the step again, with a message.
+    Retry(Option<String>),
+    /// The flow changed (in memory) from this step; store it and show the next one.
+    Advance(String),
+    /// The user is authenticated.
+    Complete,
+}
+
+enum Secret {
+    Otp,
+    Password,
+}
+
+async fn step_nnin(
+    p: &Provider,
+    active: &mut ActiveFlow,
+    form: &LoginForm,
+    t: &Texts,
+) -> Result<Outcome, StoreError> {
+    let methods = &active.request.methods;
+    let chosen = form
+        .method
+        .as_deref()
+        .and_then(Method::from_hint)
+        .filter(|m| methods.contains(m));
+    if chosen == Some(Method::Bim) {
+        active.flow.method = Some(Method::Bim);
+        active.flow.step = STEP_MOBILE.into();
+        return Ok(Outcome::Advance(STEP_NNIN.into()));
+    }
+    let nnin = match Nnin::parse(form.nnin.as_deref().unwrap_or("").trim()) {
+        Ok(n) => n,
+        Err(e) => return Ok(Outcome::Retry(Some(format!("{}: {e}.", t.bad_nnin)))),
+    };
+    let Some(user) = p.store.user_by_nnin(nnin.as_str()).await? else {
+        return Ok(Outcome::Retry(Some(t.unknown_user.to_owned())));
+    };
+    if user.is_locked(p.now()) {
+        return Ok(Outcome::Retry(Some(t.locked.to_owned())));
+    }
+    let method = chosen
+        .or_else(|| methods.iter().copied().find(|m| *m != Method::Bim))
+        .unwrap_or(Method::Bid);
+    active.flow.user_id = Some(user.id);
+    active.flow.method = Some(method);
+    if method == Method::Bis {
+        active.flow.step = STEP_APPROVE.into();
+        active.flow.binding_message = Some(new_binding_message());
+    } else {
+        active.flow.step = STEP_OTP.into();
+    }
+    Ok(Outcome::Advance(STEP_NNIN.into()))
+}
+
+async fn step_secret(
+    p: &Provider,
+    active: &mut ActiveFlow,
+    given: Option<&str>,
+    t: &Texts,
+    which: Secret,
+) -> Result<Outcome, StoreError> {
+    let Some(user) = flow_user(p, active).await? else {
+        return Ok(Outcome::Retry(Some(t.unknown_user.to_owned())));
+    };
+    let now = p.now();
+    if user.is_locked(now) {
+        return Ok(Outcome::Retry(Some(t.locked.to_owned())));
+    }
+    let (expected, wrong) = match which {
+        Secret::Otp => (&user.otp, t.wrong_otp),
+        Secret::Password => (&user.password, t.wrong_password),
+    };
+    let given = given.unwrap_or("");
+    if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+        let outcome = p
+            .store
+            .record_login_failure(
+                &user.id,
+                now,
+                p.config.max_login_failures,
+                p.config.lockout_seconds,
+            )
+            .await?;
+        let message = if outcome.locked_until.is_some_and(|until| until > now) {
+            t.locked.to_owned()
+        } else {
+            format!(
+                "{wrong} {} {}",
+                t.attempts_left,
+                p.config.max_login_failures - outcome.failed_attempts
+            )
+        };
+        return Ok(Outcome::Retry(Some(message)));
+    }
+    match which {
+        Secret::Otp => {
+            active.flow.step = STEP_PASSWORD.into();
+            Ok(Outcome::Advance(STEP_OTP.into()))
+        }
+        Secret::Password => Ok(Outcome::Complete),
+    }
+}
+
+async fn step_mobile(
+    p: &Provider,
+    active: &mut ActiveFlow,
+    form: &LoginForm,
+    t: &Texts,
+) -> Result<Outcome, StoreError> {
+    let phone = form.phone.as_deref().unwrap_or("").trim();
+    let birth = form.birthdate.as_deref().unwrap_or("").trim();
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(phone, 8) || !digits(birth, 6) {
+        return Ok(Outcome::Retry(Some(t.bad_mobile.to_owned())));
+    }
+    let users = p.store.users_by_phone(phone).await?;
+    let Some(user) = users
+        .into_iter()
+        .find(|u| birth_ddmmyy(u).as_deref() == Some(birth))
+    else {
+        return Ok(Outcome::Retry(Some(t.unknown_mobile_user.to_owned())));
+    };
+    if user.is_locked(p.now()) {
+        return Ok(Outcome::Retry(Some(t.locked.to_owned())));
+    }
+    active.flow.user_id = Some(user.id);
+    active.flow.method = Some(Method::Bim);
+    active.flow.step = STEP_APPROVE.into();
+    active.flow.binding_message = Some(new_binding_message());
+    Ok(Outcome::Advance(STEP_MOBILE.into()))
+}
+
+/// `YYYY-MM-DD` as `DDMMYY`.
+fn birth_ddmmyy(user: &User) -> Option<String> {
+    let b = user.birthdate.as_bytes();
+    (b.len() == 10).then(|| {
+        format!(
+            "{}{}{}",
+            &user.birthdate[8..10],
+            &user.birthdate[5..7],
+            &user.birthdate[2..4]
+        )
+    })
+}
+
+async fn flow_user(p: &Provider, active: &ActiveFlow) -> Result<Option<User>, StoreError> {
+    match &active.flow.user_id {
+        Some(id) => p.store.user(id).await,
+        None => Ok(None),
+    }
+}
+
+/// Ends the flow and sends an error to the client.
+async fn end_with_error(p: &Provider, active: &ActiveFlow, error: OAuthError) -> Response {
+    match p.store.finish_flow(&active.flow.id).await {
+        Ok(true) => deliver_error(
+            &active.request.target,
+            &p.realm.issuer,
+            &error,
+            StatusCode::SEE_OTHER,
+        ),
+        Ok(false) => flow_error_page(p, "login: this login is already finished"),
+        Err(e) => internal(p, e),
+    }
+}
+
+/// The user is authenticated: a new session (never the pre-login one: no session fixation), a
+/// code, and the answer to the client.
+async fn complete(p: &Provider, active: &ActiveFlow) -> Response {
+    let (Some(user_id), Some(method)) = (active.flow.user_id.as_deref(), active.flow.method) else {
+        return flow_error_page(p, "login: no user was identified in this login");
+    };
+    match p.store.finish_flow(&active.flow.id).await {
+        Ok(true) => {}
+        Ok(false) => return flow_error_page(p, "login: this login is already finished"),
+        Err(e) => return internal(p, e),
+    }
+    let now = p.now();
+    let cookie = random_token();
+    let session = Session {
+        id: random_id(),
+        user_id: Some(user_id.to_owned()),
+        method: Some(method),
+        auth_time: Some(now),
+        created_at: now,
+        expires_at: now + p.config.session_ttl,
+    };
+    let result = async {
+        p.store.reset_login_failures(user_id).await?;
+        p.store
+            .replace_session(&active.flow.session_id, &session, &sha256_b64(&cookie))
+            .await?;
+        let auth = Authentication {
+            user_id,
+            session_id: &session.id,
+            method,
+            auth_time: now,
+        };
+        issue_code(p, &active.request, &auth).await
+    }
+    .await;
+    match result {
+        Ok(code) => {
+            let mut response = deliver(
+                &active.request.target,
+                &p.realm.issuer,
+                vec![("code", code)],
+                StatusCode::SEE_OTHER,
+            );
+            let set_cookie = set_session_cookie(
+                &cookie,
+                &p.realm.path,
+                p.config.session_ttl,
+                p.config.is_https(),
+            );
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, set_cookie);
+            response
+        }
+        Err(e) => internal(p, e),
+    }
+}
+
+fn see_other(location: &str) -> Response {
+    crate::http::client_response::redirect(StatusCode::SEE_OTHER, location).into_response()
+}

@@ -1,0 +1,113 @@
+//! Client secrets at rest, and the random values the provider hands out.
+//!
+//! Secrets are stored as `hmac-sha256$<salt>$<mac>`: HMAC-SHA-256 keyed with a per-client random
+//! salt. Client secrets are machine credentials: the ones we generate carry 256 bits of entropy,
+//! which no offline guessing reaches, so a slow password hash (argon2, bcrypt) would add only
+//! milliseconds of CPU to every token request, and a way to exhaust the server with bad secrets.
+//! `clients add` warns about short secrets a person typed. Comparison is in constant time.
+
+use aws_lc_rs::hmac;
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use bankid_oidc_core::b64;
+use subtle::ConstantTimeEq;
+
+const SCHEME: &str = "hmac-sha256";
+
+/// Shortest secret `clients add` accepts without a warning.
+pub const RECOMMENDED_SECRET_LEN: usize = 32;
+
+/// `n` random bytes from the operating system's CSPRNG.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .expect("the operating system's random source failed");
+    bytes
+}
+
+/// A random token of 256 bits, base64url: codes, cookies, CSRF tokens, generated secrets.
+pub fn random_token() -> String {
+    b64::encode(random_bytes::<32>())
+}
+
+/// A random identifier (a UUID v4) for records whose id is shown: users, sessions, grants.
+pub fn random_id() -> String {
+    uuid::Builder::from_random_bytes(random_bytes::<16>())
+        .into_uuid()
+        .hyphenated()
+        .to_string()
+}
+
+pub fn hash_secret(secret: &str) -> String {
+    let salt = random_bytes::<16>();
+    format!(
+        "{SCHEME}${}${}",
+        b64::encode(salt),
+        b64::encode(mac(&salt, secret))
+    )
+}
+
+/// Whether `secret` matches the stored hash, in time independent of where they differ.
+pub fn verify_secret(stored: &str, secret: &str) -> bool {
+    let mut parts = stored.split('$');
+    let (Some(SCHEME), Some(salt), Some(expected), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let (Ok(salt), Ok(expected)) = (b64::decode(salt), b64::decode(expected)) else {
+        return false;
+    };
+    bool::from(mac(&salt, secret).as_slice().ct_eq(&expected))
+}
+
+/// Spends the same work as [`verify_secret`] for a client that does not exist, so that response
+/// time does not tell which client ids are registered.
+pub fn verify_nothing(secret: &str) {
+    let _ = mac(&[0u8; 16], secret);
+}
+
+fn mac(salt: &[u8], secret: &str) -> Vec<u8> {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, salt);
+    hmac::sign(&key, secret.as_bytes()).as_ref().to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hashed_secret_verifies_only_with_the_same_secret() {
+        let stored = hash_secret("correct horse battery staple");
+        assert!(verify_secret(&stored, "correct horse battery staple"));
+        assert!(!verify_secret(&stored, "correct horse battery stapl"));
+        assert!(!verify_secret(&stored, ""));
+        assert!(!stored.contains("staple"));
+    }
+
+    #[test]
+    fn the_same_secret_hashes_differently_for_two_clients() {
+        assert_ne!(hash_secret("s"), hash_secret("s"));
+    }
+
+    #[test]
+    fn malformed_stored_hashes_never_verify() {
+        for stored in [
+            "",
+            "hmac-sha256$",
+            "plain$abc$def",
+            "hmac-sha256$!!$!!",
+            "hmac-sha256$a$b$c",
+        ] {
+            assert!(!verify_secret(stored, "x"));
+        }
+    }
+
+    #[test]
+    fn random_ids_are_uuid_v4() {
+        let id = random_id();
+        let uuid = uuid::Uuid::parse_str(&id).unwrap();
+        assert_eq!(uuid.get_version_num(), 4);
+        assert_ne!(random_token(), random_token());
+    }
+}

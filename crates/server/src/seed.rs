@@ -1,0 +1,141 @@
+//! What a first start puts in an empty store: a demo client and a few test users, so that a
+//! login works without any setup.
+
+use crate::secret::{hash_secret, random_bytes, random_id, random_token};
+use crate::store::{Client, Store, StoreResult, User};
+use bankid_oidc_core::nnin::Nnin;
+use bankid_oidc_core::pid;
+use bankid_oidc_core::scope::{PERSON_SCOPES, ScopeSet};
+
+pub const DEMO_CLIENT_ID: &str = "demo-merchant";
+pub const DEMO_REDIRECT_URI: &str = "http://127.0.0.1:8081/callback";
+/// BankID's test environment uses these for its test users; so do we unless told otherwise.
+pub const DEFAULT_OTP: &str = "otp";
+pub const DEFAULT_PASSWORD: &str = "qwer1234";
+
+/// The demo client as created, with its secret in clear: it is shown once and kept nowhere but
+/// where the caller puts it.
+pub struct DemoClient {
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uri: String,
+}
+
+/// A new user with a generated id and BankID PID.
+#[allow(clippy::too_many_arguments)]
+pub fn new_user(
+    nnin: &Nnin,
+    given_name: &str,
+    family_name: &str,
+    birthdate: &str,
+    email: Option<String>,
+    phone: Option<String>,
+    otp: Option<String>,
+    password: Option<String>,
+    now: i64,
+) -> User {
+    User {
+        id: random_id(),
+        nnin: nnin.to_string(),
+        pid: pid::from_random(random_bytes::<16>()),
+        given_name: given_name.to_owned(),
+        family_name: family_name.to_owned(),
+        birthdate: birthdate.to_owned(),
+        email,
+        phone,
+        otp: otp.unwrap_or_else(|| DEFAULT_OTP.into()),
+        password: password.unwrap_or_else(|| DEFAULT_PASSWORD.into()),
+        failed_attempts: 0,
+        locked_until: None,
+        updated_at: now,
+    }
+}
+
+pub fn new_client(
+    client_id: &str,
+    secret: &str,
+    redirect_uris: Vec<String>,
+    scopes: ScopeSet,
+    now: i64,
+) -> Client {
+    Client {
+        client_id: client_id.to_owned(),
+        name: client_id.to_owned(),
+        secret_hash: hash_secret(secret),
+        redirect_uris,
+        scopes,
+        created_at: now,
+    }
+}
+
+/// Creates the demo client if the store has no client at all.
+pub async fn demo_client(store: &dyn Store, now: i64) -> StoreResult<Option<DemoClient>> {
+    if !store.clients().await?.is_empty() {
+        return Ok(None);
+    }
+    let secret = random_token();
+    let client = new_client(
+        DEMO_CLIENT_ID,
+        &secret,
+        vec![
+            DEMO_REDIRECT_URI.to_owned(),
+            "http://localhost:8081/callback".to_owned(),
+        ],
+        PERSON_SCOPES.iter().copied().collect(),
+        now,
+    );
+    store.add_client(&client).await?;
+    Ok(Some(DemoClient {
+        client_id: DEMO_CLIENT_ID.into(),
+        client_secret: secret,
+        redirect_uri: DEMO_REDIRECT_URI.into(),
+    }))
+}
+
+/// Creates three test users with synthetic NNINs if the store has no user at all.
+pub async fn test_users(store: &dyn Store, now: i64) -> StoreResult<Vec<User>> {
+    if !store.users().await?.is_empty() {
+        return Ok(Vec::new());
+    }
+    let people = [
+        (
+            "Kari",
+            "Nordmann",
+            (1985, 3, 15),
+            "kari.nordmann@example.no",
+            "48000001",
+        ),
+        (
+            "Ola",
+            "Nordmann",
+            (1979, 11, 2),
+            "ola.nordmann@example.no",
+            "48000002",
+        ),
+        (
+            "Ingrid",
+            "Testesen",
+            (2001, 7, 30),
+            "ingrid.testesen@example.no",
+            "48000003",
+        ),
+    ];
+    let mut users = Vec::new();
+    for (i, (given, family, (y, m, d), email, phone)) in people.into_iter().enumerate() {
+        let nnin = Nnin::synthetic(y, m, d, 400 + 37 * i as u32);
+        let user = new_user(
+            &nnin,
+            given,
+            family,
+            &format!("{y:04}-{m:02}-{d:02}"),
+            Some(email.into()),
+            Some(phone.into()),
+            None,
+            None,
+            now,
+        );
+        store.add_user(&user).await?;
+        users.push(user);
+    }
+    Ok(users)
+}

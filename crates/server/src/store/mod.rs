@@ -1,0 +1,252 @@
+//! Persistence behind narrow traits, one per kind of record (after fosite's storage interfaces),
+//! gathered in [`Store`]. Handlers see only these traits; SQLite implements them today and a
+//! PostgreSQL implementation can satisfy the same traits without a handler changing.
+//!
+//! One-time things are consumed with a single conditional write ([`CodeStore::consume_code`]).
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use bankid_oidc_core::acr::Method;
+use bankid_oidc_core::scope::ScopeSet;
+
+/// A store error: the backend failed. Not-found and lost races are ordinary results, not errors.
+#[derive(Debug, thiserror::Error)]
+#[error("store: {0}")]
+pub struct StoreError(String);
+
+impl StoreError {
+    pub fn new(message: impl std::fmt::Display) -> Self {
+        StoreError(message.to_string())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub client_id: String,
+    pub name: String,
+    /// See [`crate::secret`].
+    pub secret_hash: String,
+    pub redirect_uris: Vec<String>,
+    pub scopes: ScopeSet,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub nnin: String,
+    pub pid: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub birthdate: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub otp: String,
+    pub password: String,
+    pub failed_attempts: i64,
+    pub locked_until: Option<i64>,
+    pub updated_at: i64,
+}
+
+impl User {
+    pub fn is_locked(&self, now: i64) -> bool {
+        self.locked_until.is_some_and(|until| until > now)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSigningKey {
+    pub kid: String,
+    pub alg: String,
+    pub private_pkcs8: Vec<u8>,
+    pub public_jwk: String,
+    pub state: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: String,
+    pub user_id: Option<String>,
+    pub method: Option<Method>,
+    pub auth_time: Option<i64>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// Where a login flow stands; see `login::flow`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginFlow {
+    pub id: String,
+    pub session_id: String,
+    /// The validated authorization request, as JSON.
+    pub request: String,
+    pub step: String,
+    pub method: Option<Method>,
+    pub user_id: Option<String>,
+    pub csrf: String,
+    pub binding_message: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationCode {
+    pub code_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub nonce: String,
+    pub scope: String,
+    pub user_id: String,
+    pub session_id: String,
+    pub method: Method,
+    pub auth_time: i64,
+    pub api_version: u32,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub consumed_at: Option<i64>,
+}
+
+/// An access token as the store knows it: enough to refuse it once its grant is revoked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessTokenRecord {
+    pub jti: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub expires_at: i64,
+}
+
+/// What a failed credential does to the user's lockout counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureOutcome {
+    pub failed_attempts: i64,
+    pub locked_until: Option<i64>,
+}
+
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    async fn client(&self, client_id: &str) -> StoreResult<Option<Client>>;
+    /// Adds a client; `Ok(false)` if the client_id is taken.
+    async fn add_client(&self, client: &Client) -> StoreResult<bool>;
+    async fn clients(&self) -> StoreResult<Vec<Client>>;
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn user(&self, id: &str) -> StoreResult<Option<User>>;
+    async fn user_by_nnin(&self, nnin: &str) -> StoreResult<Option<User>>;
+    async fn users_by_phone(&self, phone: &str) -> StoreResult<Vec<User>>;
+    /// Adds a user; `Ok(false)` if the NNIN or PID is taken.
+    async fn add_user(&self, user: &User) -> StoreResult<bool>;
+    async fn users(&self) -> StoreResult<Vec<User>>;
+    /// Counts a failed credential in one write; the user is locked for `lock_seconds` when the
+    /// count reaches `max_failures`. A lock that has run out starts the count again.
+    async fn record_login_failure(
+        &self,
+        user_id: &str,
+        now: i64,
+        max_failures: i64,
+        lock_seconds: i64,
+    ) -> StoreResult<FailureOutcome>;
+    async fn reset_login_failures(&self, user_id: &str) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    async fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>>;
+    async fn add_signing_key(&self, key: &StoredSigningKey) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn create_session(&self, session: &Session, cookie_hash: &str) -> StoreResult<()>;
+    async fn session_by_cookie(&self, cookie_hash: &str, now: i64) -> StoreResult<Option<Session>>;
+    /// Replaces an anonymous or older session by an authenticated one with a new id and cookie
+    /// (no session fixation); moves nothing else.
+    async fn replace_session(
+        &self,
+        old_id: &str,
+        new: &Session,
+        cookie_hash: &str,
+    ) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait FlowStore: Send + Sync {
+    async fn create_flow(&self, flow: &LoginFlow) -> StoreResult<()>;
+    async fn flow(&self, id: &str, now: i64) -> StoreResult<Option<LoginFlow>>;
+    /// Moves a flow from `from_step` to the flow's new state; `Ok(false)` if it was not at
+    /// `from_step` any more (a double submit or a race lost).
+    async fn advance_flow(&self, flow: &LoginFlow, from_step: &str) -> StoreResult<bool>;
+    /// Ends a flow; `Ok(false)` if it had already ended.
+    async fn finish_flow(&self, id: &str) -> StoreResult<bool>;
+}
+
+/// What consuming an authorization code found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Consumed {
+    /// This call consumed it.
+    Fresh,
+    /// It had been consumed before: a replay.
+    AlreadyUsed,
+    Unknown,
+}
+
+#[async_trait]
+pub trait CodeStore: Send + Sync {
+    /// Stores a grant and its first code together.
+    async fn issue_code(&self, code: &AuthorizationCode, grant_created_at: i64) -> StoreResult<()>;
+    async fn code(&self, code_hash: &str) -> StoreResult<Option<AuthorizationCode>>;
+    /// Consumes the code and records the access token issued for it in one transaction, so that a
+    /// code is redeemed at most once and never leaves tokens the store does not know.
+    async fn redeem_code(
+        &self,
+        code_hash: &str,
+        now: i64,
+        token: &AccessTokenRecord,
+    ) -> StoreResult<Consumed>;
+}
+
+#[async_trait]
+pub trait GrantStore: Send + Sync {
+    /// Revokes a grant and so every token issued under it.
+    async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<()>;
+    /// The access token's record if it exists and its grant is not revoked.
+    async fn live_access_token(&self, jti: &str) -> StoreResult<Option<AccessTokenRecord>>;
+}
+
+/// Everything the provider stores.
+pub trait Store:
+    ClientStore
+    + UserStore
+    + KeyStore
+    + SessionStore
+    + FlowStore
+    + CodeStore
+    + GrantStore
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<T> Store for T where
+    T: ClientStore
+        + UserStore
+        + KeyStore
+        + SessionStore
+        + FlowStore
+        + CodeStore
+        + GrantStore
+        + Send
+        + Sync
+        + 'static
+{
+}

@@ -1,0 +1,556 @@
+//! The embedded store: SQLite in WAL mode, so that the CLI can add clients and users while the
+//! server runs and the server sees them on the next request.
+
+use super::*;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, SqlitePool};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+fn err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::new(e)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a write is on disk before we answer (shared/DESIGN.md, "Nothing lost").
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(err)?;
+        MIGRATOR.run(&pool).await.map_err(err)?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// An in-memory database, for tests of the store itself.
+    pub async fn in_memory() -> StoreResult<SqliteStore> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(err)?
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(err)?;
+        MIGRATOR.run(&pool).await.map_err(err)?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+fn method_from(text: Option<String>) -> Option<Method> {
+    text.and_then(|t| Method::from_hint(&t))
+}
+
+fn client_from(row: SqliteRow) -> StoreResult<Client> {
+    let uris: String = row.get("redirect_uris");
+    let scopes: String = row.get("scopes");
+    Ok(Client {
+        client_id: row.get("client_id"),
+        name: row.get("name"),
+        secret_hash: row.get("secret_hash"),
+        redirect_uris: serde_json::from_str(&uris).map_err(err)?,
+        scopes: ScopeSet::try_from(scopes).map_err(err)?,
+        created_at: row.get("created_at"),
+    })
+}
+
+fn user_from(row: SqliteRow) -> User {
+    User {
+        id: row.get("id"),
+        nnin: row.get("nnin"),
+        pid: row.get("pid"),
+        given_name: row.get("given_name"),
+        family_name: row.get("family_name"),
+        birthdate: row.get("birthdate"),
+        email: row.get("email"),
+        phone: row.get("phone"),
+        otp: row.get("otp"),
+        password: row.get("password"),
+        failed_attempts: row.get("failed_attempts"),
+        locked_until: row.get("locked_until"),
+        updated_at: row.get("updated_at"),
+    }
+}
+
+fn session_from(row: SqliteRow) -> Session {
+    Session {
+        id: row.get("id"),
+        user_id: row.get("user_id"),
+        method: method_from(row.get("method")),
+        auth_time: row.get("auth_time"),
+        created_at: row.get("created_at"),
+        expires_at: row.get("expires_at"),
+    }
+}
+
+fn flow_from(row: SqliteRow) -> LoginFlow {
+    LoginFlow {
+        id: row.get("id"),
+        session_id: row.get("session_id"),
+        request: row.get("request"),
+        step: row.get("step"),
+        method: method_from(row.get("method")),
+        user_id: row.get("user_id"),
+        csrf: row.get("csrf"),
+        binding_message: row.get("binding_message"),
+        created_at: row.get("created_at"),
+        expires_at: row.get("expires_at"),
+    }
+}
+
+fn code_from(row: SqliteRow) -> StoreResult<AuthorizationCode> {
+    let method: String = row.get("method");
+    let api_version: i64 = row.get("api_version");
+    Ok(AuthorizationCode {
+        code_hash: row.get("code_hash"),
+        grant_id: row.get("grant_id"),
+        client_id: row.get("client_id"),
+        redirect_uri: row.get("redirect_uri"),
+        code_challenge: row.get("code_challenge"),
+        nonce: row.get("nonce"),
+        scope: row.get("scope"),
+        user_id: row.get("user_id"),
+        session_id: row.get("session_id"),
+        method: Method::from_hint(&method)
+            .ok_or_else(|| err(format!("unknown method {method}")))?,
+        auth_time: row.get("auth_time"),
+        api_version: u32::try_from(api_version).map_err(err)?,
+        issued_at: row.get("issued_at"),
+        expires_at: row.get("expires_at"),
+        consumed_at: row.get("consumed_at"),
+    })
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[async_trait]
+impl ClientStore for SqliteStore {
+    async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        let row = sqlx::query("SELECT * FROM clients WHERE client_id = ?")
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        row.map(client_from).transpose()
+    }
+
+    async fn add_client(&self, c: &Client) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "INSERT INTO clients (client_id, name, secret_hash, redirect_uris, scopes, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&c.client_id)
+        .bind(&c.name)
+        .bind(&c.secret_hash)
+        .bind(serde_json::to_string(&c.redirect_uris).map_err(err)?)
+        .bind(c.scopes.to_string())
+        .bind(c.created_at)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_unique_violation(&e) => Ok(false),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    async fn clients(&self) -> StoreResult<Vec<Client>> {
+        let rows = sqlx::query("SELECT * FROM clients ORDER BY client_id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
+        rows.into_iter().map(client_from).collect()
+    }
+}
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn user(&self, id: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query("SELECT * FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(row.map(user_from))
+    }
+
+    async fn user_by_nnin(&self, nnin: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query("SELECT * FROM users WHERE nnin = ?")
+            .bind(nnin)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(row.map(user_from))
+    }
+
+    async fn users_by_phone(&self, phone: &str) -> StoreResult<Vec<User>> {
+        let rows = sqlx::query("SELECT * FROM users WHERE phone = ?")
+            .bind(phone)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(rows.into_iter().map(user_from).collect())
+    }
+
+    async fn add_user(&self, u: &User) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "INSERT INTO users (id, nnin, pid, given_name, family_name, birthdate, email, phone, otp, password, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&u.id)
+        .bind(&u.nnin)
+        .bind(&u.pid)
+        .bind(&u.given_name)
+        .bind(&u.family_name)
+        .bind(&u.birthdate)
+        .bind(&u.email)
+        .bind(&u.phone)
+        .bind(&u.otp)
+        .bind(&u.password)
+        .bind(u.updated_at)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_unique_violation(&e) => Ok(false),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        let rows = sqlx::query("SELECT * FROM users ORDER BY family_name, given_name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(rows.into_iter().map(user_from).collect())
+    }
+
+    async fn record_login_failure(
+        &self,
+        user_id: &str,
+        now: i64,
+        max_failures: i64,
+        lock_seconds: i64,
+    ) -> StoreResult<FailureOutcome> {
+        // One statement: two concurrent failures both count, and the lock is set by whichever
+        // reaches the limit.
+        let row = sqlx::query(
+            "UPDATE users SET
+                 failed_attempts = CASE WHEN locked_until IS NOT NULL AND locked_until <= ?1 THEN 1
+                                        ELSE failed_attempts + 1 END,
+                 locked_until = CASE WHEN locked_until IS NOT NULL AND locked_until <= ?1 THEN NULL
+                                     WHEN failed_attempts + 1 >= ?2 THEN ?1 + ?3
+                                     ELSE locked_until END
+             WHERE id = ?4
+             RETURNING failed_attempts, locked_until",
+        )
+        .bind(now)
+        .bind(max_failures)
+        .bind(lock_seconds)
+        .bind(user_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(FailureOutcome {
+            failed_attempts: row.get("failed_attempts"),
+            locked_until: row.get("locked_until"),
+        })
+    }
+
+    async fn reset_login_failures(&self, user_id: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = ?")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl KeyStore for SqliteStore {
+    async fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>> {
+        let rows = sqlx::query("SELECT * FROM signing_keys ORDER BY created_at, kid")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| StoredSigningKey {
+                kid: row.get("kid"),
+                alg: row.get("alg"),
+                private_pkcs8: row.get("private_pkcs8"),
+                public_jwk: row.get("public_jwk"),
+                state: row.get("state"),
+                created_at: row.get("created_at"),
+            })
+            .collect())
+    }
+
+    async fn add_signing_key(&self, key: &StoredSigningKey) -> StoreResult<()> {
+        sqlx::query("INSERT INTO signing_keys (kid, alg, private_pkcs8, public_jwk, state, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(&key.kid)
+            .bind(&key.alg)
+            .bind(&key.private_pkcs8)
+            .bind(&key.public_jwk)
+            .bind(&key.state)
+            .bind(key.created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqliteStore {
+    async fn create_session(&self, s: &Session, cookie_hash: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id, cookie_hash, user_id, method, auth_time, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&s.id)
+        .bind(cookie_hash)
+        .bind(&s.user_id)
+        .bind(s.method.map(Method::hint))
+        .bind(s.auth_time)
+        .bind(s.created_at)
+        .bind(s.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(())
+    }
+
+    async fn session_by_cookie(&self, cookie_hash: &str, now: i64) -> StoreResult<Option<Session>> {
+        let row = sqlx::query("SELECT * FROM sessions WHERE cookie_hash = ? AND expires_at > ?")
+            .bind(cookie_hash)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(row.map(session_from))
+    }
+
+    async fn replace_session(
+        &self,
+        old_id: &str,
+        new: &Session,
+        cookie_hash: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        sqlx::query("DELETE FROM sessions WHERE id = ?")
+            .bind(old_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        sqlx::query(
+            "INSERT INTO sessions (id, cookie_hash, user_id, method, auth_time, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&new.id)
+        .bind(cookie_hash)
+        .bind(&new.user_id)
+        .bind(new.method.map(Method::hint))
+        .bind(new.auth_time)
+        .bind(new.created_at)
+        .bind(new.expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        tx.commit().await.map_err(err)
+    }
+}
+
+#[async_trait]
+impl FlowStore for SqliteStore {
+    async fn create_flow(&self, f: &LoginFlow) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO login_flows (id, session_id, request, step, method, user_id, csrf, binding_message, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&f.id)
+        .bind(&f.session_id)
+        .bind(&f.request)
+        .bind(&f.step)
+        .bind(f.method.map(Method::hint))
+        .bind(&f.user_id)
+        .bind(&f.csrf)
+        .bind(&f.binding_message)
+        .bind(f.created_at)
+        .bind(f.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(())
+    }
+
+    async fn flow(&self, id: &str, now: i64) -> StoreResult<Option<LoginFlow>> {
+        let row = sqlx::query("SELECT * FROM login_flows WHERE id = ? AND expires_at > ?")
+            .bind(id)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(row.map(flow_from))
+    }
+
+    async fn advance_flow(&self, f: &LoginFlow, from_step: &str) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE login_flows SET step = ?, method = ?, user_id = ?, binding_message = ? WHERE id = ? AND step = ?",
+        )
+        .bind(&f.step)
+        .bind(f.method.map(Method::hint))
+        .bind(&f.user_id)
+        .bind(&f.binding_message)
+        .bind(&f.id)
+        .bind(from_step)
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn finish_flow(&self, id: &str) -> StoreResult<bool> {
+        let result = sqlx::query("DELETE FROM login_flows WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(result.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl CodeStore for SqliteStore {
+    async fn issue_code(&self, c: &AuthorizationCode, grant_created_at: i64) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        sqlx::query("INSERT INTO grants (id, client_id, user_id, created_at) VALUES (?, ?, ?, ?)")
+            .bind(&c.grant_id)
+            .bind(&c.client_id)
+            .bind(&c.user_id)
+            .bind(grant_created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        sqlx::query(
+            "INSERT INTO authorization_codes (code_hash, grant_id, client_id, redirect_uri, code_challenge, nonce, scope,
+                 user_id, session_id, method, auth_time, api_version, issued_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&c.code_hash)
+        .bind(&c.grant_id)
+        .bind(&c.client_id)
+        .bind(&c.redirect_uri)
+        .bind(&c.code_challenge)
+        .bind(&c.nonce)
+        .bind(&c.scope)
+        .bind(&c.user_id)
+        .bind(&c.session_id)
+        .bind(c.method.hint())
+        .bind(c.auth_time)
+        .bind(i64::from(c.api_version))
+        .bind(c.issued_at)
+        .bind(c.expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        tx.commit().await.map_err(err)
+    }
+
+    async fn code(&self, code_hash: &str) -> StoreResult<Option<AuthorizationCode>> {
+        let row = sqlx::query("SELECT * FROM authorization_codes WHERE code_hash = ?")
+            .bind(code_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        row.map(code_from).transpose()
+    }
+
+    async fn redeem_code(
+        &self,
+        code_hash: &str,
+        now: i64,
+        token: &AccessTokenRecord,
+    ) -> StoreResult<Consumed> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        let consumed = sqlx::query("UPDATE authorization_codes SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL")
+            .bind(now)
+            .bind(code_hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        if consumed.rows_affected() == 0 {
+            let exists = sqlx::query("SELECT 1 FROM authorization_codes WHERE code_hash = ?")
+                .bind(code_hash)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(err)?;
+            return Ok(if exists.is_some() {
+                Consumed::AlreadyUsed
+            } else {
+                Consumed::Unknown
+            });
+        }
+        sqlx::query(
+            "INSERT INTO access_tokens (jti, grant_id, client_id, expires_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&token.jti)
+        .bind(&token.grant_id)
+        .bind(&token.client_id)
+        .bind(token.expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(Consumed::Fresh)
+    }
+}
+
+#[async_trait]
+impl GrantStore for SqliteStore {
+    async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(now)
+            .bind(grant_id)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn live_access_token(&self, jti: &str) -> StoreResult<Option<AccessTokenRecord>> {
+        let row = sqlx::query(
+            "SELECT t.jti, t.grant_id, t.client_id, t.expires_at FROM access_tokens t
+             JOIN grants g ON g.id = t.grant_id WHERE t.jti = ? AND g.revoked_at IS NULL",
+        )
+        .bind(jti)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(row.map(|row| AccessTokenRecord {
+            jti: row.get("jti"),
+            grant_id: row.get("grant_id"),
+            client_id: row.get("client_id"),
+            expires_at: row.get("expires_at"),
+        }))
+    }
+}
