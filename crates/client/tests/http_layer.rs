@@ -1,0 +1,369 @@
+//! The async layer against a tiny local provider (an axum router on 127.0.0.1:0): discovery
+//! caching and the issuer check, JWKS refetch on key rotation and its rate limit, the code flow
+//! through `handle_callback`, signed userinfo, and client-credentials caching.
+
+mod support;
+
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bankid_oidc_client::{CallbackParams, Client, Error, Expected};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use support::{TestKey, jwks, with};
+
+const SECRET: &str = "s3cret:with+special/chars";
+
+struct Provider {
+    issuer: String,
+    /// The issuer the discovery document claims (differs in the mix-up test).
+    published_issuer: Mutex<String>,
+    keys: Mutex<Vec<Arc<TestKey>>>,
+    signer: Mutex<Arc<TestKey>>,
+    discovery_fetches: AtomicUsize,
+    jwks_fetches: AtomicUsize,
+    token_requests: AtomicUsize,
+    /// The nonce of the current authorization request, put into the next ID token.
+    nonce: Mutex<String>,
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+impl Provider {
+    fn claims(&self) -> Value {
+        let claims = support::bankid_claims();
+        let claims = with(claims, "iss", json!(self.issuer));
+        let claims = with(claims, "iat", json!(now()));
+        let claims = with(claims, "exp", json!(now() + 300));
+        with(claims, "nonce", json!(self.nonce.lock().unwrap().clone()))
+    }
+
+    fn sign(&self, claims: &Value) -> String {
+        self.signer.lock().unwrap().sign_claims(claims)
+    }
+
+    fn rotate_to(&self, key: TestKey) {
+        let key = Arc::new(key);
+        self.keys.lock().unwrap().push(key.clone());
+        *self.signer.lock().unwrap() = key;
+    }
+}
+
+async fn discovery(State(p): State<Arc<Provider>>) -> Json<Value> {
+    p.discovery_fetches.fetch_add(1, Ordering::SeqCst);
+    let issuer = p.published_issuer.lock().unwrap().clone();
+    Json(json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{}/auth", p.issuer),
+        "token_endpoint": format!("{}/token", p.issuer),
+        "userinfo_endpoint": format!("{}/userinfo", p.issuer),
+        "jwks_uri": format!("{}/certs", p.issuer),
+        "id_token_signing_alg_values_supported": ["ES256"],
+        "authorization_response_iss_parameter_supported": true,
+        "code_challenge_methods_supported": ["S256"],
+    }))
+}
+
+async fn certs(State(p): State<Arc<Provider>>) -> Json<Value> {
+    p.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+    let keys = p.keys.lock().unwrap().clone();
+    let refs: Vec<&TestKey> = keys.iter().map(|k| k.as_ref()).collect();
+    Json(serde_json::to_value(jwks(&refs)).unwrap())
+}
+
+async fn token(
+    State(p): State<Arc<Provider>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    p.token_requests.fetch_add(1, Ordering::SeqCst);
+    let expected = bankid_oidc_client::client_auth::basic_authorization("merchant", SECRET);
+    if headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        != Some(&expected)
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "invalid_client", "error_description": "bad credentials"})),
+        )
+            .into_response();
+    }
+    match form.get("grant_type").map(String::as_str) {
+        Some("authorization_code") => {
+            if form.get("code").map(String::as_str) != Some("the-code")
+                || form.get("code_verifier").is_none_or(|v| v.len() < 43)
+            {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({"error": "invalid_grant"})),
+                )
+                    .into_response();
+            }
+            Json(json!({
+                "access_token": support::ACCESS_TOKEN,
+                "token_type": "Bearer",
+                "expires_in": 300,
+                "id_token": p.sign(&p.claims()),
+            }))
+            .into_response()
+        }
+        Some("client_credentials") => Json(json!({
+            "access_token": format!("machine-{}", p.token_requests.load(Ordering::SeqCst)),
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": form.get("scope"),
+        }))
+        .into_response(),
+        _ => StatusCode::BAD_REQUEST.into_response(),
+    }
+}
+
+async fn userinfo(State(p): State<Arc<Provider>>) -> Response {
+    let claims = json!({
+        "iss": p.issuer, "aud": "merchant", "sub": support::bankid_claims()["sub"],
+        "email": "kari@example.no", "nnin": "01817199946",
+    });
+    ([(header::CONTENT_TYPE, "application/jwt")], p.sign(&claims)).into_response()
+}
+
+async fn start() -> Arc<Provider> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}/realm", listener.local_addr().unwrap());
+    let key = Arc::new(TestKey::es256("key-1"));
+    let provider = Arc::new(Provider {
+        published_issuer: Mutex::new(issuer.clone()),
+        issuer,
+        keys: Mutex::new(vec![key.clone()]),
+        signer: Mutex::new(key),
+        discovery_fetches: AtomicUsize::new(0),
+        jwks_fetches: AtomicUsize::new(0),
+        token_requests: AtomicUsize::new(0),
+        nonce: Mutex::new(support::NONCE.into()),
+    });
+    let app = Router::new()
+        .route("/realm/.well-known/openid-configuration", get(discovery))
+        .route("/realm/certs", get(certs))
+        .route("/realm/token", post(token))
+        .route("/realm/userinfo", get(userinfo))
+        .with_state(provider.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    provider
+}
+
+async fn client(p: &Provider, min_refetch: Duration) -> Client {
+    Client::builder(&p.issuer, "merchant")
+        .client_secret(SECRET)
+        .redirect_uri("http://127.0.0.1/cb")
+        .jwks_min_refetch_interval(min_refetch)
+        .min_loa(3)
+        .discover()
+        .await
+        .unwrap()
+}
+
+fn expected() -> Expected<'static> {
+    Expected {
+        nonce: Some(support::NONCE),
+        access_token: None,
+    }
+}
+
+#[tokio::test]
+async fn key_rotation_costs_exactly_one_jwks_refetch() {
+    let p = start().await;
+    let client = client(&p, Duration::from_millis(200)).await;
+    client
+        .verify_id_token(&p.sign(&p.claims()), &expected())
+        .await
+        .unwrap();
+    client
+        .verify_id_token(&p.sign(&p.claims()), &expected())
+        .await
+        .unwrap();
+    assert_eq!(p.jwks_fetches.load(Ordering::SeqCst), 1, "keys are cached");
+
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    p.rotate_to(TestKey::es256("key-2"));
+    client
+        .verify_id_token(&p.sign(&p.claims()), &expected())
+        .await
+        .unwrap();
+    assert_eq!(p.jwks_fetches.load(Ordering::SeqCst), 2);
+    client
+        .verify_id_token(&p.sign(&p.claims()), &expected())
+        .await
+        .unwrap();
+    assert_eq!(p.jwks_fetches.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn tokens_with_made_up_kids_cannot_make_us_hammer_the_jwks_endpoint() {
+    let p = start().await;
+    let client = client(&p, Duration::from_millis(300)).await;
+    client
+        .verify_id_token(&p.sign(&p.claims()), &expected())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    for i in 0..10 {
+        let forged = TestKey::es256(&format!("attacker-{i}")).sign_claims(&p.claims());
+        let err = client
+            .verify_id_token(&forged, &expected())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::UnknownKey { .. }), "{err}");
+    }
+    assert_eq!(
+        p.jwks_fetches.load(Ordering::SeqCst),
+        2,
+        "one refetch for ten unknown kids"
+    );
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let forged = TestKey::es256("attacker-late").sign_claims(&p.claims());
+    assert!(client.verify_id_token(&forged, &expected()).await.is_err());
+    assert_eq!(
+        p.jwks_fetches.load(Ordering::SeqCst),
+        3,
+        "the interval has passed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_logins_after_a_rotation_share_one_refetch() {
+    let p = start().await;
+    let client = client(&p, Duration::from_millis(100)).await;
+    client
+        .verify_id_token(&p.sign(&p.claims()), &expected())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    p.rotate_to(TestKey::es256("key-2"));
+    let token = p.sign(&p.claims());
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let client = client.clone();
+            let token = token.clone();
+            tokio::spawn(async move { client.verify_id_token(&token, &expected()).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(p.jwks_fetches.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn discovery_for_another_issuer_is_refused() {
+    let p = start().await;
+    *p.published_issuer.lock().unwrap() = "https://evil.example".into();
+    let err = Client::builder(&p.issuer, "merchant")
+        .discover()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::IssuerMismatch { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn discovery_is_cached_for_its_configured_lifetime() {
+    let p = start().await;
+    let client = Client::builder(&p.issuer, "merchant")
+        .discovery_lifetime(Duration::from_millis(200))
+        .discover()
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        client.metadata().await.unwrap();
+    }
+    assert_eq!(p.discovery_fetches.load(Ordering::SeqCst), 1);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    client.metadata().await.unwrap();
+    assert_eq!(p.discovery_fetches.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn code_flow_callback_exchange_and_signed_userinfo() {
+    let p = start().await;
+    let client = client(&p, Duration::from_secs(30)).await;
+    let redirect = client
+        .authorization_request()
+        .await
+        .unwrap()
+        .scopes(["profile"])
+        .login_hint("BIS")
+        .build()
+        .unwrap();
+    *p.nonce.lock().unwrap() = redirect.pending.nonce.clone();
+    let iss: String = url::form_urlencoded::byte_serialize(p.issuer.as_bytes()).collect();
+    let callback = CallbackParams::parse(&format!(
+        "code=the-code&state={}&iss={iss}",
+        redirect.pending.state
+    ));
+    let login = client
+        .handle_callback(&redirect.pending, &callback)
+        .await
+        .unwrap();
+    assert_eq!(login.id_token.loa(), Some(3));
+    let info = client
+        .userinfo(&login.tokens.access_token, &login.id_token.claims.sub)
+        .await
+        .unwrap();
+    assert_eq!(info.nnin.as_deref(), Some("01817199946"));
+    let err = client
+        .userinfo(&login.tokens.access_token, "someone-else")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::UserinfoSubjectMismatch { .. }));
+
+    // A forged callback never reaches the token endpoint.
+    let before = p.token_requests.load(Ordering::SeqCst);
+    let forged = CallbackParams::parse(&format!("code=the-code&state=guess&iss={iss}"));
+    assert!(matches!(
+        client.handle_callback(&redirect.pending, &forged).await,
+        Err(Error::StateMismatch)
+    ));
+    assert_eq!(p.token_requests.load(Ordering::SeqCst), before);
+}
+
+#[tokio::test]
+async fn wrong_client_secret_surfaces_the_providers_error() {
+    let p = start().await;
+    let client = Client::builder(&p.issuer, "merchant")
+        .client_secret("wrong")
+        .discover()
+        .await
+        .unwrap();
+    let err = client.client_credentials(&["esign"]).await.unwrap_err();
+    assert_eq!(
+        err.provider_error().map(|e| e.code.as_str()),
+        Some("invalid_client")
+    );
+}
+
+#[tokio::test]
+async fn client_credentials_token_is_cached_per_scope_set() {
+    let p = start().await;
+    let client = client(&p, Duration::from_secs(30)).await;
+    let first = client
+        .client_credentials(&["permissions/client", "permissions/iframe"])
+        .await
+        .unwrap();
+    let again = client
+        .client_credentials(&["permissions/iframe", "permissions/client"])
+        .await
+        .unwrap();
+    assert_eq!(first.token, again.token);
+    let other = client.client_credentials(&["esign"]).await.unwrap();
+    assert_ne!(first.token, other.token);
+    assert_eq!(p.token_requests.load(Ordering::SeqCst), 2);
+}
