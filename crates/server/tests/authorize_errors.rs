@@ -1,0 +1,350 @@
+//! One test per refused authorization request, each asserting the exact error and where it goes.
+
+mod support;
+
+use reqwest::StatusCode;
+use support::*;
+
+/// The request must be answered by redirecting to the client with this error, state and iss.
+async fn assert_redirected_error(
+    tp: &TestProvider,
+    pending: &Pending,
+    code: &str,
+    description_starts: &str,
+) {
+    let callback = Browser::callback(Browser::new(tp).get(&pending.url(tp)).await);
+    assert_eq!(callback.error(), code, "{:?}", callback.params);
+    let description = callback.get("error_description").unwrap();
+    assert!(
+        description.starts_with(description_starts),
+        "'{description}' should start with '{description_starts}'"
+    );
+    assert_eq!(callback.get("iss"), Some(tp.issuer.as_str()));
+    if let Some(state) = pending.params.iter().find(|(k, _)| k == "state") {
+        assert_eq!(callback.get("state"), Some(state.1.as_str()));
+    }
+}
+
+/// The request must be answered with an error page and no redirect.
+async fn assert_error_page(tp: &TestProvider, url: &str, description_contains: &str) {
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        response.headers().get("location").is_none(),
+        "must never redirect"
+    );
+    assert!(
+        response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    let html = response.text().await.unwrap();
+    assert_eq!(text_of(&html, "error").as_deref(), Some("invalid_request"));
+    let description = text_of(&html, "error_description").unwrap();
+    assert!(description.contains(description_contains), "{description}");
+    let _ = tp;
+}
+
+#[tokio::test]
+async fn unknown_client_gets_an_error_page_and_no_redirect() {
+    let tp = TestProvider::start().await;
+    let url = Pending::new(&[("client_id", "evil")], &[]).url(&tp);
+    assert_error_page(&tp, &url, "client_id").await;
+}
+
+#[tokio::test]
+async fn unregistered_redirect_uri_gets_an_error_page_and_no_redirect() {
+    let tp = TestProvider::start().await;
+    for uri in [
+        "https://evil.example/callback",
+        "https://shop.example/callback/",
+        "https://shop.example/callback?x=1",
+        "https://SHOP.example/callback",
+    ] {
+        let url = Pending::new(&[("redirect_uri", uri)], &[]).url(&tp);
+        assert_error_page(&tp, &url, "redirect_uri").await;
+    }
+    // Another client's registered URI is not this client's.
+    let url = Pending::new(&[("redirect_uri", OTHER_REDIRECT_URI)], &[]).url(&tp);
+    assert_error_page(&tp, &url, "redirect_uri").await;
+}
+
+#[tokio::test]
+async fn missing_redirect_uri_or_client_id_gets_an_error_page() {
+    let tp = TestProvider::start().await;
+    assert_error_page(
+        &tp,
+        &Pending::new(&[], &["redirect_uri"]).url(&tp),
+        "redirect_uri",
+    )
+    .await;
+    assert_error_page(
+        &tp,
+        &Pending::new(&[], &["client_id"]).url(&tp),
+        "client_id",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn repeated_parameters_get_an_error_page() {
+    let tp = TestProvider::start().await;
+    let url = format!("{}&client_id=other-shop", Pending::new(&[], &[]).url(&tp));
+    assert_error_page(&tp, &url, "more than once").await;
+}
+
+#[tokio::test]
+async fn missing_state_is_refused() {
+    let tp = TestProvider::start().await;
+    assert_redirected_error(
+        &tp,
+        &Pending::new(&[], &["state"]),
+        "invalid_request",
+        "state",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn missing_nonce_is_refused() {
+    let tp = TestProvider::start().await;
+    assert_redirected_error(
+        &tp,
+        &Pending::new(&[], &["nonce"]),
+        "invalid_request",
+        "nonce",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn missing_code_challenge_is_refused() {
+    let tp = TestProvider::start().await;
+    assert_redirected_error(
+        &tp,
+        &Pending::new(&[], &["code_challenge"]),
+        "invalid_request",
+        "code_challenge",
+    )
+    .await;
+    assert_redirected_error(
+        &tp,
+        &Pending::new(&[], &["code_challenge_method"]),
+        "invalid_request",
+        "code_challenge_method",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn plain_code_challenge_method_is_refused() {
+    let tp = TestProvider::start().await;
+    let pending = Pending::new(
+        &[
+            ("code_challenge_method", "plain"),
+            ("code_challenge", &"a".repeat(43)),
+        ],
+        &[],
+    );
+    assert_redirected_error(&tp, &pending, "invalid_request", "code_challenge_method").await;
+}
+
+#[tokio::test]
+async fn api_version_3_is_refused() {
+    let tp = TestProvider::start().await;
+    assert_redirected_error(
+        &tp,
+        &Pending::new(&[("api_version", "3")], &[]),
+        "invalid_request",
+        "api_version",
+    )
+    .await;
+    assert_redirected_error(
+        &tp,
+        &Pending::new(&[("api_version", "x")], &[]),
+        "invalid_request",
+        "api_version",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn response_types_other_than_code_are_unsupported() {
+    let tp = TestProvider::start().await;
+    for rt in ["token", "id_token", "code id_token", "none"] {
+        assert_redirected_error(
+            &tp,
+            &Pending::new(&[("response_type", rt)], &[]),
+            "unsupported_response_type",
+            "response_type",
+        )
+        .await;
+    }
+    assert_redirected_error(
+        &tp,
+        &Pending::new(&[], &["response_type"]),
+        "invalid_request",
+        "response_type",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_and_unallowed_scopes_are_invalid_scope() {
+    let tp = TestProvider::start().await;
+    assert_redirected_error(
+        &tp,
+        &Pending::new(&[("scope", "openid superuser")], &[]),
+        "invalid_scope",
+        "scope",
+    )
+    .await;
+    assert_redirected_error(
+        &tp,
+        &Pending::new(&[("scope", "profile")], &[]),
+        "invalid_scope",
+        "scope: must include 'openid'",
+    )
+    .await;
+    assert_redirected_error(
+        &tp,
+        &Pending::new(&[("scope", "openid esign")], &[]),
+        "invalid_scope",
+        "scope",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_nnin_in_a_plain_login_hint_is_refused() {
+    let tp = TestProvider::start().await;
+    let nnin = tp.user("Kari").nnin.clone();
+    let hint = format!("BID:{nnin}");
+    assert_redirected_error(
+        &tp,
+        &Pending::new(&[("login_hint", &hint)], &[]),
+        "invalid_request",
+        "login_hint",
+    )
+    .await;
+    let hint = format!(":{nnin}");
+    assert_redirected_error(
+        &tp,
+        &Pending::new(&[("login_hint", &hint)], &[]),
+        "invalid_request",
+        "login_hint",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn malformed_login_hint_acr_values_prompt_and_max_age_are_refused() {
+    let tp = TestProvider::start().await;
+    assert_redirected_error(
+        &tp,
+        &Pending::new(&[("login_hint", "NOPE")], &[]),
+        "invalid_request",
+        "login_hint",
+    )
+    .await;
+    assert_redirected_error(
+        &tp,
+        &Pending::new(&[("acr_values", "urn:bankid:xyz")], &[]),
+        "invalid_request",
+        "acr_values",
+    )
+    .await;
+    assert_redirected_error(
+        &tp,
+        &Pending::new(
+            &[("login_hint", "BIS"), ("acr_values", "urn:bankid:bid")],
+            &[],
+        ),
+        "invalid_request",
+        "login_hint",
+    )
+    .await;
+    assert_redirected_error(
+        &tp,
+        &Pending::new(&[("prompt", "none login")], &[]),
+        "invalid_request",
+        "prompt",
+    )
+    .await;
+    assert_redirected_error(
+        &tp,
+        &Pending::new(&[("max_age", "-1")], &[]),
+        "invalid_request",
+        "max_age",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unsupported_response_mode_is_refused_by_query() {
+    let tp = TestProvider::start().await;
+    assert_redirected_error(
+        &tp,
+        &Pending::new(&[("response_mode", "jwt")], &[]),
+        "invalid_request",
+        "response_mode",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn request_objects_are_not_supported_yet() {
+    let tp = TestProvider::start().await;
+    assert_redirected_error(
+        &tp,
+        &Pending::new(&[("request", "a.b.c")], &[]),
+        "request_not_supported",
+        "request",
+    )
+    .await;
+    assert_redirected_error(
+        &tp,
+        &Pending::new(&[("request_uri", "urn:x")], &[]),
+        "request_uri_not_supported",
+        "request_uri",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_oversized_state_is_refused_and_not_echoed() {
+    let tp = TestProvider::start().await;
+    let long = "s".repeat(600);
+    let pending = Pending::new(&[("state", &long)], &[]);
+    let callback = Browser::callback(Browser::new(&tp).get(&pending.url(&tp)).await);
+    assert_eq!(callback.error(), "invalid_request");
+    assert_eq!(callback.get("state"), None);
+}
+
+#[tokio::test]
+async fn error_descriptions_are_url_encoded_not_injected() {
+    let tp = TestProvider::start().await;
+    let pending = Pending::new(
+        &[("state", "a&code=forged#x"), ("response_type", "token")],
+        &[],
+    );
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(pending.url(&tp))
+        .send()
+        .await
+        .unwrap();
+    let callback = parse_callback(response.headers()["location"].to_str().unwrap());
+    assert_eq!(callback.get("state"), Some("a&code=forged#x"));
+    assert_eq!(callback.get("code"), None);
+}

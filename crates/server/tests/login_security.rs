@@ -1,0 +1,338 @@
+//! The login pages under attack: CSRF, session binding, guessing, framing, caching, fixation;
+//! and single sign-on with the controls that override it.
+
+mod support;
+
+use reqwest::StatusCode;
+use support::*;
+
+#[tokio::test]
+async fn login_pages_send_the_security_headers() {
+    let tp = TestProvider::start().await;
+    let browser = Browser::new(&tp);
+    let response = browser
+        .http
+        .get(Pending::new(&[], &[]).url(&tp))
+        .send()
+        .await
+        .unwrap();
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http public URL: no Secure flag"
+    );
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let page = browser
+        .http
+        .get(format!("{}{location}", tp.base))
+        .send()
+        .await
+        .unwrap();
+    let h = page.headers();
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"));
+    assert_eq!(h["cache-control"], "no-store");
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+}
+
+#[tokio::test]
+async fn a_post_without_the_right_csrf_token_is_refused() {
+    let tp = TestProvider::start().await;
+    let browser = Browser::new(&tp);
+    let (_, html) = Browser::page(browser.get(&Pending::new(&[], &[]).url(&tp)).await);
+    let step = browser
+        .submit(
+            &html,
+            &[("csrf", "forged"), ("nnin", &tp.user("Kari").nnin)],
+            None,
+        )
+        .await;
+    let Step::Page { html, status, .. } = step else {
+        panic!("a forged form must not reach the client")
+    };
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        text_of(&html, "error_description")
+            .unwrap()
+            .starts_with("csrf")
+    );
+}
+
+#[tokio::test]
+async fn a_login_flow_cannot_be_continued_from_another_browser() {
+    let tp = TestProvider::start().await;
+    let victim = Browser::new(&tp);
+    let (_, html) = Browser::page(victim.get(&Pending::new(&[], &[]).url(&tp)).await);
+    // The attacker has the victim's page (flow id and CSRF token) but not the session cookie.
+    let attacker = Browser::new(&tp);
+    let Step::Page { html, status, .. } = attacker
+        .submit(&html, &[("nnin", &tp.user("Kari").nnin)], None)
+        .await
+    else {
+        panic!("must not complete");
+    };
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        text_of(&html, "error_description")
+            .unwrap()
+            .contains("another browser session")
+    );
+}
+
+#[tokio::test]
+async fn wrong_code_or_password_shows_a_message_and_five_failures_lock_the_user() {
+    let tp = TestProvider::start().await;
+    let user = tp.user("Ingrid").clone();
+    let browser = Browser::new(&tp);
+    let pending = Pending::new(&[], &[]);
+    let (_, html) = Browser::page(browser.get(&pending.url(&tp)).await);
+    let (_, mut html) = Browser::page(browser.submit(&html, &[("nnin", &user.nnin)], None).await);
+    for attempt in 1..=4 {
+        html = Browser::page(browser.submit(&html, &[("otp", "wrong")], None).await).1;
+        let message = text_of(&html, "error").unwrap();
+        assert!(message.contains("Feil engangskode"), "{message}");
+        assert!(message.ends_with(&(5 - attempt).to_string()), "{message}");
+    }
+    html = Browser::page(browser.submit(&html, &[("otp", "wrong")], None).await).1;
+    assert!(text_of(&html, "error").unwrap().contains("sperret"));
+    // Locked: even the right code is refused, and a new login is refused at the NNIN step.
+    html = Browser::page(browser.submit(&html, &[("otp", &user.otp)], None).await).1;
+    assert!(text_of(&html, "error").unwrap().contains("sperret"));
+    let other = Browser::new(&tp);
+    let (_, fresh) = Browser::page(other.get(&Pending::new(&[], &[]).url(&tp)).await);
+    let (_, fresh) = Browser::page(other.submit(&fresh, &[("nnin", &user.nnin)], None).await);
+    assert!(text_of(&fresh, "error").unwrap().contains("sperret"));
+    // After the lockout the user can log in again.
+    tp.advance(16 * 60);
+    let callback = Browser::new(&tp)
+        .login_bid(&tp, &Pending::new(&[], &[]), &user)
+        .await;
+    assert!(callback.get("code").is_some());
+}
+
+#[tokio::test]
+async fn wrong_password_counts_towards_the_same_lockout() {
+    let tp = TestProvider::start().await;
+    let user = tp.user("Ola").clone();
+    let browser = Browser::new(&tp);
+    let (_, html) = Browser::page(browser.get(&Pending::new(&[], &[]).url(&tp)).await);
+    let (_, html) = Browser::page(browser.submit(&html, &[("nnin", &user.nnin)], None).await);
+    let (_, mut html) = Browser::page(browser.submit(&html, &[("otp", &user.otp)], None).await);
+    for _ in 0..5 {
+        html = Browser::page(browser.submit(&html, &[("password", "nope")], None).await).1;
+    }
+    assert!(text_of(&html, "error").unwrap().contains("sperret"));
+    let html = Browser::page(
+        browser
+            .submit(&html, &[("password", &user.password)], None)
+            .await,
+    )
+    .1;
+    assert!(text_of(&html, "error").unwrap().contains("sperret"));
+}
+
+#[tokio::test]
+async fn invalid_and_unknown_nnins_are_explained_on_the_page() {
+    let tp = TestProvider::start().await;
+    let browser = Browser::new(&tp);
+    let (_, html) = Browser::page(
+        browser
+            .get(&Pending::new(&[("ui_locales", "en")], &[]).url(&tp))
+            .await,
+    );
+    let (_, html) = Browser::page(
+        browser
+            .submit(&html, &[("nnin", "15076500566")], None)
+            .await,
+    );
+    assert!(text_of(&html, "error").unwrap().contains("check digits"));
+    let (_, html) = Browser::page(
+        browser
+            .submit(&html, &[("nnin", "15076500565")], None)
+            .await,
+    );
+    assert!(text_of(&html, "error").unwrap().contains("no test user"));
+}
+
+#[tokio::test]
+async fn a_replayed_step_does_not_advance_the_flow_twice() {
+    let tp = TestProvider::start().await;
+    let user = tp.user("Kari").clone();
+    let browser = Browser::new(&tp);
+    let (_, nnin_page) = Browser::page(browser.get(&Pending::new(&[], &[]).url(&tp)).await);
+    let (_, otp_page) = Browser::page(
+        browser
+            .submit(&nnin_page, &[("nnin", &user.nnin)], None)
+            .await,
+    );
+    // Submitting the NNIN page again shows the current step, not a second advance.
+    let (_, again) = Browser::page(
+        browser
+            .submit(&nnin_page, &[("nnin", &user.nnin)], None)
+            .await,
+    );
+    assert!(
+        forms(&again)[0]
+            .fields
+            .iter()
+            .any(|(n, v)| n == "step" && v == "otp")
+    );
+    assert!(text_of(&again, "error").is_some());
+    // Skipping the one-time code by posting the password step is not possible either.
+    let (_, skipped) = Browser::page(
+        browser
+            .submit(
+                &otp_page,
+                &[("step", "password"), ("password", &user.password)],
+                None,
+            )
+            .await,
+    );
+    assert!(
+        forms(&skipped)[0]
+            .fields
+            .iter()
+            .any(|(n, v)| n == "step" && v == "otp")
+    );
+}
+
+#[tokio::test]
+async fn a_second_authorize_reuses_the_login_and_a_new_session_id_is_issued_at_login() {
+    let tp = TestProvider::start().await;
+    let browser = Browser::new(&tp);
+    let first = Pending::new(&[], &[]);
+    // The cookie before login (anonymous) differs from the one after (no session fixation).
+    let response = browser.http.get(first.url(&tp)).send().await.unwrap();
+    let pre_login_cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (_, html) = Browser::page(browser.follow(response).await);
+    let user = tp.user("Kari").clone();
+    let (_, html) = Browser::page(browser.submit(&html, &[("nnin", &user.nnin)], None).await);
+    let (_, html) = Browser::page(browser.submit(&html, &[("otp", &user.otp)], None).await);
+    let response = browser
+        .submit_response(&html, &[("password", &user.password)], None)
+        .await;
+    let post_login_cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_ne!(pre_login_cookie, post_login_cookie);
+    let first_callback = Browser::callback(browser.follow(response).await);
+    let first_tokens: serde_json::Value = redeem(&tp, first_callback.code(), &first.verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    let second = Pending::new(&[], &[]);
+    let callback = Browser::callback(browser.get(&second.url(&tp)).await);
+    let tokens: serde_json::Value = redeem(&tp, callback.code(), &second.verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let a = verify_with_jwks(&tp, first_tokens["id_token"].as_str().unwrap()).await;
+    let b = verify_with_jwks(&tp, tokens["id_token"].as_str().unwrap()).await;
+    assert_eq!(a["sid"], b["sid"]);
+    assert_eq!(b["nonce"], second.nonce);
+}
+
+#[tokio::test]
+async fn prompt_login_and_max_age_force_a_new_login() {
+    let tp = TestProvider::start().await;
+    let browser = Browser::new(&tp);
+    login_and_redeem(&tp, &browser, &[]).await;
+    let step = browser
+        .get(&Pending::new(&[("prompt", "login")], &[]).url(&tp))
+        .await;
+    assert!(
+        matches!(step, Step::Page { .. }),
+        "prompt=login must show the login page"
+    );
+    // max_age: a login 10 seconds old is too old for max_age=5, fresh enough for max_age=60.
+    tp.advance(10);
+    assert!(matches!(
+        browser
+            .get(&Pending::new(&[("max_age", "5")], &[]).url(&tp))
+            .await,
+        Step::Page { .. }
+    ));
+    assert!(matches!(
+        browser
+            .get(&Pending::new(&[("max_age", "60")], &[]).url(&tp))
+            .await,
+        Step::Callback(_)
+    ));
+}
+
+#[tokio::test]
+async fn sso_does_not_cross_to_a_method_the_request_excludes() {
+    let tp = TestProvider::start().await;
+    let browser = Browser::new(&tp);
+    login_and_redeem(&tp, &browser, &[]).await;
+    let step = browser
+        .get(&Pending::new(&[("login_hint", "BIS")], &[]).url(&tp))
+        .await;
+    assert!(
+        matches!(step, Step::Page { .. }),
+        "a BID session does not satisfy login_hint=BIS"
+    );
+}
+
+#[tokio::test]
+async fn prompt_none_without_a_session_returns_login_required() {
+    let tp = TestProvider::start().await;
+    let browser = Browser::new(&tp);
+    let pending = Pending::new(&[("prompt", "none")], &[]);
+    let callback = Browser::callback(browser.get(&pending.url(&tp)).await);
+    assert_eq!(callback.error(), "login_required");
+    assert_eq!(callback.get("state"), Some(pending.state.as_str()));
+    login_and_redeem(&tp, &browser, &[]).await;
+    let callback = Browser::callback(
+        browser
+            .get(&Pending::new(&[("prompt", "none")], &[]).url(&tp))
+            .await,
+    );
+    assert!(callback.get("code").is_some());
+}
+
+#[tokio::test]
+async fn an_expired_login_flow_cannot_be_finished() {
+    let tp = TestProvider::start().await;
+    let browser = Browser::new(&tp);
+    let user = tp.user("Kari").clone();
+    let (_, html) = Browser::page(browser.get(&Pending::new(&[], &[]).url(&tp)).await);
+    tp.advance(11 * 60);
+    let Step::Page { html, status, .. } =
+        browser.submit(&html, &[("nnin", &user.nnin)], None).await
+    else {
+        panic!()
+    };
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        text_of(&html, "error_description")
+            .unwrap()
+            .contains("expired")
+    );
+}
