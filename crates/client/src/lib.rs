@@ -1,4 +1,81 @@
-//! LIBDOC
+//! A relying-party library for BankID Norway's OpenID Connect platform (the BankID OIDC realm
+//! issuer and the BankID with biometrics issuer), and for any standard OpenID Connect provider.
+//!
+//! It does what the BankID merchant guides ask a backend to do, and checks what they ask to be
+//! checked: discovery with the issuer check and a cache; `state`, `nonce` and PKCE (S256) from the
+//! operating system's CSPRNG; the callback in the order of BankID's decision graph (state, then
+//! the RFC 9207 `iss`, then `error`, then the code); the code exchange with
+//! `client_secret_basic`; and every ID token rule, each with its own [`Error`] variant:
+//! signature by a key from the JWKS, algorithm among the provider's announced ones and never
+//! `none` or HMAC, `iss`, `aud`/`azp`, `exp`/`iat` with clock skew, `nonce`, a minimum level of
+//! assurance from `acr`, and `at_hash`. Keys follow the provider's key rotation: a token with an
+//! unknown `kid` triggers one JWKS refetch, rate limited.
+//!
+//! # Shape
+//!
+//! As in oauth4webapi, every step is a pair: a pure function that builds or validates
+//! ([`AuthorizationRequest`], [`validate_callback`], [`token::authorization_code_request`],
+//! [`token::process_token_response`], [`IdTokenVerifier::verify`],
+//! [`userinfo::process_userinfo_response`]) and the [`Client`], a thin async layer that does
+//! the HTTP and keeps the caches (discovery, JWKS, client-credentials tokens). Use the `Client`;
+//! reach for the functions when you bring your own HTTP stack or test without a network.
+//!
+//! # A complete login
+//!
+//! ```no_run
+//! use bankid_oidc_client::{CallbackParams, Client, Error, PendingLogin};
+//!
+//! # async fn session_store(_: &PendingLogin) {}
+//! # async fn session_load() -> PendingLogin { unimplemented!() }
+//! # async fn run() -> Result<(), Error> {
+//! // Once at start-up: one client per issuer, shared by all requests.
+//! let client = Client::builder(
+//!         "https://auth.current.bankid.no/auth/realms/current",
+//!         "my-merchant",
+//!     )
+//!     .client_secret("secret from BankID")
+//!     .redirect_uri("https://merchant.example/callback")
+//!     .min_loa(3) // seeds 002 and 004: "acr includes LOA=3"
+//!     .discover()
+//!     .await?;
+//!
+//! // 1. The user clicks "log in": redirect them, remember the pending login server-side.
+//! let login = client
+//!     .authorization_request()
+//!     .await?
+//!     .scopes(["profile", "nnin_altsub"])
+//!     .login_hint("BIS")
+//!     .api_version(4)
+//!     .build()?;
+//! session_store(&login.pending).await; // serde-serializable; holds the PKCE verifier
+//! let redirect_to = login.url; // send a 302 to this URL
+//! # let _ = redirect_to;
+//!
+//! // 2. The provider redirects back to /callback?code=...&state=...&iss=...
+//! let pending = session_load().await;
+//! let query = "code=...&state=...&iss=..."; // the callback's raw query string
+//! match client.handle_callback(&pending, &CallbackParams::parse(query)).await {
+//!     Ok(login) => {
+//!         let claims = &login.id_token.claims;
+//!         println!("logged in: {} ({:?})", claims.sub, claims.bankid_altsub);
+//!         let info = client
+//!             .userinfo(&login.tokens.access_token, &claims.sub)
+//!             .await?;
+//!         println!("email: {:?}", info.email);
+//!     }
+//!     // The user cancelled at BankID.
+//!     Err(Error::Authorization(e)) if e.code == "access_denied" => println!("cancelled"),
+//!     // Anything else: the login failed; show an error and let the user try again.
+//!     Err(e) => return Err(e),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A machine client (permissions API, eSign) gets its tokens with
+//! [`Client::client_credentials`], which caches each token until shortly before it expires.
+//!
+//! `examples/login.rs` runs this flow from the command line against a local provider.
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
