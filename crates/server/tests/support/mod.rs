@@ -191,11 +191,12 @@ impl Pending {
     }
 
     pub fn url(&self, tp: &TestProvider) -> String {
-        format!(
-            "{}?{}",
-            tp.authorization_endpoint(),
-            serde_urlencoded::to_string(&self.params).unwrap()
-        )
+        self.url_at(tp.authorization_endpoint())
+    }
+
+    pub fn url_at(&self, authorization_endpoint: &str) -> String {
+        let query = serde_urlencoded::to_string(&self.params).unwrap();
+        format!("{authorization_endpoint}?{query}")
     }
 }
 
@@ -291,15 +292,18 @@ pub enum Step {
 
 impl Browser {
     pub fn new(tp: &TestProvider) -> Browser {
+        Browser::with_base(&tp.base)
+    }
+
+    /// A browser for the provider at `base` (scheme, host and port).
+    pub fn with_base(base: &str) -> Browser {
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        Browser {
-            http,
-            base: tp.base.clone(),
-        }
+        let base = base.trim_end_matches('/').to_owned();
+        Browser { http, base }
     }
 
     fn absolute(&self, location: &str) -> String {
@@ -394,16 +398,16 @@ impl Browser {
 
     /// Netcentric BankID: NNIN, one-time code, password.
     pub async fn login_bid(&self, tp: &TestProvider, pending: &Pending, user: &User) -> Callback {
-        let (_, html) = Browser::page(self.get(&pending.url(tp)).await);
-        let (_, html) = Browser::page(
-            self.submit(&html, &[("nnin", &user.nnin)], Some(("method", "BID")))
-                .await,
-        );
-        let (_, html) = Browser::page(self.submit(&html, &[("otp", &user.otp)], None).await);
-        Browser::callback(
-            self.submit(&html, &[("password", &user.password)], None)
-                .await,
-        )
+        self.login_bid_at(&pending.url(tp), &user.nnin, &user.otp, &user.password)
+            .await
+    }
+
+    pub async fn login_bid_at(&self, url: &str, nnin: &str, otp: &str, password: &str) -> Callback {
+        let (_, html) = Browser::page(self.get(url).await);
+        let method = Some(("method", "BID"));
+        let (_, html) = Browser::page(self.submit(&html, &[("nnin", nnin)], method).await);
+        let (_, html) = Browser::page(self.submit(&html, &[("otp", otp)], None).await);
+        Browser::callback(self.submit(&html, &[("password", password)], None).await)
     }
 }
 
@@ -429,15 +433,35 @@ pub async fn redeem_as(
     verifier: &str,
     redirect_uri: &str,
 ) -> Response {
+    redeem_with_endpoint(
+        tp.token_endpoint(),
+        client_id,
+        secret,
+        code,
+        verifier,
+        redirect_uri,
+    )
+    .await
+}
+
+pub async fn redeem_with_endpoint(
+    token_endpoint: &str,
+    client_id: &str,
+    secret: &str,
+    code: &str,
+    verifier: &str,
+    redirect_uri: &str,
+) -> Response {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("code_verifier", verifier),
+        ("redirect_uri", redirect_uri),
+    ];
     reqwest::Client::new()
-        .post(tp.token_endpoint())
+        .post(token_endpoint)
         .basic_auth(client_id, Some(secret))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("code_verifier", verifier),
-            ("redirect_uri", redirect_uri),
-        ])
+        .form(&form)
         .send()
         .await
         .unwrap()

@@ -1,0 +1,601 @@
+//! The `bankid-oidc` binary as a user runs it: first start, restart, and registration while the
+//! server runs.
+
+#[path = "../../server/tests/support/mod.rs"]
+mod support;
+
+use bankid_oidc_core::nnin::Nnin;
+use reqwest::StatusCode;
+use std::path::Path;
+use std::process::Stdio;
+use support::{Browser, Pending, redeem_with_endpoint};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_bankid-oidc");
+
+/// A running `bankid-oidc serve` and what it printed.
+struct Served {
+    child: Child,
+    base: String,
+    banner: String,
+}
+
+impl Served {
+    async fn start(dir: &Path) -> Served {
+        let mut child = Command::new(BIN)
+            .args([
+                "--data-dir",
+                dir.to_str().unwrap(),
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut banner = String::new();
+        let base = loop {
+            let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+                .await
+                .expect("the server prints its banner")
+                .unwrap()
+                .expect("the server exited before listening");
+            banner.push_str(&line);
+            banner.push('\n');
+            if let Some(url) = line.strip_prefix("Listening on ") {
+                break url.to_owned();
+            }
+        };
+        Served {
+            child,
+            base,
+            banner,
+        }
+    }
+
+    fn value_after(&self, label: &str) -> String {
+        self.banner
+            .lines()
+            .find_map(|l| l.trim().split_once(label).map(|(_, v)| v.trim().to_owned()))
+            .unwrap_or_else(|| panic!("'{label}' in banner:\n{}", self.banner))
+    }
+
+    fn issuer(&self) -> String {
+        format!("{}/auth/realms/current", self.base)
+    }
+
+    async fn discovery(&self) -> serde_json::Value {
+        let url = format!("{}/.well-known/openid-configuration", self.issuer());
+        reqwest::get(url).await.unwrap().json().await.unwrap()
+    }
+
+    /// Kills the process without letting it shut down: what is on disk must be enough.
+    async fn crash(mut self) {
+        self.child.start_kill().unwrap();
+        self.child.wait().await.unwrap();
+    }
+}
+
+fn cli(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The first test user's NNIN as printed in the banner.
+fn first_nnin(banner: &str) -> String {
+    banner
+        .lines()
+        .find_map(|l| {
+            let word = l.split_whitespace().next()?;
+            Nnin::parse(word).ok().map(|n| n.to_string())
+        })
+        .expect("a test user in the banner")
+}
+
+#[tokio::test]
+async fn first_start_prints_what_a_developer_needs_and_a_restart_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Served::start(dir.path()).await;
+    let discovery_url = first.value_after("Discovery URL:");
+    assert_eq!(
+        discovery_url,
+        format!("{}/.well-known/openid-configuration", first.issuer())
+    );
+    let client_id = first.value_after("client_id");
+    let secret = first.value_after("client_secret");
+    let redirect_uri = first.value_after("redirect_uri");
+    assert_eq!(client_id, "demo-merchant");
+    assert!(
+        first
+            .banner
+            .contains("one-time code 'otp'  password 'qwer1234'")
+    );
+    let nnin = first_nnin(&first.banner);
+
+    let meta = first.discovery().await;
+    let jwks_before: serde_json::Value = reqwest::get(meta["jwks_uri"].as_str().unwrap())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let authorize = meta["authorization_endpoint"].as_str().unwrap().to_owned();
+    let token_endpoint = meta["token_endpoint"].as_str().unwrap().to_owned();
+
+    // One login redeemed before the restart, one code kept for after it.
+    let browser = Browser::with_base(&first.base);
+    let extra = [
+        ("client_id", client_id.as_str()),
+        ("redirect_uri", redirect_uri.as_str()),
+    ];
+    let redeemed = Pending::new(&extra, &[]);
+    let callback = browser
+        .login_bid_at(&redeemed.url_at(&authorize), &nnin, "otp", "qwer1234")
+        .await;
+    let response = redeem_with_endpoint(
+        &token_endpoint,
+        &client_id,
+        &secret,
+        callback.code(),
+        &redeemed.verifier,
+        &redirect_uri,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let tokens: serde_json::Value = response.json().await.unwrap();
+    let kept = Pending::new(&extra, &[]);
+    let kept_callback = Browser::callback(browser.get(&kept.url_at(&authorize)).await);
+    first.crash().await;
+
+    let second = Served::start(dir.path()).await;
+    assert_eq!(
+        second.value_after("client_secret"),
+        secret,
+        "the demo client's secret is shown again"
+    );
+    // The port differs after a restart on port 0; everything else is the same.
+    let meta = second.discovery().await;
+    let jwks_after: serde_json::Value = reqwest::get(meta["jwks_uri"].as_str().unwrap())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks_before, jwks_after, "same keys after a restart");
+    let token_endpoint = meta["token_endpoint"].as_str().unwrap().to_owned();
+    let response = redeem_with_endpoint(
+        &token_endpoint,
+        &client_id,
+        &secret,
+        kept_callback.code(),
+        &kept.verifier,
+        &redirect_uri,
+    )
+    .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "a code issued before the restart is redeemed once"
+    );
+    let again = redeem_with_endpoint(
+        &token_endpoint,
+        &client_id,
+        &secret,
+        kept_callback.code(),
+        &kept.verifier,
+        &redirect_uri,
+    )
+    .await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST, "and only once");
+    // Listening on port 0, the restart got a new port and so a new issuer URL: a token names its
+    // issuer, and the new issuer refuses the old one's (the next test restarts on the same port).
+    let userinfo = meta["userinfo_endpoint"].as_str().unwrap();
+    let status = reqwest::Client::new()
+        .get(userinfo)
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    second.crash().await;
+}
+
+#[tokio::test]
+async fn a_restart_on_the_same_address_keeps_sessions_and_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let listen = format!("127.0.0.1:{port}");
+    let start = |dir: &Path| {
+        let dir = dir.to_owned();
+        let listen = listen.clone();
+        async move {
+            let mut child = Command::new(BIN)
+                .args([
+                    "--data-dir",
+                    dir.to_str().unwrap(),
+                    "serve",
+                    "--listen",
+                    &listen,
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .unwrap();
+            let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+            let mut banner = String::new();
+            while let Some(line) = lines.next_line().await.unwrap() {
+                banner.push_str(&line);
+                banner.push('\n');
+                if line.starts_with("Listening on ") {
+                    break;
+                }
+            }
+            Served {
+                child,
+                base: format!("http://{listen}"),
+                banner,
+            }
+        }
+    };
+    let first = start(dir.path()).await;
+    let (client_id, secret, redirect_uri) = (
+        first.value_after("client_id"),
+        first.value_after("client_secret"),
+        first.value_after("redirect_uri"),
+    );
+    let nnin = first_nnin(&first.banner);
+    let meta = first.discovery().await;
+    let authorize = meta["authorization_endpoint"].as_str().unwrap().to_owned();
+    let token_endpoint = meta["token_endpoint"].as_str().unwrap().to_owned();
+    let userinfo = meta["userinfo_endpoint"].as_str().unwrap().to_owned();
+    let browser = Browser::with_base(&first.base);
+    let extra = [
+        ("client_id", client_id.as_str()),
+        ("redirect_uri", redirect_uri.as_str()),
+    ];
+    let pending = Pending::new(&extra, &[]);
+    let callback = browser
+        .login_bid_at(&pending.url_at(&authorize), &nnin, "otp", "qwer1234")
+        .await;
+    let tokens: serde_json::Value = redeem_with_endpoint(
+        &token_endpoint,
+        &client_id,
+        &secret,
+        callback.code(),
+        &pending.verifier,
+        &redirect_uri,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let access_token = tokens["access_token"].as_str().unwrap().to_owned();
+    first.crash().await;
+
+    let second = start(dir.path()).await;
+    let status = reqwest::Client::new()
+        .get(&userinfo)
+        .bearer_auth(&access_token)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, StatusCode::OK, "tokens survive a restart");
+    // The browser's session survives too: the next authorize needs no login.
+    let next = Pending::new(&extra, &[]);
+    let callback = Browser::callback(browser.get(&next.url_at(&authorize)).await);
+    let response = redeem_with_endpoint(
+        &token_endpoint,
+        &client_id,
+        &secret,
+        callback.code(),
+        &next.verifier,
+        &redirect_uri,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    second.crash().await;
+}
+
+#[tokio::test]
+async fn clients_and_users_added_while_the_server_runs_work_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(dir.path()).await;
+    let meta = served.discovery().await;
+    let authorize = meta["authorization_endpoint"].as_str().unwrap().to_owned();
+    let token_endpoint = meta["token_endpoint"].as_str().unwrap().to_owned();
+
+    let secret = "a-long-random-secret-for-the-new-shop-0123456789";
+    let out = cli(
+        dir.path(),
+        &[
+            "clients",
+            "add",
+            "--client-id",
+            "new-shop",
+            "--client-secret",
+            secret,
+            "--redirect-uri",
+            "https://new.example/cb",
+            "--redirect-uri",
+            "https://new.example/cb2",
+            "--scope",
+            "openid profile",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = String::from_utf8(cli(dir.path(), &["clients", "list"]).stdout).unwrap();
+    assert!(listed.contains("new-shop") && listed.contains("https://new.example/cb2"));
+    assert!(!listed.contains(secret), "secrets are never listed");
+
+    let nnin = Nnin::synthetic(1990, 6, 1, 123).to_string();
+    let out = cli(
+        dir.path(),
+        &[
+            "users",
+            "add",
+            "--nnin",
+            &nnin,
+            "--given-name",
+            "Per",
+            "--family-name",
+            "Person",
+            "--birthdate",
+            "1990-06-01",
+            "--email",
+            "per@example.no",
+            "--phone",
+            "+47 48000099",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = String::from_utf8(cli(dir.path(), &["users", "list"]).stdout).unwrap();
+    assert!(listed.contains(&nnin) && listed.contains("'otp'") && listed.contains("'qwer1234'"));
+
+    let browser = Browser::with_base(&served.base);
+    let extra = [
+        ("client_id", "new-shop"),
+        ("redirect_uri", "https://new.example/cb2"),
+        ("scope", "openid profile"),
+    ];
+    let pending = Pending::new(&extra, &[]);
+    let callback = browser
+        .login_bid_at(&pending.url_at(&authorize), &nnin, "otp", "qwer1234")
+        .await;
+    let response = redeem_with_endpoint(
+        &token_endpoint,
+        "new-shop",
+        secret,
+        callback.code(),
+        &pending.verifier,
+        "https://new.example/cb2",
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let tokens: serde_json::Value = response.json().await.unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(
+        &bankid_oidc_core::b64::decode(
+            tokens["id_token"]
+                .as_str()
+                .unwrap()
+                .split('.')
+                .nth(1)
+                .unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["given_name"], "Per");
+    assert_eq!(claims["birthdate"], "1990-06-01");
+    served.crash().await;
+}
+
+#[tokio::test]
+async fn bad_registrations_are_refused_with_a_message_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "users",
+                "add",
+                "--nnin",
+                "15076500566",
+                "--given-name",
+                "A",
+                "--family-name",
+                "B",
+                "--birthdate",
+                "1965-07-15",
+            ],
+            "--nnin",
+        ),
+        (
+            &[
+                "users",
+                "add",
+                "--nnin",
+                "1507650056",
+                "--given-name",
+                "A",
+                "--family-name",
+                "B",
+                "--birthdate",
+                "1965-07-15",
+            ],
+            "11 digits",
+        ),
+        (
+            &[
+                "users",
+                "add",
+                "--nnin",
+                "15076500565",
+                "--given-name",
+                "A",
+                "--family-name",
+                "B",
+                "--birthdate",
+                "1965-07-16",
+            ],
+            "--birthdate",
+        ),
+        (
+            &[
+                "users",
+                "add",
+                "--nnin",
+                "15076500565",
+                "--given-name",
+                "A",
+                "--family-name",
+                "B",
+                "--birthdate",
+                "1965-07-15",
+                "--phone",
+                "123",
+            ],
+            "--phone",
+        ),
+        (
+            &[
+                "clients",
+                "add",
+                "--client-id",
+                "x",
+                "--client-secret",
+                "s",
+                "--redirect-uri",
+                "not a uri",
+            ],
+            "--redirect-uri",
+        ),
+        (
+            &[
+                "clients",
+                "add",
+                "--client-id",
+                "x",
+                "--client-secret",
+                "s",
+                "--redirect-uri",
+                "https://a.example/cb#frag",
+            ],
+            "fragment",
+        ),
+        (
+            &[
+                "clients",
+                "add",
+                "--client-id",
+                "x",
+                "--client-secret",
+                "s",
+                "--redirect-uri",
+                "https://a.example/cb",
+                "--scope",
+                "openid admin",
+            ],
+            "--scope",
+        ),
+        (
+            &[
+                "clients",
+                "add",
+                "--client-id",
+                "a:b",
+                "--client-secret",
+                "s",
+                "--redirect-uri",
+                "https://a.example/cb",
+            ],
+            "--client-id",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = cli(dir.path(), args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} was accepted");
+        assert!(
+            stderr.contains(expected),
+            "{args:?}: '{stderr}' should mention {expected}"
+        );
+    }
+    // A duplicate is refused and the first registration is kept.
+    let ok = cli(
+        dir.path(),
+        &[
+            "users",
+            "add",
+            "--nnin",
+            "15076500565",
+            "--given-name",
+            "First",
+            "--family-name",
+            "B",
+            "--birthdate",
+            "1965-07-15",
+        ],
+    );
+    assert!(ok.status.success());
+    let dup = cli(
+        dir.path(),
+        &[
+            "users",
+            "add",
+            "--nnin",
+            "15076500565",
+            "--given-name",
+            "Second",
+            "--family-name",
+            "B",
+            "--birthdate",
+            "1965-07-15",
+        ],
+    );
+    assert!(
+        !dup.status.success() && String::from_utf8_lossy(&dup.stderr).contains("already exists")
+    );
+    let listed = String::from_utf8(cli(dir.path(), &["users", "list"]).stdout).unwrap();
+    assert!(listed.contains("First") && !listed.contains("Second"));
+}
+
+#[tokio::test]
+async fn a_short_client_secret_is_accepted_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cli(
+        dir.path(),
+        &[
+            "clients",
+            "add",
+            "--client-id",
+            "x",
+            "--client-secret",
+            "short",
+            "--redirect-uri",
+            "http://localhost:3000/cb",
+        ],
+    );
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning"));
+}
