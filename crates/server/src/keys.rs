@@ -98,6 +98,24 @@ impl Keyring {
         ))
     }
 
+    /// Makes a new key the signing key at once; earlier keys stay published (state `retiring`) so
+    /// tokens they signed still verify. Scheduled rotation with a publication lead time builds on
+    /// this.
+    pub async fn rotate(&self, store: &dyn KeyStore, now: i64) -> Result<String, KeyError> {
+        let mut key = new_signing_key(now);
+        key.state = "active".into();
+        store.activate_signing_key(&key).await?;
+        self.reload(store).await?;
+        Ok(key.kid)
+    }
+
+    /// Reads the keys from the store again (after another process rotated them).
+    pub async fn reload(&self, store: &dyn KeyStore) -> Result<(), KeyError> {
+        let stored = store.signing_keys().await?;
+        self.set.store(Arc::new(key_set(&stored)?));
+        Ok(())
+    }
+
     /// Signs `claims` as a compact JWS with the active key.
     pub fn sign<T: Serialize>(&self, typ: &str, claims: &T) -> String {
         let set = self.set.load();
@@ -206,7 +224,7 @@ fn key_set(stored: &[StoredSigningKey]) -> Result<KeySet, KeyError> {
             .map_err(|_| invalid(&key.kid, "the stored JWK is not JSON"))?;
         verifying.insert(key.kid.clone(), public);
         jwks.keys.push(jwk);
-        // The newest active key signs.
+        // Keys come oldest first: the newest active key signs.
         if key.state == "active" {
             signing = Some(SigningKey {
                 kid: key.kid.clone(),
@@ -282,6 +300,26 @@ mod tests {
         assert_eq!(
             keys.verify(&"a".repeat(MAX_JWS_LEN + 1)),
             Err(JwsError::Malformed)
+        );
+    }
+
+    #[tokio::test]
+    async fn after_a_rotation_new_tokens_use_the_new_key_and_old_ones_still_verify() {
+        let store = SqliteStore::in_memory().await.unwrap();
+        let (keys, _) = Keyring::load_or_create(&store, 0).await.unwrap();
+        let old_kid = keys.active_kid();
+        let old_token = keys.sign("JWT", &serde_json::json!({}));
+        let new_kid = keys.rotate(&store, 10).await.unwrap();
+        assert_ne!(old_kid, new_kid);
+        assert_eq!(keys.active_kid(), new_kid);
+        assert!(keys.verify(&old_token).is_ok());
+        let jwks: Jwks = serde_json::from_str(&keys.jwks_json()).unwrap();
+        assert_eq!(jwks.keys.len(), 2);
+        let (reloaded, _) = Keyring::load_or_create(&store, 20).await.unwrap();
+        assert_eq!(
+            reloaded.active_kid(),
+            new_kid,
+            "a restart signs with the rotated key"
         );
     }
 

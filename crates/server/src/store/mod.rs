@@ -162,6 +162,9 @@ pub trait UserStore: Send + Sync {
 pub trait KeyStore: Send + Sync {
     async fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>>;
     async fn add_signing_key(&self, key: &StoredSigningKey) -> StoreResult<()>;
+    /// Adds `key` as the active key and marks every other active key `retiring`, in one
+    /// transaction.
+    async fn activate_signing_key(&self, key: &StoredSigningKey) -> StoreResult<()>;
 }
 
 #[async_trait]

@@ -140,6 +140,25 @@ fn code_from(row: SqliteRow) -> StoreResult<AuthorizationCode> {
     })
 }
 
+async fn insert_key(
+    key: &StoredSigningKey,
+    executor: impl sqlx::Executor<'_, Database = sqlx::Sqlite>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO signing_keys (kid, alg, private_pkcs8, public_jwk, state, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&key.kid)
+    .bind(&key.alg)
+    .bind(&key.private_pkcs8)
+    .bind(&key.public_jwk)
+    .bind(&key.state)
+    .bind(key.created_at)
+    .execute(executor)
+    .await
+    .map_err(err)?;
+    Ok(())
+}
+
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
@@ -308,17 +327,17 @@ impl KeyStore for SqliteStore {
     }
 
     async fn add_signing_key(&self, key: &StoredSigningKey) -> StoreResult<()> {
-        sqlx::query("INSERT INTO signing_keys (kid, alg, private_pkcs8, public_jwk, state, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(&key.kid)
-            .bind(&key.alg)
-            .bind(&key.private_pkcs8)
-            .bind(&key.public_jwk)
-            .bind(&key.state)
-            .bind(key.created_at)
-            .execute(&self.pool)
+        insert_key(key, &self.pool).await
+    }
+
+    async fn activate_signing_key(&self, key: &StoredSigningKey) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        sqlx::query("UPDATE signing_keys SET state = 'retiring' WHERE state = 'active'")
+            .execute(&mut *tx)
             .await
             .map_err(err)?;
-        Ok(())
+        insert_key(key, &mut *tx).await?;
+        tx.commit().await.map_err(err)
     }
 }
 

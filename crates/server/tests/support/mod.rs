@@ -31,6 +31,7 @@ pub struct TestProvider {
     pub clock: Arc<OffsetClock>,
     pub store: Arc<SqliteStore>,
     pub users: Vec<User>,
+    pub provider: bankid_oidc_server::AppState,
     pub dir: Option<tempfile::TempDir>,
     server: JoinHandle<()>,
 }
@@ -86,7 +87,7 @@ impl TestProvider {
             .await
             .unwrap();
         let issuer = provider.realm.issuer.clone();
-        let app = bankid_oidc_server::http::router(provider);
+        let app = bankid_oidc_server::http::router(provider.clone());
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
@@ -104,6 +105,7 @@ impl TestProvider {
             clock,
             store,
             users,
+            provider,
             dir: None,
             server,
         }
@@ -119,6 +121,16 @@ impl TestProvider {
         self.users
             .iter()
             .find(|u| u.given_name == given_name)
+            .unwrap()
+    }
+
+    /// Rotates the signing key now; returns the new kid.
+    pub async fn rotate_keys(&self) -> String {
+        let now = bankid_oidc_server::clock::Clock::now(self.clock.as_ref());
+        self.provider
+            .keys
+            .rotate(self.store.as_ref(), now)
+            .await
             .unwrap()
     }
 
