@@ -6,6 +6,9 @@
 //!     --client-id demo-merchant --client-secret '...'
 //! ```
 //!
+//! The defaults match the provider's demo client (issuer on port 8080, redirect URI
+//! `http://127.0.0.1:8081/callback`); for another client pass its registered `--redirect-uri`.
+//!
 //! Prints the authorization URL to open in a browser, waits for the callback on the redirect
 //! URI's port, and prints the validated ID token claims (and userinfo). Every flag can also be
 //! set through the environment variable named in `--help`.
@@ -31,11 +34,12 @@ struct Args {
     client_id: String,
     #[arg(long, env = "BANKID_OIDC_CLIENT_SECRET", hide_env_values = true)]
     client_secret: String,
-    /// Must be registered for the client; its host and port are where this program listens.
+    /// Must be registered for the client; its host and port are where this program listens. The
+    /// default is the provider's demo client's.
     #[arg(
         long,
         env = "BANKID_OIDC_REDIRECT_URI",
-        default_value = "http://127.0.0.1:8400/callback"
+        default_value = "http://127.0.0.1:8081/callback"
     )]
     redirect_uri: String,
     /// Space-separated scopes besides openid.
