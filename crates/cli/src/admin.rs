@@ -3,10 +3,8 @@
 
 use anyhow::{Context, bail};
 use bankid_oidc_core::nnin::Nnin;
-use bankid_oidc_core::scope::{self, ScopeSet};
 use bankid_oidc_server::clock::{Clock, SystemClock};
-use bankid_oidc_server::secret::RECOMMENDED_SECRET_LEN;
-use bankid_oidc_server::seed::{new_client, new_user};
+use bankid_oidc_server::seed::new_user;
 use bankid_oidc_server::store::SqliteStore;
 use clap::Args;
 use std::path::Path;
@@ -28,108 +26,6 @@ pub async fn open_store(data_dir: &Path) -> anyhow::Result<SqliteStore> {
     SqliteStore::open(&path)
         .await
         .with_context(|| format!("opening the store {}", path.display()))
-}
-
-#[derive(Args)]
-pub struct ClientAddArgs {
-    #[arg(long)]
-    client_id: String,
-    /// The client secret (stored hashed). At least 32 characters are recommended.
-    #[arg(long, env = "BANKID_OIDC_CLIENT_SECRET")]
-    client_secret: String,
-    /// A redirect URI, matched exactly; repeat for several.
-    #[arg(long = "redirect-uri", required = true)]
-    redirect_uris: Vec<String>,
-    /// Space-separated scopes the client may ask for.
-    #[arg(long, default_value = "openid profile nnin_altsub email phone")]
-    scope: String,
-    /// A display name shown on the login pages (default: the client id).
-    #[arg(long)]
-    name: Option<String>,
-}
-
-fn check_client_id(id: &str) -> anyhow::Result<()> {
-    if id.is_empty() || id.len() > 255 || !id.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
-        bail!(
-            "--client-id '{id}': use 1 to 255 visible ASCII characters without ':' (it travels in Basic authentication)"
-        );
-    }
-    Ok(())
-}
-
-fn check_redirect_uri(uri: &str) -> anyhow::Result<()> {
-    let parsed = url::Url::parse(uri)
-        .map_err(|e| anyhow::anyhow!("--redirect-uri '{uri}': not an absolute URI ({e})"))?;
-    if parsed.fragment().is_some() {
-        bail!("--redirect-uri '{uri}': must not contain a fragment (RFC 6749 section 3.1.2)");
-    }
-    if parsed.scheme() == "http" {
-        let host = parsed.host_str().unwrap_or("");
-        if !matches!(host, "localhost" | "127.0.0.1" | "[::1]") {
-            eprintln!(
-                "warning: --redirect-uri '{uri}' uses plain http on a host other than localhost"
-            );
-        }
-    }
-    Ok(())
-}
-
-pub async fn clients_add(data_dir: &Path, args: ClientAddArgs) -> anyhow::Result<()> {
-    check_client_id(&args.client_id)?;
-    for uri in &args.redirect_uris {
-        check_redirect_uri(uri)?;
-    }
-    if args.client_secret.is_empty() {
-        bail!("--client-secret: must not be empty");
-    }
-    if args.client_secret.len() < RECOMMENDED_SECRET_LEN {
-        eprintln!(
-            "warning: the client secret is shorter than {RECOMMENDED_SECRET_LEN} characters; use a long random secret outside tests"
-        );
-    }
-    let scopes = ScopeSet::parse(&args.scope).map_err(|e| anyhow::anyhow!("--scope: {e}"))?;
-    if let Some(unknown) = scopes.iter().find(|s| !scope::is_known(s)) {
-        bail!("--scope: '{unknown}' is not a BankID scope this provider knows");
-    }
-    let store = open_store(data_dir).await?;
-    let mut client = new_client(
-        &args.client_id,
-        &args.client_secret,
-        args.redirect_uris,
-        scopes,
-        SystemClock.now(),
-    );
-    if let Some(name) = args.name {
-        client.name = name;
-    }
-    use bankid_oidc_server::store::ClientStore;
-    if !store.add_client(&client).await? {
-        bail!(
-            "--client-id '{}': a client with this id is already registered",
-            client.client_id
-        );
-    }
-    println!("Registered client '{}'", client.client_id);
-    Ok(())
-}
-
-pub async fn clients_list(data_dir: &Path) -> anyhow::Result<()> {
-    use bankid_oidc_server::store::ClientStore;
-    let store = open_store(data_dir).await?;
-    let clients = store.clients().await?;
-    if clients.is_empty() {
-        println!("No clients registered.");
-    }
-    for c in clients {
-        println!(
-            "{}\n  name: {}\n  redirect URIs: {}\n  scopes: {}",
-            c.client_id,
-            c.name,
-            c.redirect_uris.join(" "),
-            c.scopes
-        );
-    }
-    Ok(())
 }
 
 #[derive(Args)]

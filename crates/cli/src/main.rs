@@ -1,6 +1,8 @@
 //! `bankid-oidc`: run the BankID OIDC test provider and manage its clients and test users.
 
 mod admin;
+mod clients;
+mod keys;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -39,12 +41,29 @@ enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Rotate and list signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Publish a new signing key that signs after a lead time (or at once with --now).
+    Rotate(keys::RotateArgs),
+    /// List signing keys with their state (next, active, retiring) and dates.
+    List,
 }
 
 #[derive(Subcommand)]
 enum ClientsCommand {
     /// Register a client.
-    Add(admin::ClientAddArgs),
+    Add(clients::ClientAddArgs),
+    /// Change a client's registration (only the options given change).
+    Update(clients::ClientUpdateArgs),
+    /// Remove a client and revoke every token it holds.
+    Remove(clients::ClientRemoveArgs),
     /// List registered clients.
     List,
 }
@@ -70,20 +89,23 @@ fn main() -> std::process::ExitCode {
         }
     };
     let result = runtime.block_on(async {
+        let dir = &cli.data_dir;
         match cli.command {
-            Command::Serve(args) => serve::run(&cli.data_dir, args).await,
-            Command::Clients {
-                command: ClientsCommand::Add(args),
-            } => admin::clients_add(&cli.data_dir, args).await,
-            Command::Clients {
-                command: ClientsCommand::List,
-            } => admin::clients_list(&cli.data_dir).await,
-            Command::Users {
-                command: UsersCommand::Add(args),
-            } => admin::users_add(&cli.data_dir, args).await,
-            Command::Users {
-                command: UsersCommand::List,
-            } => admin::users_list(&cli.data_dir).await,
+            Command::Serve(args) => serve::run(dir, args).await,
+            Command::Clients { command } => match command {
+                ClientsCommand::Add(args) => clients::add(dir, args).await,
+                ClientsCommand::Update(args) => clients::update(dir, args).await,
+                ClientsCommand::Remove(args) => clients::remove(dir, args).await,
+                ClientsCommand::List => clients::list(dir).await,
+            },
+            Command::Users { command } => match command {
+                UsersCommand::Add(args) => admin::users_add(dir, args).await,
+                UsersCommand::List => admin::users_list(dir).await,
+            },
+            Command::Keys { command } => match command {
+                KeysCommand::Rotate(args) => keys::rotate(dir, args).await,
+                KeysCommand::List => keys::list(dir).await,
+            },
         }
     });
     match result {

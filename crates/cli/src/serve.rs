@@ -3,7 +3,7 @@
 use crate::admin::open_store;
 use anyhow::Context;
 use bankid_oidc_server::Provider;
-use bankid_oidc_server::clock::SystemClock;
+use bankid_oidc_server::clock::OffsetClock;
 use bankid_oidc_server::config::Config;
 use bankid_oidc_server::seed::{self, DemoClient};
 use bankid_oidc_server::store::Store;
@@ -28,6 +28,17 @@ pub struct ServeArgs {
     /// Realm name of the BankID OIDC issuer.
     #[arg(long, env = "BANKID_OIDC_REALM", default_value = "current")]
     realm: String,
+    /// Rotate the signing key automatically every this many seconds (default: only with
+    /// `bankid-oidc keys rotate`).
+    #[arg(long, env = "BANKID_OIDC_KEY_ROTATION_INTERVAL")]
+    key_rotation_interval: Option<i64>,
+    /// Seconds an automatically rotated key is published before it signs.
+    #[arg(long, env = "BANKID_OIDC_KEY_LEAD_TIME", default_value_t = 3600)]
+    key_lead_time: i64,
+    /// Serve the test controls (rotate keys now, move the clock forward) under /test-controls.
+    /// For merchants' test suites only: never on a shared provider.
+    #[arg(long, env = "BANKID_OIDC_TEST_CONTROLS")]
+    test_controls: bool,
 }
 
 pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
@@ -64,7 +75,7 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("--realm: {e}"))?;
 
     let store: Arc<dyn Store> = Arc::new(open_store(data_dir).await?);
-    let provider = Provider::start(store.clone(), Arc::new(SystemClock), config).await?;
+    let provider = Provider::start(store.clone(), Arc::new(OffsetClock::default()), config).await?;
     let now = provider.now();
     if let Some(demo) = seed::demo_client(store.as_ref(), now).await? {
         save_demo_client(data_dir, &demo)?;
@@ -72,10 +83,22 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     seed::test_users(store.as_ref(), now).await?;
     print_banner(&provider, data_dir, store.as_ref(), bound).await?;
 
+    if provider.config.test_controls {
+        tracing::warn!(
+            "test controls are on: anyone who reaches /test-controls can rotate keys and move the clock"
+        );
+    }
+    // The key schedule also picks up rotations made by `bankid-oidc keys rotate`.
+    let schedule = tokio::spawn(
+        provider
+            .clone()
+            .run_key_schedule(std::time::Duration::from_secs(2)),
+    );
     let app = bankid_oidc_server::http::router(provider);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    schedule.abort();
     Ok(())
 }
 

@@ -34,14 +34,33 @@ impl Params {
         Ok(Params(map))
     }
 
-    /// Parses `application/x-www-form-urlencoded` text (a query string or a form body).
+    /// Parses `application/x-www-form-urlencoded` text (a query string or a form body). Invalid
+    /// UTF-8 is refused rather than replaced, so that two different byte strings never read as
+    /// the same value.
     pub fn from_urlencoded(text: &[u8]) -> Result<Self, OAuthError> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(text).map_err(|_| {
+        let bad = || {
             OAuthError::invalid_request(
                 "the parameters are not valid application/x-www-form-urlencoded UTF-8",
             )
-        })?;
-        Self::from_pairs(pairs)
+        };
+        let decode = |part: &[u8]| -> Result<String, OAuthError> {
+            let spaced: Vec<u8> = part
+                .iter()
+                .map(|b| if *b == b'+' { b' ' } else { *b })
+                .collect();
+            let bytes: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
+            String::from_utf8(bytes).map_err(|_| bad())
+        };
+        let pairs = text
+            .split(|b| *b == b'&')
+            .filter(|part| !part.is_empty())
+            .map(|part| {
+                let mut halves = part.splitn(2, |b| *b == b'=');
+                let name = decode(halves.next().unwrap_or_default())?;
+                let value = decode(halves.next().unwrap_or_default())?;
+                Ok((name, value))
+            });
+        Self::from_pairs(pairs.collect::<Result<Vec<_>, OAuthError>>()?)
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -93,5 +112,10 @@ mod tests {
         let many: String = (0..=MAX_PARAMS).map(|i| format!("p{i}=x&")).collect();
         assert!(Params::from_urlencoded(many.as_bytes()).is_err());
         assert!(Params::from_urlencoded(b"a=%FF").is_err());
+        assert!(Params::from_urlencoded(b"a=\xff").is_err());
+        let p = Params::from_urlencoded(b"scope=openid+profile&x=%26%3D&flag").unwrap();
+        assert_eq!(p.get("scope"), Some("openid profile"));
+        assert_eq!(p.get("x"), Some("&="));
+        assert_eq!(p.get("flag"), None);
     }
 }

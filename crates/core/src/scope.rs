@@ -5,11 +5,18 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 /// Scopes a person login (authorization code flow) may ask for.
-pub const PERSON_SCOPES: &[&str] = &["openid", "profile", "nnin_altsub", "email", "phone"];
+pub const PERSON_SCOPES: &[&str] = &[
+    "openid",
+    "profile",
+    "nnin_altsub",
+    "email",
+    "phone",
+    "offline_access",
+];
 
 /// Scopes BankID defines that this provider does not serve in a person login yet; asking for one
 /// is refused with a description saying so rather than a bare "unknown scope".
-pub const LATER_SCOPES: &[&str] = &["nnin", "address", "offline_access"];
+pub const LATER_SCOPES: &[&str] = &["nnin", "address"];
 
 /// Machine scopes (client credentials): eSign (seed 003) and the permissions APIs (seed 004).
 pub const MACHINE_SCOPES: &[&str] = &[

@@ -35,6 +35,11 @@ impl OffsetClock {
     pub fn advance(&self, seconds: i64) {
         self.offset.fetch_add(seconds.max(0), Ordering::SeqCst);
     }
+
+    /// How far ahead of the system clock this clock is, in seconds.
+    pub fn offset(&self) -> i64 {
+        self.offset.load(Ordering::SeqCst)
+    }
 }
 
 impl Clock for OffsetClock {

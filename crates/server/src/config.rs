@@ -19,6 +19,19 @@ pub struct Config {
     /// Wrong one-time codes or passwords before a user is locked out.
     pub max_login_failures: i64,
     pub lockout_seconds: i64,
+    /// Refresh tokens of a login live as long as a browser session; with `offline_access`, this.
+    pub offline_refresh_ttl: i64,
+    /// Seconds after its first use in which a refresh token may be presented again and receive
+    /// the same successor (a client's concurrent double submit); see `grants::refresh_token`.
+    pub refresh_grace: i64,
+    /// Longest lifetime (exp - now) of a `private_key_jwt` client assertion.
+    pub client_assertion_max_lifetime: i64,
+    /// Automatic key rotation every this many seconds (none: only `keys rotate`).
+    pub key_rotation_interval: Option<i64>,
+    /// Seconds a new key is published before it signs.
+    pub key_lead_time: i64,
+    /// Enables the test-control endpoints (rotate keys now, move the clock).
+    pub test_controls: bool,
 }
 
 impl Config {
@@ -33,6 +46,12 @@ impl Config {
             flow_ttl: 600,
             max_login_failures: 5,
             lockout_seconds: 15 * 60,
+            offline_refresh_ttl: 30 * 24 * 3600,
+            refresh_grace: 10,
+            client_assertion_max_lifetime: 300,
+            key_rotation_interval: None,
+            key_lead_time: 3600,
+            test_controls: false,
         };
         config.validate()?;
         Ok(config)
@@ -60,12 +79,38 @@ impl Config {
             ("login flow lifetime", self.flow_ttl),
             ("lockout", self.lockout_seconds),
             ("login failures before lockout", self.max_login_failures),
+            ("offline refresh token lifetime", self.offline_refresh_ttl),
+            (
+                "client assertion lifetime",
+                self.client_assertion_max_lifetime,
+            ),
         ] {
             if value <= 0 {
                 return Err(format!("{name}: must be positive, got {value}"));
             }
         }
+        if self.refresh_grace < 0 || self.key_lead_time < 0 {
+            return Err("refresh grace and key lead time: must not be negative".into());
+        }
+        if let Some(interval) = self.key_rotation_interval
+            && interval <= self.key_lead_time
+        {
+            return Err(format!(
+                "key rotation interval ({interval} s) must be longer than the key lead time ({} s)",
+                self.key_lead_time
+            ));
+        }
         Ok(())
+    }
+
+    /// The key rotation policy: old keys stay published for the longest token lifetime plus a
+    /// minute of clock skew.
+    pub fn rotation_policy(&self) -> crate::keys::RotationPolicy {
+        crate::keys::RotationPolicy {
+            interval: self.key_rotation_interval,
+            lead_time: self.key_lead_time,
+            retire_after: self.access_token_ttl.max(self.id_token_ttl) + 60,
+        }
     }
 
     /// The realm issuer identifier, e.g. `http://127.0.0.1:8080/auth/realms/current`.

@@ -58,6 +58,18 @@ struct KeySet {
     signing: SigningKey,
     verifying: HashMap<String, ParsedPublicKey>,
     jwks_json: Arc<str>,
+    /// The store's key version this set was built from.
+    version: String,
+}
+
+/// When keys rotate: every `interval` seconds if set, each new key published `lead_time`
+/// seconds before it signs, each old key published `retire_after` seconds after it stops signing
+/// (at least the longest token lifetime, so every token it signed can still be verified).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RotationPolicy {
+    pub interval: Option<i64>,
+    pub lead_time: i64,
+    pub retire_after: i64,
 }
 
 /// The provider's keys; swapped whole (not locked) when keys change.
@@ -88,7 +100,7 @@ impl Keyring {
             store.add_signing_key(&key).await?;
             stored.push(key);
         }
-        let set = key_set(&stored)?;
+        let set = key_set(&stored, store.key_version().await?)?;
         Ok((
             Keyring {
                 set: ArcSwap::from_pointee(set),
@@ -98,21 +110,73 @@ impl Keyring {
         ))
     }
 
-    /// Makes a new key the signing key at once; earlier keys stay published (state `retiring`) so
-    /// tokens they signed still verify. Scheduled rotation with a publication lead time builds on
-    /// this.
-    pub async fn rotate(&self, store: &dyn KeyStore, now: i64) -> Result<String, KeyError> {
+    /// Makes a new key the signing key at once (a test control, or an emergency): it is
+    /// published and promoted in one step, and the old key retires as in a scheduled rotation.
+    pub async fn rotate(
+        &self,
+        store: &dyn KeyStore,
+        now: i64,
+        retire_after: i64,
+    ) -> Result<String, KeyError> {
         let mut key = new_signing_key(now);
-        key.state = "active".into();
-        store.activate_signing_key(&key).await?;
+        key.state = "next".into();
+        store.add_signing_key(&key).await?;
+        store.apply_key_schedule(now, retire_after).await?;
         self.reload(store).await?;
         Ok(key.kid)
     }
 
-    /// Reads the keys from the store again (after another process rotated them).
+    /// Publishes a new key now that starts signing `lead_time` seconds from now (state `next`).
+    pub async fn schedule(
+        &self,
+        store: &dyn KeyStore,
+        now: i64,
+        lead_time: i64,
+    ) -> Result<String, KeyError> {
+        let mut key = new_signing_key(now);
+        key.state = "next".into();
+        key.activate_at = Some(now + lead_time);
+        store.add_signing_key(&key).await?;
+        self.reload(store).await?;
+        Ok(key.kid)
+    }
+
+    /// One step of the rotation schedule: promotes a due `next` key, removes retired keys,
+    /// schedules the next rotation when the policy says so, and picks up changes other processes
+    /// made (`bankid-oidc keys rotate`). Returns whether the keys changed.
+    pub async fn tick(
+        &self,
+        store: &dyn KeyStore,
+        now: i64,
+        policy: &RotationPolicy,
+    ) -> Result<bool, KeyError> {
+        let before = self.set.load().version.clone();
+        store.apply_key_schedule(now, policy.retire_after).await?;
+        if let Some(interval) = policy.interval {
+            let keys = store.signing_keys().await?;
+            let pending = keys.iter().any(|k| k.state == "next");
+            let active_since = keys
+                .iter()
+                .filter(|k| k.state == "active")
+                .map(|k| k.activate_at.unwrap_or(k.created_at))
+                .max();
+            if !pending
+                && active_since.is_some_and(|since| now >= since + interval - policy.lead_time)
+            {
+                self.schedule(store, now, policy.lead_time).await?;
+            }
+        }
+        if store.key_version().await? != self.set.load().version {
+            self.reload(store).await?;
+        }
+        Ok(self.set.load().version != before)
+    }
+
+    /// Reads the keys from the store again.
     pub async fn reload(&self, store: &dyn KeyStore) -> Result<(), KeyError> {
+        let version = store.key_version().await?;
         let stored = store.signing_keys().await?;
-        self.set.store(Arc::new(key_set(&stored)?));
+        self.set.store(Arc::new(key_set(&stored, version)?));
         Ok(())
     }
 
@@ -203,10 +267,12 @@ fn new_signing_key(now: i64) -> StoredSigningKey {
         public_jwk: serde_json::to_string(&jwk).expect("a JWK serializes"),
         state: "active".into(),
         created_at: now,
+        activate_at: Some(now),
+        retire_at: None,
     }
 }
 
-fn key_set(stored: &[StoredSigningKey]) -> Result<KeySet, KeyError> {
+fn key_set(stored: &[StoredSigningKey], version: String) -> Result<KeySet, KeyError> {
     let invalid = |kid: &str, reason: &str| KeyError::Invalid {
         kid: kid.into(),
         reason: reason.into(),
@@ -240,6 +306,7 @@ fn key_set(stored: &[StoredSigningKey]) -> Result<KeySet, KeyError> {
         signing,
         verifying,
         jwks_json,
+        version,
     })
 }
 
@@ -309,7 +376,7 @@ mod tests {
         let (keys, _) = Keyring::load_or_create(&store, 0).await.unwrap();
         let old_kid = keys.active_kid();
         let old_token = keys.sign("JWT", &serde_json::json!({}));
-        let new_kid = keys.rotate(&store, 10).await.unwrap();
+        let new_kid = keys.rotate(&store, 10, 300).await.unwrap();
         assert_ne!(old_kid, new_kid);
         assert_eq!(keys.active_kid(), new_kid);
         assert!(keys.verify(&old_token).is_ok());
@@ -321,6 +388,54 @@ mod tests {
             new_kid,
             "a restart signs with the rotated key"
         );
+    }
+
+    #[tokio::test]
+    async fn a_scheduled_key_is_published_before_it_signs_and_the_old_one_after() {
+        let store = SqliteStore::in_memory().await.unwrap();
+        let (keys, _) = Keyring::load_or_create(&store, 0).await.unwrap();
+        let policy = RotationPolicy {
+            interval: Some(1000),
+            lead_time: 100,
+            retire_after: 300,
+        };
+        let first = keys.active_kid();
+        let published = |keys: &Keyring| -> Vec<String> {
+            let jwks: Jwks = serde_json::from_str(&keys.jwks_json()).unwrap();
+            jwks.keys.into_iter().filter_map(|k| k.kid).collect()
+        };
+        // Not yet time for the next key.
+        assert!(!keys.tick(&store, 800, &policy).await.unwrap());
+        // At interval - lead time, a next key is published but does not sign.
+        assert!(keys.tick(&store, 900, &policy).await.unwrap());
+        let ids = published(&keys);
+        assert_eq!(ids.len(), 2);
+        assert_eq!(keys.active_kid(), first);
+        let next = ids.into_iter().find(|k| *k != first).unwrap();
+        // After the lead time it signs; the old key stays published.
+        keys.tick(&store, 1000, &policy).await.unwrap();
+        assert_eq!(keys.active_kid(), next);
+        assert!(published(&keys).contains(&first));
+        // Once every token the old key signed has expired, it is removed.
+        keys.tick(&store, 1299, &policy).await.unwrap();
+        assert!(published(&keys).contains(&first));
+        keys.tick(&store, 1300, &policy).await.unwrap();
+        assert_eq!(published(&keys), vec![next]);
+    }
+
+    #[tokio::test]
+    async fn a_rotation_by_another_process_is_picked_up() {
+        let store = SqliteStore::in_memory().await.unwrap();
+        let (server, _) = Keyring::load_or_create(&store, 0).await.unwrap();
+        let (cli, _) = Keyring::load_or_create(&store, 0).await.unwrap();
+        let rotated = cli.rotate(&store, 5, 300).await.unwrap();
+        let policy = RotationPolicy {
+            interval: None,
+            lead_time: 0,
+            retire_after: 300,
+        };
+        assert!(server.tick(&store, 6, &policy).await.unwrap());
+        assert_eq!(server.active_kid(), rotated);
     }
 
     #[tokio::test]

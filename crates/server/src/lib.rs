@@ -1,12 +1,15 @@
-//! The BankID Norway OpenID Connect provider as a library: build an [`AppState`] from a store, a
+//! The BankID Norway OpenID Connect provider as a library: build a [`Provider`] from a store, a
 //! clock and a [`Config`], then serve [`http::router`].
 //!
 //! Layers (shared/DESIGN.md): `http` handlers parse, call core validation, the store and the
-//! keyring, and respond; they hold no SQL and no crypto. `login` holds the user-facing pages.
+//! keyring, and respond; they hold no SQL and no crypto. `grants` holds the token endpoint's grant
+//! types, `login` the user-facing pages.
 
+pub mod bearer;
+pub mod client_assertion;
 pub mod clock;
 pub mod config;
-pub mod grant;
+pub mod grants;
 pub mod http;
 pub mod issuer;
 pub mod keys;
@@ -16,33 +19,47 @@ pub mod seed;
 pub mod store;
 pub mod tokens;
 
-use clock::Clock;
+use aws_lc_rs::hmac;
+use client_assertion::ClientKeys;
+use clock::{Clock, OffsetClock};
 use config::Config;
 use issuer::RealmIssuer;
 use keys::Keyring;
 use std::sync::Arc;
+use std::time::Duration;
 use store::Store;
 
 /// Everything a request handler needs, shared by all of them.
 pub struct Provider {
     pub store: Arc<dyn Store>,
     pub keys: Keyring,
-    pub clock: Arc<dyn Clock>,
+    /// The system clock, moved forward only by tests and the test controls.
+    pub clock: Arc<OffsetClock>,
     pub config: Config,
     pub realm: RealmIssuer,
+    pub client_keys: ClientKeys,
+    /// Derives values from other values: refresh token successors (see `grants::refresh_token`)
+    /// and logout confirmations.
+    pub derive_key: hmac::Key,
 }
 
 pub type AppState = Arc<Provider>;
 
 impl Provider {
-    /// Loads (or on first start creates) the signing keys and builds the provider.
+    /// Loads (or on first start creates) the signing keys and provider secrets.
     pub async fn start(
         store: Arc<dyn Store>,
-        clock: Arc<dyn Clock>,
+        clock: Arc<OffsetClock>,
         config: Config,
     ) -> anyhow::Result<AppState> {
         config.validate().map_err(anyhow::Error::msg)?;
         let (keys, _) = Keyring::load_or_create(store.as_ref(), clock.now()).await?;
+        let secret = store
+            .provider_secret(
+                grants::refresh_token::SECRET_NAME,
+                &secret::random_bytes::<32>(),
+            )
+            .await?;
         let realm = RealmIssuer::new(&config);
         Ok(Arc::new(Provider {
             store,
@@ -50,10 +67,39 @@ impl Provider {
             clock,
             config,
             realm,
+            client_keys: ClientKeys::default(),
+            derive_key: hmac::Key::new(hmac::HMAC_SHA256, &secret),
         }))
     }
 
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// Rotates the signing key now (test controls, emergencies); returns the new kid.
+    pub async fn rotate_keys_now(&self) -> Result<String, keys::KeyError> {
+        let policy = self.config.rotation_policy();
+        self.keys
+            .rotate(self.store.as_ref(), self.now(), policy.retire_after)
+            .await
+    }
+
+    /// Runs the key rotation schedule every `period` until the task is dropped; see
+    /// [`Keyring::tick`].
+    pub async fn run_key_schedule(self: Arc<Self>, period: Duration) {
+        let policy = self.config.rotation_policy();
+        let mut interval = tokio::time::interval(period);
+        loop {
+            interval.tick().await;
+            match self
+                .keys
+                .tick(self.store.as_ref(), self.now(), &policy)
+                .await
+            {
+                Ok(true) => tracing::info!(kid = %self.keys.active_kid(), "signing keys changed"),
+                Ok(false) => {}
+                Err(e) => tracing::error!(error = %e, "key schedule failed"),
+            }
+        }
     }
 }

@@ -9,6 +9,7 @@ use bankid_oidc_core::scope::{PERSON_SCOPES, ScopeSet};
 
 pub const DEMO_CLIENT_ID: &str = "demo-merchant";
 pub const DEMO_REDIRECT_URI: &str = "http://127.0.0.1:8081/callback";
+pub const DEMO_POST_LOGOUT_URI: &str = "http://127.0.0.1:8081/";
 /// BankID's test environment uses these for its test users; so do we unless told otherwise.
 pub const DEFAULT_OTP: &str = "otp";
 pub const DEFAULT_PASSWORD: &str = "qwer1234";
@@ -65,6 +66,12 @@ pub fn new_client(
         redirect_uris,
         scopes,
         created_at: now,
+        grant_types: vec!["authorization_code".into()],
+        token_endpoint_auth_method: "client_secret_basic".into(),
+        post_logout_redirect_uris: Vec::new(),
+        jwks: None,
+        jwks_uri: None,
+        resource_server: false,
     }
 }
 

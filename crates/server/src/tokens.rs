@@ -1,22 +1,38 @@
-//! The tokens of a login: which claims go where. Signing is the keyring's; storage is the
-//! caller's.
+//! The tokens of a login or a machine client: which claims go where. Signing is the keyring's;
+//! storage is the caller's.
 
 use crate::Provider;
 use crate::secret::random_id;
-use crate::store::{AuthorizationCode, User};
+use crate::store::User;
+use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::claims::{
     ACCESS_TOKEN_TYP, AccessTokenClaims, Audience, ID_TOKEN_TYP, IdTokenClaims, ProfileClaims,
 };
 use bankid_oidc_core::scope::ScopeSet;
 use bankid_oidc_core::token_hash::at_hash;
 
-pub struct IssuedTokens {
-    pub access_token: String,
-    pub access_token_jti: String,
-    pub access_token_expires_at: i64,
+/// What a person login contributes to its tokens, whether they come from a code or a refresh.
+pub struct LoginContext<'a> {
+    pub client_id: &'a str,
+    pub scope: &'a ScopeSet,
+    pub session_id: &'a str,
+    pub method: Method,
+    pub api_version: u32,
+    /// The authorization request's nonce; none on refresh (OpenID Connect Core 12.2).
+    pub nonce: Option<&'a str>,
+}
+
+/// A signed access token and what the store records of it.
+pub struct AccessToken {
+    pub token: String,
+    pub jti: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+pub struct LoginTokens {
+    pub access: AccessToken,
     pub id_token: String,
-    pub expires_in: i64,
-    pub scope: String,
 }
 
 /// The profile claims a scope set allows.
@@ -33,60 +49,79 @@ pub fn profile_claims(user: &User, scope: &ScopeSet) -> ProfileClaims {
     }
 }
 
-/// Signs the access token and ID token for a redeemed authorization code.
-pub fn for_code(
-    provider: &Provider,
-    code: &AuthorizationCode,
-    user: &User,
-    now: i64,
-) -> IssuedTokens {
-    let scope = ScopeSet::try_from(code.scope.clone()).unwrap_or_default();
-    let issuer = &provider.realm.issuer;
-    let jti = random_id();
-    let expires_at = now + provider.config.access_token_ttl;
-    let access = AccessTokenClaims {
-        iss: issuer.clone(),
-        sub: user.id.clone(),
-        aud: Audience::One(issuer.clone()),
-        client_id: code.client_id.clone(),
-        scope: scope.to_string(),
-        exp: expires_at,
-        iat: now,
-        jti: jti.clone(),
-        sid: Some(code.session_id.clone()),
-        acr: Some(code.method.acr()),
-    };
-    let access_token = provider.keys.sign(ACCESS_TOKEN_TYP, &access);
+fn access_token(p: &Provider, claims: AccessTokenClaims) -> AccessToken {
+    AccessToken {
+        jti: claims.jti.clone(),
+        issued_at: claims.iat,
+        expires_at: claims.exp,
+        token: p.keys.sign(ACCESS_TOKEN_TYP, &claims),
+    }
+}
+
+/// Signs the access token and ID token of a person login.
+pub fn for_login(p: &Provider, login: &LoginContext, user: &User, now: i64) -> LoginTokens {
+    let issuer = &p.realm.issuer;
+    let access = access_token(
+        p,
+        AccessTokenClaims {
+            iss: issuer.clone(),
+            sub: user.id.clone(),
+            aud: Audience::One(issuer.clone()),
+            client_id: login.client_id.to_owned(),
+            scope: login.scope.to_string(),
+            exp: now + p.config.access_token_ttl,
+            iat: now,
+            jti: random_id(),
+            sid: Some(login.session_id.to_owned()),
+            acr: Some(login.method.acr()),
+        },
+    );
     let id = IdTokenClaims {
         iss: issuer.clone(),
         sub: user.id.clone(),
-        aud: Audience::One(code.client_id.clone()),
-        exp: now + provider.config.id_token_ttl,
+        aud: Audience::One(login.client_id.to_owned()),
+        exp: now + p.config.id_token_ttl,
         iat: now,
-        azp: Some(code.client_id.clone()),
+        azp: Some(login.client_id.to_owned()),
         jti: Some(random_id()),
-        sid: Some(code.session_id.clone()),
-        nonce: Some(code.nonce.clone()),
-        acr: Some(code.method.acr()),
-        amr: code.method.amr().iter().map(|s| (*s).to_owned()).collect(),
+        sid: Some(login.session_id.to_owned()),
+        nonce: login.nonce.map(str::to_owned),
+        acr: Some(login.method.acr()),
+        amr: login.method.amr().iter().map(|s| (*s).to_owned()).collect(),
         typ: Some(ID_TOKEN_TYP.into()),
-        api_ver: Some(code.api_version),
-        at_hash: Some(at_hash(&access_token)),
+        api_ver: Some(login.api_version),
+        at_hash: Some(at_hash(&access.token)),
         bankid_altsub: Some(user.pid.clone()),
-        nnin_altsub: scope.contains("nnin_altsub").then(|| user.nnin.clone()),
-        profile: profile_claims(user, &scope),
+        nnin_altsub: login
+            .scope
+            .contains("nnin_altsub")
+            .then(|| user.nnin.clone()),
+        profile: profile_claims(user, login.scope),
         sub_nnin: None,
         sub_bankid: None,
         proof_key_id: None,
         permission_digest: None,
     };
-    let id_token = provider.keys.sign("JWT", &id);
-    IssuedTokens {
-        access_token,
-        access_token_jti: jti,
-        access_token_expires_at: expires_at,
-        id_token,
-        expires_in: provider.config.access_token_ttl,
-        scope: scope.to_string(),
-    }
+    let id_token = p.keys.sign("JWT", &id);
+    LoginTokens { access, id_token }
+}
+
+/// Signs the access token of a machine client (client credentials): the client is the subject.
+pub fn for_client(p: &Provider, client_id: &str, scope: &ScopeSet, now: i64) -> AccessToken {
+    let issuer = &p.realm.issuer;
+    access_token(
+        p,
+        AccessTokenClaims {
+            iss: issuer.clone(),
+            sub: client_id.to_owned(),
+            aud: Audience::One(issuer.clone()),
+            client_id: client_id.to_owned(),
+            scope: scope.to_string(),
+            exp: now + p.config.access_token_ttl,
+            iat: now,
+            jti: random_id(),
+            sid: None,
+            acr: None,
+        },
+    )
 }

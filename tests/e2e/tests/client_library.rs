@@ -564,34 +564,55 @@ async fn an_expired_code_comes_back_as_the_providers_invalid_grant() {
 }
 
 #[tokio::test]
-async fn client_credentials_surface_the_providers_unsupported_grant_type() {
-    // Documents today's provider: it supports only authorization_code. When the token lifecycle
-    // issue adds client_credentials, this test fails and becomes the positive test.
+async fn client_credentials_give_a_cached_machine_token_within_the_clients_scopes() {
     let s = Setup::start().await;
     assert!(
-        !s.tp
-            .meta
+        s.tp.meta
             .grant_types_supported
             .iter()
-            .any(|g| g == "client_credentials"),
-        "the provider now announces client_credentials: replace this test by a positive one"
+            .any(|g| g == "client_credentials")
     );
-    let client = s.client(4).discover().await.unwrap();
+    let machine = Client::builder(&s.tp.issuer, support::MACHINE_CLIENT_ID)
+        .client_secret(support::MACHINE_SECRET)
+        .http_client(s.proxy.http_client())
+        .discover()
+        .await
+        .unwrap();
+    let token = machine.client_credentials(&["esign/csc"]).await.unwrap();
+    let again = machine.client_credentials(&["esign/csc"]).await.unwrap();
+    assert_eq!(
+        token.token, again.token,
+        "cached until shortly before it expires"
+    );
+    assert_eq!(s.token_requests(), 1);
+    let claims = support::verify_with_jwks(&s.tp, &token.token).await;
+    assert_eq!(claims["client_id"], support::MACHINE_CLIENT_ID);
+    assert_eq!(claims["scope"], "esign/csc");
+
+    // A scope outside the client's registration is the provider's invalid_scope, not cached.
     for attempt in 1..=2 {
-        let err = client.client_credentials(&["openid"]).await.unwrap_err();
+        let err = machine
+            .client_credentials(&["esign/nnin"])
+            .await
+            .unwrap_err();
         match &err {
             Error::Endpoint {
                 endpoint: "token",
                 error,
                 ..
-            } => assert_eq!(
-                error.known_code(),
-                Some(ErrorCode::UnsupportedGrantType),
-                "{error}"
-            ),
-            other => panic!("expected unsupported_grant_type, got {other:?}"),
+            } => {
+                assert_eq!(error.known_code(), Some(ErrorCode::InvalidScope), "{error}")
+            }
+            other => panic!("expected invalid_scope, got {other:?}"),
         }
-        // A failure is not cached: each call asks again.
-        assert_eq!(s.token_requests(), attempt);
+        assert_eq!(s.token_requests(), 1 + attempt);
+    }
+    // A person-login client is not registered for client credentials.
+    let shop = s.client(4).discover().await.unwrap();
+    match shop.client_credentials(&["esign/csc"]).await.unwrap_err() {
+        Error::Endpoint { error, .. } => {
+            assert_eq!(error.known_code(), Some(ErrorCode::UnauthorizedClient))
+        }
+        other => panic!("expected unauthorized_client, got {other:?}"),
     }
 }

@@ -1,7 +1,7 @@
 //! The authorization endpoint (GET and POST): parse, validate with the core's rules, reuse the
 //! browser's session where allowed, or start a login flow.
 
-use crate::grant::{Authentication, issue_code};
+use crate::grants::{Authentication, issue_code};
 use crate::http::client_response::{deliver, deliver_error, redirect};
 use crate::http::cookie::set_session_cookie;
 use crate::http::page::error_page;

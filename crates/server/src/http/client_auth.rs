@@ -1,7 +1,14 @@
-//! Client authentication at the token endpoint: `client_secret_basic` and `client_secret_post`.
+//! Client authentication at the token, introspection and revocation endpoints:
+//! `client_secret_basic`, `client_secret_post` and `private_key_jwt`.
+//!
+//! A client registered with a secret may present it either way (as BankID's Keycloak accepts
+//! both); a `private_key_jwt` client has no secret and must sign an assertion. One method per
+//! request: presenting two is refused.
 
 use crate::Provider;
+use crate::client_assertion::{self, ASSERTION_TYPE};
 use crate::http::api_error::ApiError;
+use crate::issuer::realm::TOKEN_PATH;
 use crate::secret::{verify_nothing, verify_secret};
 use crate::store::Client;
 use axum::http::{HeaderMap, header};
@@ -10,10 +17,16 @@ use bankid_oidc_core::params::Params;
 use base64::Engine;
 
 /// Credentials as presented, before they are checked.
-struct Presented {
-    client_id: String,
-    secret: String,
-    basic: bool,
+enum Presented {
+    Secret {
+        client_id: String,
+        secret: String,
+        basic: bool,
+    },
+    Assertion {
+        client_id: String,
+        assertion: String,
+    },
 }
 
 fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
@@ -49,71 +62,173 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OA
 fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, OAuthError> {
     let basic = basic_credentials(headers)?;
     let post = params.get("client_secret");
-    match (basic, post) {
-        (Some(_), Some(_)) => Err(OAuthError::invalid_request(
-            "client authentication: use either client_secret_basic or client_secret_post, not both",
-        )),
-        (Some((client_id, secret)), None) => {
-            if params.get("client_id").is_some_and(|id| id != client_id) {
-                return Err(OAuthError::invalid_request(
-                    "client_id: differs from the client in the Authorization header",
-                ));
-            }
-            Ok(Presented {
-                client_id,
-                secret,
-                basic: true,
-            })
+    let assertion = params.get("client_assertion");
+    let methods = usize::from(basic.is_some())
+        + usize::from(post.is_some())
+        + usize::from(assertion.is_some());
+    if methods > 1 {
+        return Err(OAuthError::invalid_request(
+            "client authentication: use one of client_secret_basic, client_secret_post and private_key_jwt, not several",
+        ));
+    }
+    if let Some((client_id, secret)) = basic {
+        if params.get("client_id").is_some_and(|id| id != client_id) {
+            return Err(OAuthError::invalid_request(
+                "client_id: differs from the client in the Authorization header",
+            ));
         }
-        (None, Some(secret)) => Ok(Presented {
-            client_id: params.require("client_id")?.to_owned(),
+        return Ok(Presented::Secret {
+            client_id,
+            secret,
+            basic: true,
+        });
+    }
+    if let Some(secret) = post {
+        let client_id = params.require("client_id")?.to_owned();
+        return Ok(Presented::Secret {
+            client_id,
             secret: secret.to_owned(),
             basic: false,
-        }),
-        (None, None) => Err(OAuthError::invalid_client(
-            "client authentication: required (client_secret_basic or client_secret_post)",
-        )),
+        });
     }
+    if let Some(assertion) = assertion {
+        if params.get("client_assertion_type") != Some(ASSERTION_TYPE) {
+            return Err(OAuthError::invalid_request(format!(
+                "client_assertion_type: must be {ASSERTION_TYPE}"
+            )));
+        }
+        let claimed = client_assertion::claimed_client(assertion).ok_or_else(|| {
+            OAuthError::invalid_client("client_assertion: not a JWT with iss and sub")
+        })?;
+        if params.get("client_id").is_some_and(|id| id != claimed) {
+            return Err(OAuthError::invalid_client(
+                "client_id: differs from the sub of the client_assertion",
+            ));
+        }
+        return Ok(Presented::Assertion {
+            client_id: claimed,
+            assertion: assertion.to_owned(),
+        });
+    }
+    Err(OAuthError::invalid_client(
+        "client authentication: required (client_secret_basic, client_secret_post or private_key_jwt)",
+    ))
 }
 
-/// Authenticates the client of a token request.
+/// Authenticates the client of a request to `endpoint` (its URL, an accepted assertion audience).
 pub async fn authenticate(
     p: &Provider,
     headers: &HeaderMap,
     params: &Params,
+    endpoint: &str,
 ) -> Result<Client, ApiError> {
     let challenge = format!("Basic realm=\"{}\"", p.realm.issuer);
-    let presented = presented(headers, params).map_err(|e| {
-        let basic_attempted = headers.contains_key(header::AUTHORIZATION);
-        let error = ApiError::token(e);
-        if basic_attempted {
+    let with_challenge = |error: ApiError, basic: bool| {
+        if basic {
             error.with_challenge(challenge.clone())
         } else {
             error
         }
-    })?;
-    let client = p
-        .store
-        .client(&presented.client_id)
-        .await
-        .map_err(ApiError::server_error)?;
-    let verified = match &client {
-        Some(c) => verify_secret(&c.secret_hash, &presented.secret),
-        None => {
-            verify_nothing(&presented.secret);
-            false
-        }
     };
-    match client {
-        Some(client) if verified => Ok(client),
-        _ => {
+    let presented = presented(headers, params).map_err(|e| {
+        with_challenge(
+            ApiError::token(e),
+            headers.contains_key(header::AUTHORIZATION),
+        )
+    })?;
+    let failed = || ApiError::token(OAuthError::invalid_client("client authentication failed"));
+    match presented {
+        Presented::Secret {
+            client_id,
+            secret,
+            basic,
+        } => {
+            let client = p
+                .store
+                .client(&client_id)
+                .await
+                .map_err(ApiError::server_error)?;
+            let verified = match &client {
+                Some(c) if !c.uses_private_key_jwt() => verify_secret(&c.secret_hash, &secret),
+                _ => {
+                    verify_nothing(&secret);
+                    false
+                }
+            };
             // One message for unknown clients and wrong secrets: it must not tell which it was.
-            let error = ApiError::token(OAuthError::invalid_client("client authentication failed"));
-            Err(if presented.basic {
-                error.with_challenge(challenge)
-            } else {
-                error
-            })
+            match client {
+                Some(client) if verified => Ok(client),
+                _ => Err(with_challenge(failed(), basic)),
+            }
         }
+        Presented::Assertion {
+            client_id,
+            assertion,
+        } => {
+            let Some(client) = p
+                .store
+                .client(&client_id)
+                .await
+                .map_err(ApiError::server_error)?
+            else {
+                return Err(failed());
+            };
+            if !client.uses_private_key_jwt() {
+                return Err(ApiError::token(OAuthError::invalid_client(format!(
+                    "client_assertion: client '{client_id}' is not registered for private_key_jwt"
+                ))));
+            }
+            let verified = verify_assertion(p, &client, &assertion, endpoint).await?;
+            let fresh = p
+                .store
+                .record_assertion_jti(&client.client_id, &verified.jti, verified.exp, p.now())
+                .await
+                .map_err(ApiError::server_error)?;
+            if !fresh {
+                return Err(ApiError::token(OAuthError::invalid_client(
+                    "client_assertion: jti was already used",
+                )));
+            }
+            Ok(client)
+        }
+    }
+}
+
+async fn verify_assertion(
+    p: &Provider,
+    client: &Client,
+    assertion: &str,
+    endpoint: &str,
+) -> Result<client_assertion::VerifiedAssertion, ApiError> {
+    let invalid = |d: String| ApiError::token(OAuthError::invalid_client(d));
+    let audiences = [
+        p.realm.issuer.clone(),
+        p.realm.url(TOKEN_PATH),
+        endpoint.to_owned(),
+    ];
+    let max = p.config.client_assertion_max_lifetime;
+    let keys = p.client_keys.keys(client, false).await.map_err(invalid)?;
+    match client_assertion::verify(
+        assertion,
+        &keys,
+        &client.client_id,
+        &audiences,
+        p.now(),
+        max,
+    ) {
+        // An unknown kid may be a key the client just added to its jwks_uri: look once more.
+        Err(e) if e.contains("kid") && client.jwks_uri.is_some() => {
+            let keys = p.client_keys.keys(client, true).await.map_err(invalid)?;
+            client_assertion::verify(
+                assertion,
+                &keys,
+                &client.client_id,
+                &audiences,
+                p.now(),
+                max,
+            )
+            .map_err(invalid)
+        }
+        other => other.map_err(invalid),
     }
 }

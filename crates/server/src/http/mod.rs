@@ -7,16 +7,20 @@ pub mod client_auth;
 pub mod client_response;
 pub mod cookie;
 pub mod discovery;
+pub mod introspect;
 pub mod login_actions;
+pub mod logout;
 pub mod page;
+pub mod revoke;
 pub mod session;
+pub mod test_controls;
 pub mod token;
 pub mod userinfo;
 
 use crate::AppState;
 use crate::issuer::realm::{
-    AUTH_PATH, DISCOVERY_PATH, JWKS_PATH, LOGIN_ACTIONS_PATH, RESOURCES_PATH, TOKEN_PATH,
-    USERINFO_PATH,
+    AUTH_PATH, DISCOVERY_PATH, INTROSPECTION_PATH, JWKS_PATH, LOGIN_ACTIONS_PATH, LOGOUT_PATH,
+    RESOURCES_PATH, REVOCATION_PATH, TOKEN_PATH, USERINFO_PATH,
 };
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -31,12 +35,28 @@ pub const MAX_BODY: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let realm = &state.realm;
-    Router::new()
+    let mut router = Router::new();
+    if state.config.test_controls {
+        router = router
+            .route(
+                "/test-controls/keys/rotate",
+                axum::routing::post(test_controls::rotate_keys),
+            )
+            .route(
+                "/test-controls/clock/advance",
+                axum::routing::post(test_controls::advance_clock),
+            )
+            .route("/test-controls/clock", get(test_controls::clock));
+    }
+    router
         .route(&realm.route(DISCOVERY_PATH), get(discovery::realm_discovery))
         .route(&realm.route(JWKS_PATH), get(discovery::realm_jwks))
         .route(&realm.route(AUTH_PATH), get(authorize::get).post(authorize::post))
         .route(&realm.route(TOKEN_PATH), axum::routing::post(token::token))
         .route(&realm.route(USERINFO_PATH), get(userinfo::get).post(userinfo::post))
+        .route(&realm.route(INTROSPECTION_PATH), axum::routing::post(introspect::introspect))
+        .route(&realm.route(REVOCATION_PATH), axum::routing::post(revoke::revoke))
+        .route(&realm.route(LOGOUT_PATH), get(logout::get).post(logout::post))
         .route(
             &realm.route(&format!("{LOGIN_ACTIONS_PATH}/{{flow_id}}")),
             get(login_actions::show).post(login_actions::submit),

@@ -1,5 +1,6 @@
 //! The userinfo endpoint (GET and POST) with a bearer access token.
 
+use crate::bearer::{BearerError, live_access_token};
 use crate::http::api_error::ApiError;
 use crate::{AppState, Provider, tokens};
 use axum::Json;
@@ -8,7 +9,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use bankid_oidc_core::OAuthError;
-use bankid_oidc_core::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims};
 use bankid_oidc_core::params::Params;
 use bankid_oidc_core::scope::ScopeSet;
 use serde_json::{Map, Value};
@@ -95,30 +95,15 @@ async fn claims(p: &Provider, token: &str) -> Result<Map<String, Value>, ApiErro
             &p.realm.issuer,
         )
     };
-    let (header, payload) = p
-        .keys
-        .verify(token)
-        .map_err(|e| invalid(&format!("access token: {e}")))?;
-    if header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
+    let at = match live_access_token(p, token).await {
+        Ok((claims, _)) => claims,
+        Err(BearerError::Invalid(d)) => return Err(invalid(&d)),
+        Err(BearerError::Store(e)) => return Err(ApiError::server_error(e)),
+    };
+    if at.sid.is_none() {
         return Err(invalid(
-            "access token: not an access token (typ must be at+jwt)",
+            "access token: issued to a client, not for a user (client credentials)",
         ));
-    }
-    let at: AccessTokenClaims = serde_json::from_slice(&payload)
-        .map_err(|_| invalid("access token: claims are malformed"))?;
-    if at.iss != p.realm.issuer || !at.aud.contains(&p.realm.issuer) {
-        return Err(invalid("access token: issued for another issuer"));
-    }
-    if at.exp <= p.now() {
-        return Err(invalid("access token: expired"));
-    }
-    if p.store
-        .live_access_token(&at.jti)
-        .await
-        .map_err(ApiError::server_error)?
-        .is_none()
-    {
-        return Err(invalid("access token: revoked"));
     }
     let Some(user) = p
         .store

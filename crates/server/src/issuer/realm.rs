@@ -3,7 +3,7 @@
 use crate::config::Config;
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::discovery::ProviderMetadata;
-use bankid_oidc_core::scope::PERSON_SCOPES;
+use bankid_oidc_core::scope::{MACHINE_SCOPES, PERSON_SCOPES};
 use std::sync::Arc;
 
 /// Endpoint paths below the issuer, as BankID's Keycloak realm has them. Only discovery
@@ -12,6 +12,9 @@ pub const AUTH_PATH: &str = "/protocol/openid-connect/auth";
 pub const TOKEN_PATH: &str = "/protocol/openid-connect/token";
 pub const USERINFO_PATH: &str = "/protocol/openid-connect/userinfo";
 pub const JWKS_PATH: &str = "/protocol/openid-connect/certs";
+pub const INTROSPECTION_PATH: &str = "/protocol/openid-connect/token/introspect";
+pub const REVOCATION_PATH: &str = "/protocol/openid-connect/revoke";
+pub const LOGOUT_PATH: &str = "/protocol/openid-connect/logout";
 pub const LOGIN_ACTIONS_PATH: &str = "/login-actions";
 pub const RESOURCES_PATH: &str = "/resources";
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
@@ -59,6 +62,13 @@ impl RealmIssuer {
     }
 }
 
+const CLIENT_AUTH_METHODS: &[&str] = &[
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+];
+const CLIENT_ASSERTION_ALGS: &[&str] = &["ES256", "PS256", "RS256"];
+
 fn strings(values: &[&str]) -> Vec<String> {
     values.iter().map(|s| (*s).to_owned()).collect()
 }
@@ -71,7 +81,15 @@ fn discovery(issuer: &str) -> ProviderMetadata {
         token_endpoint: Some(url(TOKEN_PATH)),
         userinfo_endpoint: Some(url(USERINFO_PATH)),
         jwks_uri: url(JWKS_PATH),
-        scopes_supported: strings(PERSON_SCOPES),
+        introspection_endpoint: Some(url(INTROSPECTION_PATH)),
+        token_introspection_endpoint: Some(url(INTROSPECTION_PATH)),
+        revocation_endpoint: Some(url(REVOCATION_PATH)),
+        end_session_endpoint: Some(url(LOGOUT_PATH)),
+        scopes_supported: PERSON_SCOPES
+            .iter()
+            .chain(MACHINE_SCOPES)
+            .map(|s| (*s).to_owned())
+            .collect(),
         claims_supported: strings(&[
             "iss",
             "sub",
@@ -99,13 +117,13 @@ fn discovery(issuer: &str) -> ProviderMetadata {
         ]),
         response_types_supported: strings(&["code"]),
         response_modes_supported: strings(&["query", "fragment", "form_post"]),
-        grant_types_supported: strings(&["authorization_code"]),
+        grant_types_supported: strings(&crate::http::token::GRANT_TYPES),
         subject_types_supported: strings(&["public"]),
         id_token_signing_alg_values_supported: strings(&["ES256"]),
-        token_endpoint_auth_methods_supported: strings(&[
-            "client_secret_basic",
-            "client_secret_post",
-        ]),
+        token_endpoint_auth_methods_supported: strings(CLIENT_AUTH_METHODS),
+        token_endpoint_auth_signing_alg_values_supported: strings(CLIENT_ASSERTION_ALGS),
+        introspection_endpoint_auth_methods_supported: strings(CLIENT_AUTH_METHODS),
+        revocation_endpoint_auth_methods_supported: strings(CLIENT_AUTH_METHODS),
         code_challenge_methods_supported: strings(&["S256"]),
         acr_values_supported: Method::ALL
             .iter()

@@ -6,7 +6,7 @@ use super::binding::new_binding_message;
 use super::pages::{LoginPage, render_login};
 use super::texts::{Texts, texts};
 use crate::Provider;
-use crate::grant::{Authentication, issue_code};
+use crate::grants::{Authentication, issue_code};
 use crate::http::client_response::deliver;
 use crate::http::client_response::deliver_error;
 use crate::http::cookie::set_session_cookie;

@@ -44,6 +44,10 @@ pub struct Texts {
     pub locked: &'static str,
     pub attempts_left: &'static str,
     pub stale_form: &'static str,
+    pub title_logout: &'static str,
+    pub logout_question: &'static str,
+    pub logout_yes: &'static str,
+    pub logged_out: &'static str,
 }
 
 pub const NB: Texts = Texts {
@@ -88,6 +92,10 @@ pub const NB: Texts = Texts {
     locked: "For mange feilforsøk. BankID er sperret en stund; prøv igjen senere.",
     attempts_left: "Forsøk igjen før sperring:",
     stale_form: "Siden var utdatert. Her er steget du er på nå.",
+    title_logout: "Logg ut",
+    logout_question: "Vil du logge ut av BankID-testleverandøren?",
+    logout_yes: "Logg ut",
+    logged_out: "Du er logget ut.",
 };
 
 pub const EN: Texts = Texts {
@@ -132,6 +140,10 @@ pub const EN: Texts = Texts {
     locked: "Too many failed attempts. BankID is locked for a while; try again later.",
     attempts_left: "Attempts left before lockout:",
     stale_form: "That page was out of date. Here is the step you are on now.",
+    title_logout: "Log out",
+    logout_question: "Do you want to log out of the BankID test provider?",
+    logout_yes: "Log out",
+    logged_out: "You are logged out.",
 };
 
 pub fn texts(locale: Locale) -> &'static Texts {

@@ -34,6 +34,26 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     pub scopes: ScopeSet,
     pub created_at: i64,
+    /// `authorization_code`, `refresh_token`, `client_credentials`, CIBA.
+    pub grant_types: Vec<String>,
+    /// `client_secret_basic` (default), `client_secret_post` or `private_key_jwt`.
+    pub token_endpoint_auth_method: String,
+    pub post_logout_redirect_uris: Vec<String>,
+    /// The client's public keys (a JWKS document), for `private_key_jwt` and request objects.
+    pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
+    /// A resource server may introspect tokens issued to other clients.
+    pub resource_server: bool,
+}
+
+impl Client {
+    pub fn allows_grant(&self, grant_type: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant_type)
+    }
+
+    pub fn uses_private_key_jwt(&self) -> bool {
+        self.token_endpoint_auth_method == "private_key_jwt"
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +87,10 @@ pub struct StoredSigningKey {
     pub public_jwk: String,
     pub state: String,
     pub created_at: i64,
+    /// When a `next` key starts signing.
+    pub activate_at: Option<i64>,
+    /// When a `retiring` key leaves the JWKS.
+    pub retire_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,7 +144,55 @@ pub struct AccessTokenRecord {
     pub jti: String,
     pub grant_id: String,
     pub client_id: String,
+    pub issued_at: i64,
     pub expires_at: i64,
+}
+
+/// A refresh token as the store knows it (by its hash). Tokens of one login form a family: the
+/// grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub token_hash: String,
+    pub grant_id: String,
+    pub parent_hash: Option<String>,
+    pub client_id: String,
+    pub user_id: String,
+    pub scope: String,
+    pub session_id: String,
+    pub method: Method,
+    pub auth_time: i64,
+    pub api_version: u32,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+/// A stored refresh token with the state of its family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshTokenState {
+    pub token: RefreshToken,
+    pub grant_revoked: bool,
+}
+
+/// What exchanging a refresh token found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// Exchanged now: the successor and the access token are stored.
+    Rotated,
+    /// Exchanged moments ago and its successor is unused: the same successor stands, the new
+    /// access token is stored (a client's concurrent double submit).
+    WithinGrace,
+    /// Exchanged before: reuse. The family is revoked.
+    Reused,
+    /// Unknown, expired or revoked.
+    Invalid,
+}
+
+/// What a token exchange stores, all or nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issued {
+    pub access: AccessTokenRecord,
+    pub refresh: Option<RefreshToken>,
 }
 
 /// What a failed credential does to the user's lockout counter.
@@ -135,6 +207,10 @@ pub trait ClientStore: Send + Sync {
     async fn client(&self, client_id: &str) -> StoreResult<Option<Client>>;
     /// Adds a client; `Ok(false)` if the client_id is taken.
     async fn add_client(&self, client: &Client) -> StoreResult<bool>;
+    /// Replaces a client's registration; `Ok(false)` if there is no such client.
+    async fn update_client(&self, client: &Client) -> StoreResult<bool>;
+    /// Removes a client and revokes every grant it holds; `Ok(false)` if there is no such client.
+    async fn remove_client(&self, client_id: &str, now: i64) -> StoreResult<bool>;
     async fn clients(&self) -> StoreResult<Vec<Client>>;
 }
 
@@ -162,9 +238,12 @@ pub trait UserStore: Send + Sync {
 pub trait KeyStore: Send + Sync {
     async fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>>;
     async fn add_signing_key(&self, key: &StoredSigningKey) -> StoreResult<()>;
-    /// Adds `key` as the active key and marks every other active key `retiring`, in one
-    /// transaction.
-    async fn activate_signing_key(&self, key: &StoredSigningKey) -> StoreResult<()>;
+    /// Runs the rotation schedule in one transaction: a `next` key whose time has come becomes
+    /// `active` and the active one `retiring` until `now + retire_after`; retiring keys past
+    /// their time are deleted. Returns whether anything changed.
+    async fn apply_key_schedule(&self, now: i64, retire_after: i64) -> StoreResult<bool>;
+    /// A value that changes whenever the keys change, so other processes' rotations are seen.
+    async fn key_version(&self) -> StoreResult<String>;
 }
 
 #[async_trait]
@@ -179,6 +258,9 @@ pub trait SessionStore: Send + Sync {
         new: &Session,
         cookie_hash: &str,
     ) -> StoreResult<()>;
+    /// Ends a session (logout) and revokes the grants of that session that were not for offline
+    /// access.
+    async fn end_session(&self, session_id: &str, now: i64) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -207,22 +289,67 @@ pub trait CodeStore: Send + Sync {
     /// Stores a grant and its first code together.
     async fn issue_code(&self, code: &AuthorizationCode, grant_created_at: i64) -> StoreResult<()>;
     async fn code(&self, code_hash: &str) -> StoreResult<Option<AuthorizationCode>>;
-    /// Consumes the code and records the access token issued for it in one transaction, so that a
-    /// code is redeemed at most once and never leaves tokens the store does not know.
+    /// Consumes the code and records the tokens issued for it in one transaction, so that a code
+    /// is redeemed at most once and never leaves tokens the store does not know.
     async fn redeem_code(
         &self,
         code_hash: &str,
         now: i64,
-        token: &AccessTokenRecord,
+        issued: &Issued,
     ) -> StoreResult<Consumed>;
+}
+
+#[async_trait]
+pub trait RefreshTokenStore: Send + Sync {
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenState>>;
+    /// Exchanges a refresh token for `successor` and `access` in one transaction; see
+    /// [`RefreshOutcome`]. `grace` is how long after its first exchange a token may be presented
+    /// again while its successor is unused.
+    async fn exchange_refresh_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+        grace: i64,
+        successor: &RefreshToken,
+        access: &AccessTokenRecord,
+    ) -> StoreResult<RefreshOutcome>;
 }
 
 #[async_trait]
 pub trait GrantStore: Send + Sync {
     /// Revokes a grant and so every token issued under it.
     async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<()>;
-    /// The access token's record if it exists and its grant is not revoked.
+    /// The access token's record if it exists and neither it nor its grant is revoked.
     async fn live_access_token(&self, jti: &str) -> StoreResult<Option<AccessTokenRecord>>;
+    async fn revoke_access_token(&self, jti: &str, now: i64) -> StoreResult<()>;
+    /// Stores a grant without a code (client credentials) with its access token.
+    async fn issue_grant(
+        &self,
+        grant_id: &str,
+        client_id: &str,
+        user_id: &str,
+        now: i64,
+        access: &AccessTokenRecord,
+    ) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait ReplayStore: Send + Sync {
+    /// Records a client assertion's `jti` until `expires_at`; `Ok(false)` if it was seen before.
+    async fn record_assertion_jti(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait SecretStore: Send + Sync {
+    /// The provider secret named `name`, created from `fresh` on first use (by whichever process
+    /// gets there first).
+    async fn provider_secret(&self, name: &str, fresh: &[u8]) -> StoreResult<Vec<u8>>;
 }
 
 /// Everything the provider stores.
@@ -233,7 +360,10 @@ pub trait Store:
     + SessionStore
     + FlowStore
     + CodeStore
+    + RefreshTokenStore
     + GrantStore
+    + ReplayStore
+    + SecretStore
     + Send
     + Sync
     + 'static
@@ -247,7 +377,10 @@ impl<T> Store for T where
         + SessionStore
         + FlowStore
         + CodeStore
+        + RefreshTokenStore
         + GrantStore
+        + ReplayStore
+        + SecretStore
         + Send
         + Sync
         + 'static

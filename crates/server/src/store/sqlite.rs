@@ -63,6 +63,9 @@ fn method_from(text: Option<String>) -> Option<Method> {
 fn client_from(row: SqliteRow) -> StoreResult<Client> {
     let uris: String = row.get("redirect_uris");
     let scopes: String = row.get("scopes");
+    let grant_types: String = row.get("grant_types");
+    let logout_uris: String = row.get("post_logout_redirect_uris");
+    let resource_server: i64 = row.get("resource_server");
     Ok(Client {
         client_id: row.get("client_id"),
         name: row.get("name"),
@@ -70,6 +73,50 @@ fn client_from(row: SqliteRow) -> StoreResult<Client> {
         redirect_uris: serde_json::from_str(&uris).map_err(err)?,
         scopes: ScopeSet::try_from(scopes).map_err(err)?,
         created_at: row.get("created_at"),
+        grant_types: grant_types
+            .split(' ')
+            .filter(|g| !g.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        token_endpoint_auth_method: row.get("token_endpoint_auth_method"),
+        post_logout_redirect_uris: serde_json::from_str(&logout_uris).map_err(err)?,
+        jwks: row.get("jwks"),
+        jwks_uri: row.get("jwks_uri"),
+        resource_server: resource_server != 0,
+    })
+}
+
+fn key_from(row: SqliteRow) -> StoredSigningKey {
+    StoredSigningKey {
+        kid: row.get("kid"),
+        alg: row.get("alg"),
+        private_pkcs8: row.get("private_pkcs8"),
+        public_jwk: row.get("public_jwk"),
+        state: row.get("state"),
+        created_at: row.get("created_at"),
+        activate_at: row.get("activate_at"),
+        retire_at: row.get("retire_at"),
+    }
+}
+
+fn refresh_from(row: &SqliteRow) -> StoreResult<RefreshToken> {
+    let method: String = row.get("method");
+    let api_version: i64 = row.get("api_version");
+    Ok(RefreshToken {
+        token_hash: row.get("token_hash"),
+        grant_id: row.get("grant_id"),
+        parent_hash: row.get("parent_hash"),
+        client_id: row.get("client_id"),
+        user_id: row.get("user_id"),
+        scope: row.get("scope"),
+        session_id: row.get("session_id"),
+        method: Method::from_hint(&method)
+            .ok_or_else(|| err(format!("unknown method {method}")))?,
+        auth_time: row.get("auth_time"),
+        api_version: u32::try_from(api_version).map_err(err)?,
+        issued_at: row.get("issued_at"),
+        expires_at: row.get("expires_at"),
+        used_at: row.get("used_at"),
     })
 }
 
@@ -145,7 +192,8 @@ async fn insert_key(
     executor: impl sqlx::Executor<'_, Database = sqlx::Sqlite>,
 ) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO signing_keys (kid, alg, private_pkcs8, public_jwk, state, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO signing_keys (kid, alg, private_pkcs8, public_jwk, state, created_at, activate_at, retire_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&key.kid)
     .bind(&key.alg)
@@ -153,9 +201,76 @@ async fn insert_key(
     .bind(&key.public_jwk)
     .bind(&key.state)
     .bind(key.created_at)
+    .bind(key.activate_at)
+    .bind(key.retire_at)
     .execute(executor)
     .await
     .map_err(err)?;
+    Ok(())
+}
+
+async fn insert_access_token(
+    t: &AccessTokenRecord,
+    executor: impl sqlx::Executor<'_, Database = sqlx::Sqlite>,
+) -> StoreResult<()> {
+    sqlx::query("INSERT INTO access_tokens (jti, grant_id, client_id, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(&t.jti)
+        .bind(&t.grant_id)
+        .bind(&t.client_id)
+        .bind(t.issued_at)
+        .bind(t.expires_at)
+        .execute(executor)
+        .await
+        .map_err(err)?;
+    Ok(())
+}
+
+async fn insert_refresh_token(
+    t: &RefreshToken,
+    executor: impl sqlx::Executor<'_, Database = sqlx::Sqlite>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, grant_id, parent_hash, client_id, user_id, scope, session_id, method,
+             auth_time, api_version, issued_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&t.token_hash)
+    .bind(&t.grant_id)
+    .bind(&t.parent_hash)
+    .bind(&t.client_id)
+    .bind(&t.user_id)
+    .bind(&t.scope)
+    .bind(&t.session_id)
+    .bind(t.method.hint())
+    .bind(t.auth_time)
+    .bind(i64::from(t.api_version))
+    .bind(t.issued_at)
+    .bind(t.expires_at)
+    .execute(executor)
+    .await
+    .map_err(err)?;
+    Ok(())
+}
+
+async fn insert_grant(
+    executor: impl sqlx::Executor<'_, Database = sqlx::Sqlite>,
+    id: &str,
+    client_id: &str,
+    user_id: &str,
+    session_id: Option<&str>,
+    offline: bool,
+    now: i64,
+) -> StoreResult<()> {
+    sqlx::query("INSERT INTO grants (id, client_id, user_id, session_id, offline, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(id)
+        .bind(client_id)
+        .bind(user_id)
+        .bind(session_id)
+        .bind(i64::from(offline))
+        .bind(now)
+        .execute(executor)
+        .await
+        .map_err(err)?;
     Ok(())
 }
 
@@ -176,21 +291,47 @@ impl ClientStore for SqliteStore {
 
     async fn add_client(&self, c: &Client) -> StoreResult<bool> {
         let result = sqlx::query(
-            "INSERT INTO clients (client_id, name, secret_hash, redirect_uris, scopes, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&c.client_id)
-        .bind(&c.name)
-        .bind(&c.secret_hash)
-        .bind(serde_json::to_string(&c.redirect_uris).map_err(err)?)
-        .bind(c.scopes.to_string())
-        .bind(c.created_at)
-        .execute(&self.pool)
-        .await;
+            "INSERT INTO clients (name, secret_hash, redirect_uris, scopes, grant_types, token_endpoint_auth_method,
+                 post_logout_redirect_uris, jwks, jwks_uri, resource_server, created_at, client_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        );
+        let result = bind_client(result, c)?.execute(&self.pool).await;
         match result {
             Ok(_) => Ok(true),
             Err(e) if is_unique_violation(&e) => Ok(false),
             Err(e) => Err(err(e)),
         }
+    }
+
+    async fn update_client(&self, c: &Client) -> StoreResult<bool> {
+        let query = sqlx::query(
+            "UPDATE clients SET name = ?, secret_hash = ?, redirect_uris = ?, scopes = ?, grant_types = ?,
+                 token_endpoint_auth_method = ?, post_logout_redirect_uris = ?, jwks = ?, jwks_uri = ?,
+                 resource_server = ?, created_at = ?
+             WHERE client_id = ?",
+        );
+        let result = bind_client(query, c)?
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn remove_client(&self, client_id: &str, now: i64) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        sqlx::query("UPDATE grants SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL")
+            .bind(now)
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        let removed = sqlx::query("DELETE FROM clients WHERE client_id = ?")
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(removed.rows_affected() == 1)
     }
 
     async fn clients(&self) -> StoreResult<Vec<Client>> {
@@ -200,6 +341,25 @@ impl ClientStore for SqliteStore {
             .map_err(err)?;
         rows.into_iter().map(client_from).collect()
     }
+}
+
+type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>;
+
+/// Binds every client column in the order the INSERT and UPDATE statements name them.
+fn bind_client<'q>(query: SqliteQuery<'q>, c: &'q Client) -> StoreResult<SqliteQuery<'q>> {
+    Ok(query
+        .bind(&c.name)
+        .bind(&c.secret_hash)
+        .bind(serde_json::to_string(&c.redirect_uris).map_err(err)?)
+        .bind(c.scopes.to_string())
+        .bind(c.grant_types.join(" "))
+        .bind(&c.token_endpoint_auth_method)
+        .bind(serde_json::to_string(&c.post_logout_redirect_uris).map_err(err)?)
+        .bind(&c.jwks)
+        .bind(&c.jwks_uri)
+        .bind(i64::from(c.resource_server))
+        .bind(c.created_at)
+        .bind(&c.client_id))
 }
 
 #[async_trait]
@@ -313,51 +473,64 @@ impl KeyStore for SqliteStore {
             .fetch_all(&self.pool)
             .await
             .map_err(err)?;
-        Ok(rows
-            .into_iter()
-            .map(|row| StoredSigningKey {
-                kid: row.get("kid"),
-                alg: row.get("alg"),
-                private_pkcs8: row.get("private_pkcs8"),
-                public_jwk: row.get("public_jwk"),
-                state: row.get("state"),
-                created_at: row.get("created_at"),
-            })
-            .collect())
+        Ok(rows.into_iter().map(key_from).collect())
     }
 
     async fn add_signing_key(&self, key: &StoredSigningKey) -> StoreResult<()> {
         insert_key(key, &self.pool).await
     }
 
-    async fn activate_signing_key(&self, key: &StoredSigningKey) -> StoreResult<()> {
+    async fn apply_key_schedule(&self, now: i64, retire_after: i64) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(err)?;
-        sqlx::query("UPDATE signing_keys SET state = 'retiring' WHERE state = 'active'")
+        let due = sqlx::query(
+            "SELECT kid FROM signing_keys WHERE state = 'next' AND activate_at <= ? ORDER BY activate_at DESC, kid LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(err)?;
+        let mut changed = false;
+        if let Some(row) = due {
+            let kid: String = row.get("kid");
+            sqlx::query(
+                "UPDATE signing_keys SET state = 'retiring', retire_at = ? WHERE state = 'active'",
+            )
+            .bind(now + retire_after)
             .execute(&mut *tx)
             .await
             .map_err(err)?;
-        insert_key(key, &mut *tx).await?;
-        tx.commit().await.map_err(err)
+            sqlx::query("UPDATE signing_keys SET state = 'active' WHERE kid = ?")
+                .bind(&kid)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            changed = true;
+        }
+        let removed = sqlx::query("DELETE FROM signing_keys WHERE state = 'retiring' AND retire_at IS NOT NULL AND retire_at <= ?")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(changed || removed.rows_affected() > 0)
+    }
+
+    async fn key_version(&self) -> StoreResult<String> {
+        let row = sqlx::query(
+            "SELECT COALESCE(group_concat(kid || ':' || state, ','), '') AS version
+             FROM (SELECT kid, state FROM signing_keys ORDER BY kid)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(row.get("version"))
     }
 }
 
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn create_session(&self, s: &Session, cookie_hash: &str) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO sessions (id, cookie_hash, user_id, method, auth_time, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&s.id)
-        .bind(cookie_hash)
-        .bind(&s.user_id)
-        .bind(s.method.map(Method::hint))
-        .bind(s.auth_time)
-        .bind(s.created_at)
-        .bind(s.expires_at)
-        .execute(&self.pool)
-        .await
-        .map_err(err)?;
-        Ok(())
+        insert_session(s, cookie_hash, &self.pool).await
     }
 
     async fn session_by_cookie(&self, cookie_hash: &str, now: i64) -> StoreResult<Option<Session>> {
@@ -382,21 +555,46 @@ impl SessionStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(err)?;
-        sqlx::query(
-            "INSERT INTO sessions (id, cookie_hash, user_id, method, auth_time, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&new.id)
-        .bind(cookie_hash)
-        .bind(&new.user_id)
-        .bind(new.method.map(Method::hint))
-        .bind(new.auth_time)
-        .bind(new.created_at)
-        .bind(new.expires_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
+        insert_session(new, cookie_hash, &mut *tx).await?;
         tx.commit().await.map_err(err)
     }
+
+    async fn end_session(&self, session_id: &str, now: i64) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        sqlx::query("DELETE FROM sessions WHERE id = ?")
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        sqlx::query("UPDATE grants SET revoked_at = ? WHERE session_id = ? AND offline = 0 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        tx.commit().await.map_err(err)
+    }
+}
+
+async fn insert_session(
+    s: &Session,
+    cookie_hash: &str,
+    executor: impl sqlx::Executor<'_, Database = sqlx::Sqlite>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO sessions (id, cookie_hash, user_id, method, auth_time, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&s.id)
+    .bind(cookie_hash)
+    .bind(&s.user_id)
+    .bind(s.method.map(Method::hint))
+    .bind(s.auth_time)
+    .bind(s.created_at)
+    .bind(s.expires_at)
+    .execute(executor)
+    .await
+    .map_err(err)?;
+    Ok(())
 }
 
 #[async_trait]
@@ -462,14 +660,17 @@ impl FlowStore for SqliteStore {
 impl CodeStore for SqliteStore {
     async fn issue_code(&self, c: &AuthorizationCode, grant_created_at: i64) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(err)?;
-        sqlx::query("INSERT INTO grants (id, client_id, user_id, created_at) VALUES (?, ?, ?, ?)")
-            .bind(&c.grant_id)
-            .bind(&c.client_id)
-            .bind(&c.user_id)
-            .bind(grant_created_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
+        let offline = c.scope.split(' ').any(|s| s == "offline_access");
+        insert_grant(
+            &mut *tx,
+            &c.grant_id,
+            &c.client_id,
+            &c.user_id,
+            Some(&c.session_id),
+            offline,
+            grant_created_at,
+        )
+        .await?;
         sqlx::query(
             "INSERT INTO authorization_codes (code_hash, grant_id, client_id, redirect_uri, code_challenge, nonce, scope,
                  user_id, session_id, method, auth_time, api_version, issued_at, expires_at)
@@ -508,7 +709,7 @@ impl CodeStore for SqliteStore {
         &self,
         code_hash: &str,
         now: i64,
-        token: &AccessTokenRecord,
+        issued: &Issued,
     ) -> StoreResult<Consumed> {
         let mut tx = self.pool.begin().await.map_err(err)?;
         let consumed = sqlx::query("UPDATE authorization_codes SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL")
@@ -529,18 +730,102 @@ impl CodeStore for SqliteStore {
                 Consumed::Unknown
             });
         }
-        sqlx::query(
-            "INSERT INTO access_tokens (jti, grant_id, client_id, expires_at) VALUES (?, ?, ?, ?)",
+        insert_access_token(&issued.access, &mut *tx).await?;
+        if let Some(refresh) = &issued.refresh {
+            insert_refresh_token(refresh, &mut *tx).await?;
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(Consumed::Fresh)
+    }
+}
+
+#[async_trait]
+impl RefreshTokenStore for SqliteStore {
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenState>> {
+        let row = sqlx::query(
+            "SELECT r.*, g.revoked_at AS grant_revoked_at FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id
+             WHERE r.token_hash = ?",
         )
-        .bind(&token.jti)
-        .bind(&token.grant_id)
-        .bind(&token.client_id)
-        .bind(token.expires_at)
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(err)?;
+        row.map(|row| {
+            let revoked: Option<i64> = row.get("grant_revoked_at");
+            Ok(RefreshTokenState {
+                token: refresh_from(&row)?,
+                grant_revoked: revoked.is_some(),
+            })
+        })
+        .transpose()
+    }
+
+    async fn exchange_refresh_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+        grace: i64,
+        successor: &RefreshToken,
+        access: &AccessTokenRecord,
+    ) -> StoreResult<RefreshOutcome> {
+        // SQLite runs one writer at a time; the first write below takes the lock, so the checks
+        // and writes of two concurrent exchanges cannot interleave.
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        let first_use = sqlx::query(
+            "UPDATE refresh_tokens SET used_at = ?1 WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?1
+               AND grant_id IN (SELECT id FROM grants WHERE revoked_at IS NULL)",
+        )
+        .bind(now)
+        .bind(token_hash)
         .execute(&mut *tx)
         .await
         .map_err(err)?;
-        tx.commit().await.map_err(err)?;
-        Ok(Consumed::Fresh)
+        if first_use.rows_affected() == 1 {
+            insert_refresh_token(successor, &mut *tx).await?;
+            insert_access_token(access, &mut *tx).await?;
+            tx.commit().await.map_err(err)?;
+            return Ok(RefreshOutcome::Rotated);
+        }
+        let row = sqlx::query(
+            "SELECT r.used_at, r.grant_id, r.expires_at, g.revoked_at,
+                    (SELECT s.used_at IS NULL FROM refresh_tokens s WHERE s.token_hash = ?2 AND s.parent_hash = r.token_hash)
+                        AS successor_unused
+             FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = ?1",
+        )
+        .bind(token_hash)
+        .bind(&successor.token_hash)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(err)?;
+        let Some(row) = row else {
+            return Ok(RefreshOutcome::Invalid);
+        };
+        let used_at: Option<i64> = row.get("used_at");
+        let revoked_at: Option<i64> = row.get("revoked_at");
+        let expires_at: i64 = row.get("expires_at");
+        let grant_id: String = row.get("grant_id");
+        let successor_unused: Option<bool> = row.get("successor_unused");
+        if revoked_at.is_some() || expires_at <= now {
+            return Ok(RefreshOutcome::Invalid);
+        }
+        match used_at {
+            Some(used) if now - used <= grace && successor_unused == Some(true) => {
+                insert_access_token(access, &mut *tx).await?;
+                tx.commit().await.map_err(err)?;
+                Ok(RefreshOutcome::WithinGrace)
+            }
+            Some(_) => {
+                sqlx::query("UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(&grant_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                tx.commit().await.map_err(err)?;
+                Ok(RefreshOutcome::Reused)
+            }
+            None => Ok(RefreshOutcome::Invalid),
+        }
     }
 }
 
@@ -558,8 +843,8 @@ impl GrantStore for SqliteStore {
 
     async fn live_access_token(&self, jti: &str) -> StoreResult<Option<AccessTokenRecord>> {
         let row = sqlx::query(
-            "SELECT t.jti, t.grant_id, t.client_id, t.expires_at FROM access_tokens t
-             JOIN grants g ON g.id = t.grant_id WHERE t.jti = ? AND g.revoked_at IS NULL",
+            "SELECT t.jti, t.grant_id, t.client_id, t.issued_at, t.expires_at FROM access_tokens t
+             JOIN grants g ON g.id = t.grant_id WHERE t.jti = ? AND t.revoked_at IS NULL AND g.revoked_at IS NULL",
         )
         .bind(jti)
         .fetch_optional(&self.pool)
@@ -569,7 +854,77 @@ impl GrantStore for SqliteStore {
             jti: row.get("jti"),
             grant_id: row.get("grant_id"),
             client_id: row.get("client_id"),
+            issued_at: row.get("issued_at"),
             expires_at: row.get("expires_at"),
         }))
+    }
+
+    async fn revoke_access_token(&self, jti: &str, now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE access_tokens SET revoked_at = ? WHERE jti = ? AND revoked_at IS NULL")
+            .bind(now)
+            .bind(jti)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn issue_grant(
+        &self,
+        grant_id: &str,
+        client_id: &str,
+        user_id: &str,
+        now: i64,
+        access: &AccessTokenRecord,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        insert_grant(&mut *tx, grant_id, client_id, user_id, None, false, now).await?;
+        insert_access_token(access, &mut *tx).await?;
+        tx.commit().await.map_err(err)
+    }
+}
+
+#[async_trait]
+impl ReplayStore for SqliteStore {
+    async fn record_assertion_jti(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        sqlx::query("DELETE FROM client_assertion_jtis WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        let inserted = sqlx::query("INSERT OR IGNORE INTO client_assertion_jtis (client_id, jti, expires_at) VALUES (?, ?, ?)")
+            .bind(client_id)
+            .bind(jti)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(inserted.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl SecretStore for SqliteStore {
+    async fn provider_secret(&self, name: &str, fresh: &[u8]) -> StoreResult<Vec<u8>> {
+        sqlx::query("INSERT OR IGNORE INTO provider_secrets (name, value) VALUES (?, ?)")
+            .bind(name)
+            .bind(fresh)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        let row = sqlx::query("SELECT value FROM provider_secrets WHERE name = ?")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(row.get("value"))
     }
 }

@@ -23,6 +23,11 @@ pub const REDIRECT_URI: &str = "https://shop.example/callback";
 pub const OTHER_CLIENT_ID: &str = "other-shop";
 pub const OTHER_SECRET: &str = "other-secret-0123456789-abcdefghijklmnop";
 pub const OTHER_REDIRECT_URI: &str = "https://other.example/callback";
+pub const POST_LOGOUT_URI: &str = "https://shop.example/logged-out";
+/// A machine client (client credentials) for the eSign and permissions APIs.
+pub const MACHINE_CLIENT_ID: &str = "machine";
+pub const MACHINE_SECRET: &str = "machine-secret-0123456789-abcdefghijklmn";
+pub const MACHINE_SCOPES: &str = "esign/csc esign permissions/client permissions/iframe";
 
 pub struct TestProvider {
     pub base: String,
@@ -55,16 +60,25 @@ impl TestProvider {
         let clock = Arc::new(OffsetClock::default());
         let now = bankid_oidc_server::clock::Clock::now(clock.as_ref());
         let scopes = "openid profile nnin_altsub email phone".parse_scopes();
-        store
-            .add_client(&new_client(
-                CLIENT_ID,
-                CLIENT_SECRET,
-                vec![REDIRECT_URI.into(), "https://shop.example/cb2?x=1".into()],
-                scopes.clone(),
-                now,
-            ))
-            .await
-            .unwrap();
+        let mut shop = new_client(
+            CLIENT_ID,
+            CLIENT_SECRET,
+            vec![REDIRECT_URI.into(), "https://shop.example/cb2?x=1".into()],
+            "openid profile nnin_altsub email phone offline_access".parse_scopes(),
+            now,
+        );
+        shop.grant_types = vec!["authorization_code".into(), "refresh_token".into()];
+        shop.post_logout_redirect_uris = vec![POST_LOGOUT_URI.into()];
+        store.add_client(&shop).await.unwrap();
+        let mut machine = new_client(
+            MACHINE_CLIENT_ID,
+            MACHINE_SECRET,
+            Vec::new(),
+            MACHINE_SCOPES.parse_scopes(),
+            now,
+        );
+        machine.grant_types = vec!["client_credentials".into()];
+        store.add_client(&machine).await.unwrap();
         store
             .add_client(&new_client(
                 OTHER_CLIENT_ID,
@@ -126,12 +140,7 @@ impl TestProvider {
 
     /// Rotates the signing key now; returns the new kid.
     pub async fn rotate_keys(&self) -> String {
-        let now = bankid_oidc_server::clock::Clock::now(self.clock.as_ref());
-        self.provider
-            .keys
-            .rotate(self.store.as_ref(), now)
-            .await
-            .unwrap()
+        self.provider.rotate_keys_now().await.unwrap()
     }
 
     pub fn advance(&self, seconds: i64) {

@@ -1,0 +1,82 @@
+//! `grant_type=authorization_code` (RFC 6749 section 4.1.3) with PKCE: a code is single-use, and
+//! a second redemption revokes what the first one issued (section 4.1.2).
+
+use super::{GrantResult, access_record, invalid_grant, refresh_token};
+use crate::Provider;
+use crate::store::{Client, Consumed, Issued};
+use crate::tokens::{LoginContext, for_login};
+use bankid_oidc_core::claims::TokenResponse;
+use bankid_oidc_core::params::Params;
+use bankid_oidc_core::scope::ScopeSet;
+use bankid_oidc_core::token_hash::sha256_b64;
+use bankid_oidc_core::{OAuthError, pkce};
+
+pub async fn exchange(p: &Provider, client: &Client, params: &Params) -> GrantResult {
+    let code = params.require("code")?;
+    let redirect_uri = params.require("redirect_uri")?;
+    let verifier = params.require("code_verifier").map_err(|_| {
+        OAuthError::invalid_request("code_verifier: required (PKCE is mandatory in API version 4)")
+    })?;
+    let now = p.now();
+    let code_hash = sha256_b64(code);
+    let Some(record) = p.store.code(&code_hash).await? else {
+        return Err(invalid_grant("code: unknown authorization code"));
+    };
+    if record.consumed_at.is_some() {
+        p.store.revoke_grant(&record.grant_id, now).await?;
+        tracing::warn!(client_id = %client.client_id, "authorization code replayed; its grant is revoked");
+        return Err(invalid_grant(
+            "code: already used; the tokens issued for it are revoked",
+        ));
+    }
+    if record.client_id != client.client_id {
+        return Err(invalid_grant("code: was issued to another client"));
+    }
+    if record.expires_at <= now {
+        return Err(invalid_grant("code: expired"));
+    }
+    if record.redirect_uri != redirect_uri {
+        return Err(invalid_grant(
+            "redirect_uri: differs from the one in the authorization request",
+        ));
+    }
+    pkce::verify(&record.code_challenge, verifier).map_err(invalid_grant)?;
+    let Some(user) = p.store.user(&record.user_id).await? else {
+        return Err(invalid_grant("code: the user no longer exists"));
+    };
+    let scope = ScopeSet::try_from(record.scope.clone()).unwrap_or_default();
+    let login = LoginContext {
+        client_id: &record.client_id,
+        scope: &scope,
+        session_id: &record.session_id,
+        method: record.method,
+        api_version: record.api_version,
+        nonce: Some(&record.nonce),
+    };
+    let tokens = for_login(p, &login, &user, now);
+    let refresh = client
+        .allows_grant("refresh_token")
+        .then(|| refresh_token::first(p, &record, &scope, now));
+    let issued = Issued {
+        access: access_record(&tokens.access, &record.grant_id, &client.client_id),
+        refresh: refresh.as_ref().map(|(_, row)| row.clone()),
+    };
+    match p.store.redeem_code(&code_hash, now, &issued).await? {
+        Consumed::Fresh => Ok(TokenResponse {
+            access_token: tokens.access.token,
+            token_type: "Bearer".into(),
+            expires_in: p.config.access_token_ttl as u64,
+            id_token: Some(tokens.id_token),
+            refresh_token: refresh.map(|(value, _)| value),
+            scope: Some(scope.to_string()),
+        }),
+        // Lost a race with a concurrent redemption of the same code: that is a replay too.
+        Consumed::AlreadyUsed => {
+            p.store.revoke_grant(&record.grant_id, now).await?;
+            Err(invalid_grant(
+                "code: already used; the tokens issued for it are revoked",
+            ))
+        }
+        Consumed::Unknown => Err(invalid_grant("code: unknown authorization code")),
+    }
+}

@@ -1,0 +1,94 @@
+//! Token introspection (RFC 7662), client-authenticated. A client sees its own tokens; a client
+//! registered as a resource server sees any. Everything else is `{"active": false}`, which tells
+//! nothing about whether the token exists.
+
+use crate::bearer::{BearerError, live_access_token};
+use crate::http::api_error::ApiError;
+use crate::http::client_auth::authenticate;
+use crate::http::token::form_params;
+use crate::issuer::realm::INTROSPECTION_PATH;
+use crate::store::Client;
+use crate::{AppState, Provider};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use bankid_oidc_core::token_hash::sha256_b64;
+use serde_json::{Value, json};
+
+pub async fn introspect(State(p): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match handle(&p, &headers, &body).await {
+        Ok(answer) => {
+            let mut response = Json(answer).into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+fn may_see(client: &Client, owner: &str) -> bool {
+    client.resource_server || client.client_id == owner
+}
+
+async fn handle(p: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+    let params = form_params(headers, body)?;
+    let client = authenticate(p, headers, &params, &p.realm.url(INTROSPECTION_PATH)).await?;
+    let token = params.require("token").map_err(ApiError::token)?;
+    let inactive = json!({ "active": false });
+    // A JWT is an access token; anything else may be a refresh token. The hint is not needed.
+    if token.split('.').count() == 3 {
+        return match live_access_token(p, token).await {
+            Ok((claims, record)) if may_see(&client, &record.client_id) => {
+                let mut answer = json!({
+                    "active": true,
+                    "token_type": "Bearer",
+                    "scope": claims.scope,
+                    "client_id": claims.client_id,
+                    "sub": claims.sub,
+                    "iss": claims.iss,
+                    "aud": claims.aud,
+                    "exp": claims.exp,
+                    "iat": claims.iat,
+                    "jti": claims.jti,
+                });
+                if let Some(sid) = claims.sid {
+                    answer["sid"] = json!(sid);
+                }
+                if let Some(acr) = claims.acr {
+                    answer["acr"] = json!(acr);
+                }
+                Ok(answer)
+            }
+            Ok(_) | Err(BearerError::Invalid(_)) => Ok(inactive),
+            Err(BearerError::Store(e)) => Err(ApiError::server_error(e)),
+        };
+    }
+    let Some(state) = p
+        .store
+        .refresh_token(&sha256_b64(token))
+        .await
+        .map_err(ApiError::server_error)?
+    else {
+        return Ok(inactive);
+    };
+    let r = state.token;
+    let live = !state.grant_revoked && r.used_at.is_none() && r.expires_at > p.now();
+    if !live || !may_see(&client, &r.client_id) {
+        return Ok(inactive);
+    }
+    Ok(json!({
+        "active": true,
+        "token_type": "refresh_token",
+        "scope": r.scope,
+        "client_id": r.client_id,
+        "sub": r.user_id,
+        "iss": p.realm.issuer,
+        "exp": r.expires_at,
+        "iat": r.issued_at,
+        "sid": r.session_id,
+    }))
+}

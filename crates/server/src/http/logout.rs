@@ -1,0 +1,254 @@
+//! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) at `end_session_endpoint`.
+//!
+//! With an `id_token_hint` (an ID token this provider issued, expired or not), the session it
+//! names ends at once. Without one, the browser's session ends only after the person confirms on
+//! a page, so that a third-party site cannot log people out. `post_logout_redirect_uri` must be
+//! registered for the client exactly; the redirect carries `state`.
+
+use crate::http::client_response::redirect;
+use crate::http::cookie::SESSION_COOKIE;
+use crate::http::page::{csp, error_page, render};
+use crate::http::session::current_session;
+use crate::issuer::realm::LOGOUT_PATH;
+use crate::login::flow::css_path;
+use crate::login::texts::{Texts, texts};
+use crate::store::{Session, StoreError};
+use crate::{AppState, Provider};
+use askama::Template;
+use aws_lc_rs::hmac;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use bankid_oidc_core::claims::{ID_TOKEN_TYP, IdTokenClaims};
+use bankid_oidc_core::locale::Locale;
+use bankid_oidc_core::params::Params;
+use bankid_oidc_core::{OAuthError, b64};
+use subtle::ConstantTimeEq;
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+struct LogoutPage<'a> {
+    t: &'a Texts,
+    title: &'a str,
+    css_url: &'a str,
+    action: &'a str,
+    confirm: Option<String>,
+    carry: Vec<(&'a str, &'a str)>,
+}
+
+pub async fn get(
+    State(p): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    logout(
+        &p,
+        &headers,
+        Params::from_urlencoded(query.unwrap_or_default().as_bytes()),
+    )
+    .await
+}
+
+pub async fn post(State(p): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if !crate::http::authorize::is_form(&headers) {
+        let e = OAuthError::invalid_request(
+            "the logout request body must be application/x-www-form-urlencoded",
+        );
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            &e,
+            Locale::default(),
+            &css_path(&p),
+        );
+    }
+    logout(&p, &headers, Params::from_urlencoded(&body)).await
+}
+
+/// The client and session an `id_token_hint` names.
+struct Hint {
+    client_id: String,
+    sid: Option<String>,
+}
+
+fn read_hint(p: &Provider, token: &str) -> Result<Hint, OAuthError> {
+    let bad = |d: &str| OAuthError::invalid_request(format!("id_token_hint: {d}"));
+    let (header, payload) = p.keys.verify(token).map_err(|e| bad(&e.to_string()))?;
+    if header.typ.as_deref() == Some(ACCESS_TYP) {
+        return Err(bad("an access token is not an ID token"));
+    }
+    let claims: IdTokenClaims =
+        serde_json::from_slice(&payload).map_err(|_| bad("claims are malformed"))?;
+    if claims.iss != p.realm.issuer || claims.typ.as_deref() != Some(ID_TOKEN_TYP) {
+        return Err(bad("not an ID token of this issuer"));
+    }
+    let client_id = match (&claims.azp, &claims.aud) {
+        (Some(azp), _) => azp.clone(),
+        (None, bankid_oidc_core::claims::Audience::One(aud)) => aud.clone(),
+        (None, _) => return Err(bad("names several audiences and no azp")),
+    };
+    Ok(Hint {
+        client_id,
+        sid: claims.sid,
+    })
+}
+
+const ACCESS_TYP: &str = bankid_oidc_core::claims::ACCESS_TOKEN_TYP;
+
+/// The confirmation token of a session's logout page: only this provider can make it.
+fn confirmation(p: &Provider, session: &Session) -> String {
+    b64::encode(hmac::sign(&p.derive_key, format!("logout:{}", session.id).as_bytes()).as_ref())
+}
+
+async fn logout(p: &Provider, headers: &HeaderMap, params: Result<Params, OAuthError>) -> Response {
+    let css = css_path(p);
+    let params = match params {
+        Ok(params) => params,
+        Err(e) => return error_page(StatusCode::BAD_REQUEST, &e, Locale::default(), &css),
+    };
+    let locale = params
+        .get("ui_locales")
+        .and_then(Locale::from_ui_locales)
+        .unwrap_or_default();
+    let page_error = |e: OAuthError| error_page(StatusCode::BAD_REQUEST, &e, locale, &css);
+    let hint = match params
+        .get("id_token_hint")
+        .map(|t| read_hint(p, t))
+        .transpose()
+    {
+        Ok(hint) => hint,
+        Err(e) => return page_error(e),
+    };
+    let client_id = match (
+        hint.as_ref().map(|h| h.client_id.as_str()),
+        params.get("client_id"),
+    ) {
+        (Some(from_hint), Some(given)) if from_hint != given => {
+            return page_error(OAuthError::invalid_request(
+                "client_id: differs from the audience of id_token_hint",
+            ));
+        }
+        (from_hint, given) => from_hint.or(given),
+    };
+    let state = params.get("state").filter(|s| s.len() <= 512);
+    let redirect_to = match params.get("post_logout_redirect_uri") {
+        None => None,
+        Some(uri) => {
+            let Some(client_id) = client_id else {
+                return page_error(OAuthError::invalid_request(
+                    "post_logout_redirect_uri: needs id_token_hint or client_id to know the client",
+                ));
+            };
+            let client = match p.store.client(client_id).await {
+                Ok(Some(client)) => client,
+                Ok(None) => {
+                    return page_error(OAuthError::invalid_request(format!(
+                        "client_id: no client '{client_id}'"
+                    )));
+                }
+                Err(e) => return internal(p, e),
+            };
+            if !client.post_logout_redirect_uris.iter().any(|u| u == uri) {
+                return page_error(OAuthError::invalid_request(format!(
+                    "post_logout_redirect_uri: not registered for client '{client_id}'"
+                )));
+            }
+            Some(uri.to_owned())
+        }
+    };
+    let session = match current_session(p, headers).await {
+        Ok(session) => session,
+        Err(e) => return internal(p, e),
+    };
+    let t = texts(locale);
+    // Which session ends: the one the hint names, or (confirmed) the browser's own.
+    let ending = match (&hint, &session) {
+        (Some(hint), _) => hint.sid.clone(),
+        (None, Some(session)) => {
+            let expected = confirmation(p, session);
+            let confirmed = params
+                .get("confirm")
+                .is_some_and(|c| bool::from(c.as_bytes().ct_eq(expected.as_bytes())));
+            if !confirmed {
+                let carry: Vec<(&str, &str)> = [
+                    "post_logout_redirect_uri",
+                    "state",
+                    "client_id",
+                    "ui_locales",
+                ]
+                .into_iter()
+                .filter_map(|name| params.get(name).map(|v| (name, v)))
+                .collect();
+                let action = p.realm.route(LOGOUT_PATH);
+                let page = LogoutPage {
+                    t,
+                    title: t.title_logout,
+                    css_url: &css,
+                    action: &action,
+                    confirm: Some(expected),
+                    carry,
+                };
+                return render(StatusCode::OK, &page, &csp("'self'"));
+            }
+            Some(session.id.clone())
+        }
+        (None, None) => None,
+    };
+    if let Some(sid) = &ending
+        && let Err(e) = p.store.end_session(sid, p.now()).await
+    {
+        return internal(p, e);
+    }
+    let mut response = match redirect_to {
+        Some(uri) => {
+            let location = match state {
+                Some(state) => {
+                    let sep = if uri.contains('?') { '&' } else { '?' };
+                    format!(
+                        "{uri}{sep}{}",
+                        serde_urlencoded::to_string([("state", state)]).unwrap_or_default()
+                    )
+                }
+                None => uri,
+            };
+            redirect(StatusCode::FOUND, &location)
+        }
+        None => {
+            let page = LogoutPage {
+                t,
+                title: t.title_logout,
+                css_url: &css,
+                action: "",
+                confirm: None,
+                carry: Vec::new(),
+            };
+            render(StatusCode::OK, &page, &csp("'none'"))
+        }
+    };
+    // The browser forgets its cookie when its own session ended.
+    if session
+        .as_ref()
+        .is_some_and(|s| ending.as_deref() == Some(s.id.as_str()))
+    {
+        let secure = if p.config.is_https() { "; Secure" } else { "" };
+        let cookie = format!(
+            "{SESSION_COOKIE}=; Path={}; Max-Age=0; HttpOnly; SameSite=Lax{secure}",
+            p.realm.path
+        );
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+fn internal(p: &Provider, e: StoreError) -> Response {
+    tracing::error!(error = %e, "store failure at logout");
+    let e = OAuthError::server_error("the provider could not read or write its store");
+    error_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &e,
+        Locale::default(),
+        &css_path(p),
+    )
+}
