@@ -70,9 +70,10 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     };
     let mut config = Config::new(&public_url).map_err(|e| anyhow::anyhow!("--public-url: {e}"))?;
     config.realm = args.realm;
-    config
-        .validate()
-        .map_err(|e| anyhow::anyhow!("--realm: {e}"))?;
+    config.key_rotation_interval = args.key_rotation_interval;
+    config.key_lead_time = args.key_lead_time;
+    config.test_controls = args.test_controls;
+    config.validate().map_err(anyhow::Error::msg)?;
 
     let store: Arc<dyn Store> = Arc::new(open_store(data_dir).await?);
     let provider = Provider::start(store.clone(), Arc::new(OffsetClock::default()), config).await?;

@@ -23,6 +23,10 @@ struct Served {
 
 impl Served {
     async fn start(dir: &Path) -> Served {
+        Served::start_with(dir, &[]).await
+    }
+
+    async fn start_with(dir: &Path, extra: &[&str]) -> Served {
         let mut child = Command::new(BIN)
             .args([
                 "--data-dir",
@@ -31,6 +35,7 @@ impl Served {
                 "--listen",
                 "127.0.0.1:0",
             ])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -598,4 +603,292 @@ async fn a_short_client_secret_is_accepted_with_a_warning() {
     );
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("warning"));
+}
+
+async fn jwks_kids(served: &Served) -> Vec<String> {
+    let meta = served.discovery().await;
+    let jwks: serde_json::Value = reqwest::get(meta["jwks_uri"].as_str().unwrap())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn keys_rotate_publishes_a_key_before_it_signs_and_the_running_server_sees_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(dir.path()).await;
+    assert_eq!(jwks_kids(&served).await.len(), 1);
+    let out = cli(dir.path(), &["keys", "rotate", "--lead-time", "3600"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = String::from_utf8(cli(dir.path(), &["keys", "list"]).stdout).unwrap();
+    assert!(
+        listed.contains("active") && listed.contains("next") && listed.contains("signs from"),
+        "{listed}"
+    );
+    // The running server publishes the next key within its schedule period (2 s).
+    let mut published = 0;
+    for _ in 0..50 {
+        published = jwks_kids(&served).await.len();
+        if published == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(published, 2, "the next key is published before it signs");
+    // --now makes a new key sign at once; the old ones stay published.
+    let out = cli(dir.path(), &["keys", "rotate", "--now"]);
+    assert!(out.status.success());
+    let listed = String::from_utf8(cli(dir.path(), &["keys", "list"]).stdout).unwrap();
+    assert_eq!(
+        listed.lines().filter(|l| l.contains(" active ")).count(),
+        1,
+        "{listed}"
+    );
+    assert!(
+        listed.contains("retiring") && listed.contains("removed at"),
+        "{listed}"
+    );
+    served.crash().await;
+}
+
+#[tokio::test]
+async fn test_controls_rotate_keys_and_move_the_clock_only_when_enabled() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = Served::start(dir.path()).await;
+    let http = reqwest::Client::new();
+    let status = http
+        .post(format!("{}/test-controls/keys/rotate", plain.base))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, StatusCode::NOT_FOUND, "off unless --test-controls");
+    plain.crash().await;
+
+    let served = Served::start_with(dir.path(), &["--test-controls"]).await;
+    let rotated: serde_json::Value = http
+        .post(format!("{}/test-controls/keys/rotate", served.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kids = jwks_kids(&served).await;
+    assert!(kids.contains(&rotated["kid"].as_str().unwrap().to_owned()) && kids.len() == 2);
+
+    let before: serde_json::Value = reqwest::get(format!("{}/test-controls/clock", served.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let moved: serde_json::Value = http
+        .post(format!(
+            "{}/test-controls/clock/advance?seconds=3600",
+            served.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(moved["now"].as_i64().unwrap() >= before["now"].as_i64().unwrap() + 3600);
+    for bad in ["0", "-5", "999999999", "x"] {
+        let status = http
+            .post(format!(
+                "{}/test-controls/clock/advance?seconds={bad}",
+                served.base
+            ))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, StatusCode::BAD_REQUEST, "seconds={bad}");
+    }
+    served.crash().await;
+}
+
+#[tokio::test]
+async fn clients_can_be_updated_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let add = cli(
+        dir.path(),
+        &[
+            "clients",
+            "add",
+            "--client-id",
+            "m2m",
+            "--client-secret",
+            "a-long-random-secret-for-the-machine-012345",
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "esign/csc permissions/client",
+        ],
+    );
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    let update = cli(
+        dir.path(),
+        &[
+            "clients",
+            "update",
+            "--client-id",
+            "m2m",
+            "--scope",
+            "esign/csc",
+            "--resource-server",
+            "true",
+        ],
+    );
+    assert!(
+        update.status.success(),
+        "{}",
+        String::from_utf8_lossy(&update.stderr)
+    );
+    let listed = String::from_utf8(cli(dir.path(), &["clients", "list"]).stdout).unwrap();
+    assert!(
+        listed.contains("scopes: esign/csc\n")
+            && listed.contains("grant types: client_credentials")
+            && listed.contains("resource server"),
+        "{listed}"
+    );
+    let refused: &[(&[&str], &str)] = &[
+        (
+            &["clients", "update", "--client-id", "nobody", "--name", "x"],
+            "no such client",
+        ),
+        (
+            &[
+                "clients",
+                "add",
+                "--client-id",
+                "pk",
+                "--token-endpoint-auth-method",
+                "private_key_jwt",
+            ],
+            "--jwks",
+        ),
+        (
+            &[
+                "clients",
+                "add",
+                "--client-id",
+                "g",
+                "--client-secret",
+                "s",
+                "--grant-type",
+                "password",
+            ],
+            "--grant-type",
+        ),
+        (
+            &["clients", "add", "--client-id", "c", "--client-secret", "s"],
+            "--redirect-uri",
+        ),
+        (
+            &[
+                "clients",
+                "add",
+                "--client-id",
+                "m",
+                "--client-secret",
+                "s",
+                "--token-endpoint-auth-method",
+                "tls",
+            ],
+            "--token-endpoint-auth-method",
+        ),
+    ];
+    for (args, expected) in refused {
+        let out = cli(dir.path(), args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(expected),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let remove = cli(dir.path(), &["clients", "remove", "--client-id", "m2m"]);
+    assert!(remove.status.success());
+    assert!(
+        !String::from_utf8(cli(dir.path(), &["clients", "list"]).stdout)
+            .unwrap()
+            .contains("m2m")
+    );
+    assert!(
+        !cli(dir.path(), &["clients", "remove", "--client-id", "m2m"])
+            .status
+            .success()
+    );
+}
+
+#[tokio::test]
+async fn a_jwks_file_with_a_private_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("jwks.json");
+    std::fs::write(
+        &file,
+        r#"{"keys":[{"kty":"EC","crv":"P-256","x":"a","y":"b","d":"secret"}]}"#,
+    )
+    .unwrap();
+    let out = cli(
+        dir.path(),
+        &[
+            "clients",
+            "add",
+            "--client-id",
+            "pk",
+            "--token-endpoint-auth-method",
+            "private_key_jwt",
+            "--jwks",
+            file.to_str().unwrap(),
+            "--redirect-uri",
+            "https://a.example/cb",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("private key"));
+    std::fs::write(
+        &file,
+        r#"{"keys":[{"kty":"EC","crv":"P-256","x":"a","y":"b","kid":"k"}]}"#,
+    )
+    .unwrap();
+    let out = cli(
+        dir.path(),
+        &[
+            "clients",
+            "add",
+            "--client-id",
+            "pk",
+            "--token-endpoint-auth-method",
+            "private_key_jwt",
+            "--jwks",
+            file.to_str().unwrap(),
+            "--redirect-uri",
+            "https://a.example/cb",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
