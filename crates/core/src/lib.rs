@@ -11,6 +11,7 @@ pub mod b64;
 pub mod claims;
 pub mod discovery;
 pub mod error;
+pub mod jwe;
 pub mod jwk;
 pub mod locale;
 pub mod login_hint;
