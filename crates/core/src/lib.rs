@@ -19,6 +19,7 @@ pub mod nnin;
 pub mod params;
 pub mod pid;
 pub mod pkce;
+pub mod request_object;
 pub mod scope;
 pub mod token_hash;
 
