@@ -22,6 +22,10 @@
 //!   protected header and the segment count), never on secret data, so naming them leaks nothing
 //!   and helps an honest client fix its request.
 //! - **Bounded input.** Compact input longer than [`MAX_COMPACT_LEN`] is refused before parsing.
+//! - **Keys come from us.** The decryption key is one of the provider's, chosen by `kid` and key
+//!   type; `jwk`, `jku`, `x5u` and `x5c` in a header are ignored. An ECDH-ES `epk` must be a
+//!   P-256 point, and aws-lc checks it is on the curve before any scalar multiplication
+//!   (invalid-curve attacks).
 
 use crate::b64;
 use crate::jwk::Jwk;

@@ -10,7 +10,8 @@
 //! 1. size, three segments, a JSON header without `crit`, and an explicit `typ` if any;
 //! 2. `alg` from the allow-list ES256, PS256, RS256 (`none` and HMAC refused by name: an HMAC
 //!    "signed" with a public key is the classic key-confusion attack);
-//! 3. the key: by `kid`, or the client's only signing key; its type must fit `alg`;
+//! 3. the key: by `kid`, or the client's only signing key, always from the client's registered
+//!    JWKS (`jwk`, `jku`, `x5u` and `x5c` in the header are ignored); its type must fit `alg`;
 //! 4. the signature;
 //! 5. the claims: `iss` = client_id, `aud` contains the issuer, `exp` present and in the future,
 //!    `nbf` not in the future, the lifetime within the maximum, `jti` present, a `client_id`
