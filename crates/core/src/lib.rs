@@ -2,8 +2,9 @@
 //!
 //! Everything here takes plain values and returns typed values or errors, so that the provider
 //! (`bankid-oidc-server`) and the relying-party library (`bankid-oidc-client`) share one reading
-//! of the protocol: scopes, claims, acr/amr, the login_hint grammar, NNIN check digits, PKCE, and
-//! the API version 4 authorization request rules.
+//! of the protocol: scopes, claims, acr/amr, the login_hint grammar, NNIN check digits, PKCE,
+//! the API version 4 authorization request rules, and signed and encrypted request objects
+//! (JWS verification, JWE).
 
 pub mod acr;
 pub mod authorize;
@@ -11,6 +12,7 @@ pub mod b64;
 pub mod claims;
 pub mod discovery;
 pub mod error;
+pub mod jwe;
 pub mod jwk;
 pub mod locale;
 pub mod login_hint;
@@ -18,6 +20,7 @@ pub mod nnin;
 pub mod params;
 pub mod pid;
 pub mod pkce;
+pub mod request_object;
 pub mod scope;
 pub mod token_hash;
 
