@@ -8,14 +8,19 @@ use crate::client_auth::ClientAuth;
 use crate::discovery::{discovery_url, process_discovery_response};
 use crate::http;
 use crate::id_token::{DEFAULT_CLOCK_SKEW, Expected, IdToken, IdTokenVerifier};
+use crate::introspection::{Introspection, introspection_request, process_introspection_response};
 use crate::jwks::{DEFAULT_MAX_AGE, DEFAULT_MIN_REFETCH_INTERVAL, JwksCache};
 use crate::jws::KeySet;
+use crate::logout::LogoutRequest;
 use crate::machine_token::{AccessToken, MachineTokenCache};
+use crate::refresh::{Refreshed, check_refreshed_claims};
+use crate::revocation::{process_revocation_response, revocation_request};
 use crate::token::{
-    authorization_code_request, client_credentials_request, process_token_response,
+    TokenTypeHint, authorization_code_request, client_credentials_request, process_token_response,
+    refresh_token_request,
 };
 use crate::userinfo::{UserInfo, process_userinfo_response};
-use bankid_oidc_core::claims::TokenResponse;
+use bankid_oidc_core::claims::{IdTokenClaims, TokenResponse};
 use bankid_oidc_core::discovery::ProviderMetadata;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -424,6 +429,96 @@ impl Client {
                 expected_sub,
             )
         }
+    }
+
+    /// Exchanges a refresh token for fresh tokens (RFC 6749 section 6). `original` is the
+    /// validated ID token of the login (its claims); a new ID token, if the provider sends one,
+    /// passes every ID token check except the nonce (a refresh has none) and must be about the
+    /// same login: same `iss`, `sub`, `aud` and `azp` (OpenID Connect Core 12.2). `scopes` may
+    /// narrow the new access token's scope; `None` keeps the login's.
+    ///
+    /// **Store [`Refreshed::refresh_token`] in place of `refresh_token`.** Providers that rotate
+    /// (BankID, RFC 9700) spend a refresh token on use: sending the old one again later is taken
+    /// as theft and revokes every token of the login. Our provider lets a retry of the same
+    /// token within a few seconds through (it answers with the same successor), so a request
+    /// whose answer was lost can be repeated at once; concurrent refreshes of one session are
+    /// still best serialised by the merchant.
+    ///
+    /// If the new ID token fails a check the error is returned and the rotated tokens are
+    /// dropped: the provider answered with something that is not this login, so the session
+    /// should end.
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        original: &IdTokenClaims,
+        scopes: Option<&[&str]>,
+    ) -> Result<Refreshed, Error> {
+        let provider = self.provider().await?;
+        let request = refresh_token_request(
+            &provider.metadata,
+            &self.inner.config.auth,
+            &self.inner.config.client_id,
+            refresh_token,
+            scopes,
+        )?;
+        let response = http::post_form(&self.inner.http, &request).await?;
+        let tokens = process_token_response(&request.url, &response)?;
+        let id_token = match tokens.id_token.as_deref() {
+            Some(raw) => {
+                let expected = Expected {
+                    nonce: None,
+                    access_token: Some(&tokens.access_token),
+                };
+                let id_token = self.verify_id_token(raw, &expected).await?;
+                check_refreshed_claims(original, &id_token.claims)?;
+                Some(id_token)
+            }
+            None => None,
+        };
+        Ok(Refreshed::new(tokens, id_token, refresh_token))
+    }
+
+    /// Asks the provider about a token (RFC 7662), authenticated as this client. A provider
+    /// answers [`Introspection::Inactive`] for tokens issued to other clients unless this client
+    /// is registered as a resource server.
+    pub async fn introspect(
+        &self,
+        token: &str,
+        hint: Option<TokenTypeHint>,
+    ) -> Result<Introspection, Error> {
+        let provider = self.provider().await?;
+        let request = introspection_request(
+            &provider.metadata,
+            &self.inner.config.auth,
+            &self.inner.config.client_id,
+            token,
+            hint,
+        )?;
+        let response = http::post_form(&self.inner.http, &request).await?;
+        process_introspection_response(&request.url, &response)
+    }
+
+    /// Revokes a token (RFC 7009), authenticated as this client. A refresh token takes the whole
+    /// login with it; an access token only itself. `Ok` also for tokens that were already
+    /// invalid, as the RFC answers.
+    pub async fn revoke(&self, token: &str, hint: Option<TokenTypeHint>) -> Result<(), Error> {
+        let provider = self.provider().await?;
+        let request = revocation_request(
+            &provider.metadata,
+            &self.inner.config.auth,
+            &self.inner.config.client_id,
+            token,
+            hint,
+        )?;
+        let response = http::post_form(&self.inner.http, &request).await?;
+        process_revocation_response(&request.url, &response)
+    }
+
+    /// Starts a logout URL at the provider's `end_session_endpoint`: set the ID token hint, the
+    /// post-logout redirect URI and a state on the returned builder, then `build()` it.
+    pub async fn logout_request(&self) -> Result<LogoutRequest, Error> {
+        let provider = self.provider().await?;
+        LogoutRequest::new(&provider.metadata, &self.inner.config.client_id)
     }
 
     /// A machine access token (client credentials) for `scopes`, from the cache while it has

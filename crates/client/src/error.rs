@@ -168,6 +168,20 @@ pub enum Error {
     #[error("the ID token's at_hash does not match the access token; the access token was swapped")]
     AtHashMismatch,
 
+    // --- refresh --------------------------------------------------------------------------
+    #[error(
+        "the refreshed ID token's {claim} '{refreshed}' differs from the original login's '{original}' (OpenID Connect Core 12.2); end the session and ask the user to log in again"
+    )]
+    RefreshedClaimMismatch {
+        claim: &'static str,
+        original: String,
+        refreshed: String,
+    },
+
+    // --- private_key_jwt signing key ------------------------------------------------------
+    #[error("the private_key_jwt signing key: {0}")]
+    SigningKey(String),
+
     // --- userinfo -------------------------------------------------------------------------
     #[error(
         "userinfo is about subject '{found}', but the ID token's subject is '{expected}' (OpenID Connect Core 5.3.2); do not use it"

@@ -17,7 +17,11 @@
 //! ([`AuthorizationRequest`], [`validate_callback`], [`token::authorization_code_request`],
 //! [`token::process_token_response`], [`IdTokenVerifier::verify`],
 //! [`userinfo::process_userinfo_response`]) and the [`Client`], a thin async layer that does
-//! the HTTP and keeps the caches (discovery, JWKS, client-credentials tokens). Use the `Client`;
+//! the HTTP and keeps the caches (discovery, JWKS, client-credentials tokens). The later steps
+//! follow the same shape ([`token::refresh_token_request`] with
+//! [`refresh::check_refreshed_claims`], [`introspection::introspection_request`] with
+//! [`introspection::process_introspection_response`], [`revocation::revocation_request`] with
+//! [`revocation::process_revocation_response`], [`LogoutRequest`]). Use the `Client`;
 //! reach for the functions when you bring your own HTTP stack or test without a network.
 //!
 //! # A complete login
@@ -75,6 +79,19 @@
 //! A machine client (permissions API, eSign) gets its tokens with
 //! [`Client::client_credentials`], which caches each token until shortly before it expires.
 //!
+//! # The rest of a token's life
+//!
+//! - [`Client::refresh`] exchanges a refresh token (scope `offline_access`) for new tokens and
+//!   checks that a new ID token is about the same login. Refresh tokens rotate: store
+//!   [`Refreshed::refresh_token`] in place of the old one every time, because reusing a spent
+//!   refresh token revokes the whole login at the provider.
+//! - [`Client::introspect`] (RFC 7662) and [`Client::revoke`] (RFC 7009), authenticated like the
+//!   token endpoint.
+//! - [`Client::logout_request`] builds the URL of the provider's `end_session_endpoint` (with
+//!   `id_token_hint`, `post_logout_redirect_uri`, `state`, `ui_locales`).
+//! - [`PrivateKeyJwtSigner`] authenticates the client with `private_key_jwt` (RFC 7523) on an
+//!   ES256 key instead of a secret; it exports the public JWKS to register.
+//!
 //! `examples/login.rs` runs this flow from the command line against a local provider.
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
@@ -87,10 +104,15 @@ pub mod discovery;
 pub mod error;
 pub mod http;
 pub mod id_token;
+pub mod introspection;
 pub mod jwks;
 pub mod jws;
+pub mod logout;
 pub mod machine_token;
+pub mod private_key_jwt;
 mod random;
+pub mod refresh;
+pub mod revocation;
 pub mod token;
 pub mod userinfo;
 
@@ -102,9 +124,14 @@ pub use client::{Client, ClientBuilder, Login};
 pub use client_auth::{ClientAssertionSigner, ClientAuth};
 pub use error::{Error, ProviderError};
 pub use id_token::{Expected, IdToken, IdTokenVerifier};
+pub use introspection::{ActiveToken, Introspection};
 pub use jwks::JwksCache;
 pub use jws::{AllowedAlgs, KeySet};
+pub use logout::LogoutRequest;
 pub use machine_token::AccessToken;
+pub use private_key_jwt::PrivateKeyJwtSigner;
+pub use refresh::Refreshed;
+pub use token::TokenTypeHint;
 pub use userinfo::UserInfo;
 
 /// The core crate's vocabulary this API speaks in (claims, discovery metadata, error codes).

@@ -1,5 +1,5 @@
-//! Token endpoint requests (authorization code, client credentials) and the reading of their
-//! answers. Sans-I/O: requests are built as values, answers are read from status and body.
+//! Token endpoint requests (authorization code, refresh, client credentials) and the reading of
+//! their answers. Sans-I/O: requests are built as values, answers are read from status and body.
 
 use crate::Error;
 use crate::authorization::PendingLogin;
@@ -55,6 +55,56 @@ pub fn client_credentials_request(
         authorization,
         form,
     })
+}
+
+/// A refresh (RFC 6749 section 6). `scopes` may narrow the new access token's scope, never widen
+/// it; `None` (or an empty list) keeps the scope of the original grant.
+pub fn refresh_token_request(
+    metadata: &ProviderMetadata,
+    auth: &ClientAuth,
+    client_id: &str,
+    refresh_token: &str,
+    scopes: Option<&[&str]>,
+) -> Result<FormRequest, Error> {
+    let mut form = vec![
+        ("grant_type".to_owned(), "refresh_token".to_owned()),
+        ("refresh_token".to_owned(), refresh_token.to_owned()),
+    ];
+    if let Some(scopes) = scopes.filter(|s| !s.is_empty()) {
+        form.push(("scope".to_owned(), scopes.join(" ")));
+    }
+    let authorization = auth.apply(client_id, &metadata.issuer, &mut form)?;
+    Ok(FormRequest {
+        url: token_endpoint(metadata)?.to_owned(),
+        authorization,
+        form,
+    })
+}
+
+/// Which kind of token is sent to introspection or revocation (RFC 7009 section 2.1, RFC 7662
+/// section 2.1). Only a hint: the provider looks further if it is wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenTypeHint {
+    AccessToken,
+    RefreshToken,
+}
+
+impl TokenTypeHint {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenTypeHint::AccessToken => "access_token",
+            TokenTypeHint::RefreshToken => "refresh_token",
+        }
+    }
+}
+
+/// The form of an introspection or revocation request: the token, and its hint if given.
+pub(crate) fn token_form(token: &str, hint: Option<TokenTypeHint>) -> Vec<(String, String)> {
+    let mut form = vec![("token".to_owned(), token.to_owned())];
+    if let Some(hint) = hint {
+        form.push(("token_type_hint".to_owned(), hint.as_str().to_owned()));
+    }
+    form
 }
 
 /// Reads an error answer: the OAuth error JSON if there is one, otherwise the HTTP status.
@@ -182,6 +232,39 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, Error::UnsupportedTokenType(_)));
+    }
+
+    #[test]
+    fn refresh_request_sends_the_token_and_narrows_scope_only_when_asked() {
+        let auth = ClientAuth::SecretBasic {
+            secret: "secret".into(),
+        };
+        let request = refresh_token_request(&metadata(), &auth, "merchant", "rt-1", None).unwrap();
+        assert_eq!(request.url, "https://op.example/token");
+        assert!(request.authorization.unwrap().starts_with("Basic "));
+        assert_eq!(
+            request.form,
+            [
+                ("grant_type".to_owned(), "refresh_token".to_owned()),
+                ("refresh_token".to_owned(), "rt-1".to_owned()),
+            ]
+        );
+        let empty =
+            refresh_token_request(&metadata(), &auth, "merchant", "rt-1", Some(&[])).unwrap();
+        assert!(!empty.form.iter().any(|(k, _)| k == "scope"));
+        let narrowed = refresh_token_request(
+            &metadata(),
+            &auth,
+            "merchant",
+            "rt-1",
+            Some(&["openid", "profile"]),
+        )
+        .unwrap();
+        assert!(
+            narrowed
+                .form
+                .contains(&("scope".to_owned(), "openid profile".to_owned()))
+        );
     }
 
     #[test]
