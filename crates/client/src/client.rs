@@ -500,7 +500,8 @@ impl Client {
 
     /// Revokes a token (RFC 7009), authenticated as this client. A refresh token takes the whole
     /// login with it; an access token only itself. `Ok` also for tokens that were already
-    /// invalid, as the RFC answers.
+    /// invalid, as the RFC answers. A revoked client-credentials token leaves the cache, so
+    /// [`Client::client_credentials`] fetches a new one.
     pub async fn revoke(&self, token: &str, hint: Option<TokenTypeHint>) -> Result<(), Error> {
         let provider = self.provider().await?;
         let request = revocation_request(
@@ -511,7 +512,9 @@ impl Client {
             hint,
         )?;
         let response = http::post_form(&self.inner.http, &request).await?;
-        process_revocation_response(&request.url, &response)
+        process_revocation_response(&request.url, &response)?;
+        self.inner.machine_tokens.forget(token).await;
+        Ok(())
     }
 
     /// Starts a logout URL at the provider's `end_session_endpoint`: set the ID token hint, the

@@ -87,6 +87,14 @@ impl MachineTokenCache {
         tokens.insert(key, token.clone());
         Ok(token)
     }
+
+    /// Drops a cached token (after it was revoked), so the next request fetches a new one.
+    pub(crate) async fn forget(&self, token: &str) {
+        self.tokens
+            .lock()
+            .await
+            .retain(|_, cached| cached.token != token);
+    }
 }
 
 #[cfg(test)]
@@ -139,5 +147,23 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_forgotten_token_is_fetched_anew() {
+        let cache = MachineTokenCache::new(Duration::from_secs(30));
+        let fetch = || async { Ok(response(300)) };
+        cache.get_or_fetch(&["esign"], fetch).await.unwrap();
+        cache.forget("another token").await;
+        let calls = AtomicUsize::new(0);
+        let counting = || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Ok(response(300))
+        };
+        cache.get_or_fetch(&["esign"], counting).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 0, "still cached");
+        cache.forget("t").await;
+        cache.get_or_fetch(&["esign"], counting).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }
