@@ -398,6 +398,32 @@ async fn revoking_the_refresh_token_ends_the_whole_login() {
     assert_userinfo_refuses(&client, &login.tokens.access_token, &claims.sub).await;
 }
 
+#[tokio::test]
+async fn a_revoked_machine_token_leaves_the_cache_and_the_next_call_fetches_a_new_one() {
+    let tp = TestProvider::start().await;
+    let machine = machine(&tp).await;
+    let token = machine.client_credentials(&["esign"]).await.unwrap();
+    assert_eq!(
+        machine.client_credentials(&["esign"]).await.unwrap().token,
+        token.token,
+        "cached"
+    );
+    machine.revoke(&token.token, None).await.unwrap();
+    assert_eq!(
+        machine.introspect(&token.token, None).await.unwrap(),
+        Introspection::Inactive
+    );
+    let fresh = machine.client_credentials(&["esign"]).await.unwrap();
+    assert_ne!(fresh.token, token.token);
+    assert!(
+        machine
+            .introspect(&fresh.token, None)
+            .await
+            .unwrap()
+            .is_active()
+    );
+}
+
 // --- logout ----------------------------------------------------------------------------------
 
 #[tokio::test]
