@@ -45,6 +45,9 @@ pub struct UserAddArgs {
     /// A Norwegian mobile number (8 digits; +47 and spaces are dropped).
     #[arg(long)]
     phone: Option<String>,
+    /// A postal address: "street, postal code locality", e.g. "Storgata 1, 0155 Oslo".
+    #[arg(long)]
+    address: Option<String>,
     /// The one-time code (default: otp).
     #[arg(long)]
     otp: Option<String>,
@@ -116,6 +119,12 @@ pub async fn users_add(data_dir: &Path, args: UserAddArgs) -> anyhow::Result<()>
         bail!("--email '{email}': not an email address");
     }
     let phone = args.phone.as_deref().map(normalize_phone).transpose()?;
+    let address = args
+        .address
+        .as_deref()
+        .map(bankid_oidc_server::seed::address_claim)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--{e}"))?;
     for (flag, value) in [("--otp", &args.otp), ("--password", &args.password)] {
         if value
             .as_ref()
@@ -125,7 +134,7 @@ pub async fn users_add(data_dir: &Path, args: UserAddArgs) -> anyhow::Result<()>
         }
     }
     let store = open_store(data_dir).await?;
-    let user = new_user(
+    let mut user = new_user(
         &nnin,
         args.given_name.trim(),
         args.family_name.trim(),
@@ -136,6 +145,7 @@ pub async fn users_add(data_dir: &Path, args: UserAddArgs) -> anyhow::Result<()>
         args.password,
         SystemClock.now(),
     );
+    user.address = address;
     if !store.add_user(&user).await? {
         bail!("--nnin {nnin}: a user with this national identity number already exists");
     }
@@ -194,4 +204,25 @@ mod tests {
         assert!(normalize_phone("4800000").is_err());
         assert!(normalize_phone("+46 48000001x").is_err());
     }
+}
+
+#[derive(Args)]
+pub struct UserRemoveArgs {
+    /// The user's national identity number.
+    #[arg(long)]
+    nnin: String,
+}
+
+pub async fn users_remove(data_dir: &Path, args: UserRemoveArgs) -> anyhow::Result<()> {
+    use bankid_oidc_server::store::UserStore;
+    let store = open_store(data_dir).await?;
+    let Some(user) = store.user_by_nnin(args.nnin.trim()).await? else {
+        bail!("--nnin {}: no such user", args.nnin);
+    };
+    store.remove_user(&user.id, SystemClock.now()).await?;
+    println!(
+        "Removed {} {} and revoked their tokens",
+        user.given_name, user.family_name
+    );
+    Ok(())
 }

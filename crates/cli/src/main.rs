@@ -72,6 +72,8 @@ enum ClientsCommand {
 enum UsersCommand {
     /// Add a test user.
     Add(admin::UserAddArgs),
+    /// Remove a test user and revoke their tokens.
+    Remove(admin::UserRemoveArgs),
     /// List test users with their national identity number, one-time code and password.
     List,
 }
@@ -100,6 +102,7 @@ fn main() -> std::process::ExitCode {
             },
             Command::Users { command } => match command {
                 UsersCommand::Add(args) => admin::users_add(dir, args).await,
+                UsersCommand::Remove(args) => admin::users_remove(dir, args).await,
                 UsersCommand::List => admin::users_list(dir).await,
             },
             Command::Keys { command } => match command {

@@ -613,10 +613,12 @@ async fn jwks_kids(served: &Served) -> Vec<String> {
         .json()
         .await
         .unwrap();
+    // The signing keys; the JWKS also publishes the encryption keys (use: enc).
     jwks["keys"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|k| k["use"] == "sig")
         .map(|k| k["kid"].as_str().unwrap().to_owned())
         .collect()
 }

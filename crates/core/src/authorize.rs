@@ -99,6 +99,12 @@ pub struct ValidatedAuthorizeRequest {
     pub prompt: Prompt,
     pub max_age: Option<u64>,
     pub locale: Locale,
+    /// An earlier ID token of this provider for this client (seed 001), not yet verified.
+    #[serde(default)]
+    pub id_token_hint: Option<String>,
+    /// Validated `payment.v1` details (pushed requests only).
+    #[serde(default)]
+    pub authorization_details: Option<Vec<crate::permission::AuthorizationDetail>>,
 }
 
 /// Stage 1: the redirect_uri must be registered for the client, character for character.
@@ -170,6 +176,8 @@ pub fn validate(
         prompt: draft.prompt,
         max_age: draft.max_age,
         locale: draft.locale,
+        id_token_hint: draft.id_token_hint,
+        authorization_details: draft.authorization_details,
     })
 }
 
@@ -191,12 +199,14 @@ struct Draft {
     prompt: Prompt,
     max_age: Option<u64>,
     locale: Locale,
+    id_token_hint: Option<String>,
+    authorization_details: Option<Vec<crate::permission::AuthorizationDetail>>,
 }
 
 type Check = fn(&Input, &mut Draft) -> Result<(), OAuthError>;
 
 /// The rules, one function each, in the order they run; adding a rule is adding a line here.
-const CHECKS: [(&str, Check); 14] = [
+const CHECKS: [(&str, Check); 16] = [
     ("parameter_sizes", check_parameter_sizes),
     ("request_objects", check_request_objects),
     ("response_type", check_response_type),
@@ -210,6 +220,8 @@ const CHECKS: [(&str, Check); 14] = [
     ("prompt", check_prompt),
     ("max_age", check_max_age),
     ("ui_locales", check_ui_locales),
+    ("id_token_hint", check_id_token_hint),
+    ("authorization_details", check_authorization_details),
     ("unsupported_parameters", check_unsupported_parameters),
 ];
 
@@ -262,11 +274,6 @@ fn check_scope(input: &Input, draft: &mut Draft) -> Result<(), OAuthError> {
         return Err(OAuthError::invalid_scope("scope: must include 'openid'"));
     }
     for s in requested.iter() {
-        if scope::LATER_SCOPES.contains(&s) {
-            return Err(OAuthError::invalid_scope(format!(
-                "scope: '{s}' is not supported by this provider yet"
-            )));
-        }
         if !scope::PERSON_SCOPES.contains(&s) {
             return Err(OAuthError::invalid_scope(format!(
                 "scope: '{}' is not a scope of a person login",
@@ -427,18 +434,37 @@ fn check_ui_locales(input: &Input, draft: &mut Draft) -> Result<(), OAuthError> 
 }
 
 fn check_unsupported_parameters(input: &Input, _: &mut Draft) -> Result<(), OAuthError> {
-    for name in [
-        "id_token_hint",
-        "claims",
-        "registration",
-        "authorization_details",
-    ] {
+    for name in ["claims", "registration"] {
         if input.params.get(name).is_some() {
             return Err(OAuthError::invalid_request(format!(
-                "{name}: not supported by this provider yet"
+                "{name}: not supported by this provider"
             )));
         }
     }
+    Ok(())
+}
+
+/// `id_token_hint` is carried to the provider, which checks its signature and audience (the core
+/// has no keys).
+fn check_id_token_hint(input: &Input, draft: &mut Draft) -> Result<(), OAuthError> {
+    draft.id_token_hint = input.params.get("id_token_hint").map(str::to_owned);
+    Ok(())
+}
+
+/// Rich authorization requests are accepted only inside a pushed request, where the client is
+/// authenticated and the statement is not exposed in the browser.
+fn check_authorization_details(input: &Input, draft: &mut Draft) -> Result<(), OAuthError> {
+    let Some(text) = input.params.get("authorization_details") else {
+        return Ok(());
+    };
+    if input.channel != Channel::Pushed {
+        return Err(OAuthError::invalid_request(
+            "authorization_details: allowed only in a pushed authorization request",
+        ));
+    }
+    let details = crate::permission::parse_authorization_details(text)
+        .map_err(OAuthError::invalid_request)?;
+    draft.authorization_details = Some(details);
     Ok(())
 }
 

@@ -108,6 +108,9 @@ pub struct AccessTokenClaims {
     pub sid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub acr: Option<String>,
+    /// Approved rich authorization details (RFC 9396), each with its digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_details: Option<Vec<crate::permission::AuthorizationDetail>>,
 }
 
 /// The JWT `typ` header of access tokens; userinfo accepts no other, so an ID token can never be

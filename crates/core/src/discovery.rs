@@ -69,6 +69,15 @@ pub struct ProviderMetadata {
     pub ui_locales_supported: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub prompt_values_supported: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub request_object_signing_alg_values_supported: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub request_object_encryption_alg_values_supported: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub request_object_encryption_enc_values_supported: Vec<String>,
+    /// RFC 9396: the `authorization_details` types (BankID: `payment.v1`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorization_details_types_supported: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub claims_parameter_supported: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]

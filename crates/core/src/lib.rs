@@ -18,6 +18,7 @@ pub mod locale;
 pub mod login_hint;
 pub mod nnin;
 pub mod params;
+pub mod permission;
 pub mod pid;
 pub mod pkce;
 pub mod request_object;

@@ -12,11 +12,9 @@ pub const PERSON_SCOPES: &[&str] = &[
     "email",
     "phone",
     "offline_access",
+    "address",
+    "nnin",
 ];
-
-/// Scopes BankID defines that this provider does not serve in a person login yet; asking for one
-/// is refused with a description saying so rather than a bare "unknown scope".
-pub const LATER_SCOPES: &[&str] = &["nnin", "address"];
 
 /// Machine scopes (client credentials): eSign (seed 003) and the permissions APIs (seed 004).
 pub const MACHINE_SCOPES: &[&str] = &[
@@ -117,9 +115,7 @@ impl<'a> FromIterator<&'a str> for ScopeSet {
 
 /// Whether `scope` is any scope this provider knows.
 pub fn is_known(scope: &str) -> bool {
-    PERSON_SCOPES.contains(&scope)
-        || LATER_SCOPES.contains(&scope)
-        || MACHINE_SCOPES.contains(&scope)
+    PERSON_SCOPES.contains(&scope) || MACHINE_SCOPES.contains(&scope)
 }
 
 #[cfg(test)]

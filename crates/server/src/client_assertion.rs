@@ -7,6 +7,7 @@
 //! `jti` required, and single-use (the caller records it).
 
 use crate::store::Client;
+use bankid_oidc_core::jwk::Jwks;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
@@ -53,7 +54,7 @@ pub fn claimed_client(assertion: &str) -> Option<String> {
 /// Verifies an assertion against a key set.
 pub fn verify(
     assertion: &str,
-    keys: &JwkSet,
+    keys: &Jwks,
     client_id: &str,
     audiences: &[String],
     now: i64,
@@ -76,6 +77,10 @@ pub fn verify(
             header.alg
         ));
     }
+    // The same keys in jsonwebtoken's shape (a serde round trip of a few small documents).
+    let keys: JwkSet = serde_json::to_value(keys)
+        .and_then(serde_json::from_value)
+        .map_err(|_| "client_assertion: the client's registered keys are unusable".to_owned())?;
     let jwk = match &header.kid {
         Some(kid) => keys.find(kid),
         None if keys.keys.len() == 1 => keys.keys.first(),
@@ -138,7 +143,7 @@ pub fn verify(
 /// Clients' public keys: inline JWKS parsed on use, jwks_uri documents fetched and cached.
 pub struct ClientKeys {
     http: reqwest::Client,
-    cache: Mutex<HashMap<String, (Instant, Arc<JwkSet>)>>,
+    cache: Mutex<HashMap<String, (Instant, Arc<Jwks>)>>,
 }
 
 impl Default for ClientKeys {
@@ -158,7 +163,7 @@ impl Default for ClientKeys {
 impl ClientKeys {
     /// The client's keys. `refresh` asks for a new copy of a jwks_uri document (an unknown kid),
     /// which is fetched only if the cached one is older than a few seconds.
-    pub async fn keys(&self, client: &Client, refresh: bool) -> Result<Arc<JwkSet>, String> {
+    pub async fn keys(&self, client: &Client, refresh: bool) -> Result<Arc<Jwks>, String> {
         if let Some(jwks) = &client.jwks {
             return serde_json::from_str(jwks).map(Arc::new).map_err(|_| {
                 format!(
@@ -194,7 +199,7 @@ impl ClientKeys {
         }
     }
 
-    async fn fetch(&self, uri: &str) -> Result<JwkSet, String> {
+    async fn fetch(&self, uri: &str) -> Result<Jwks, String> {
         let fail = |what: &str| format!("jwks_uri {uri}: {what}");
         let response = self
             .http

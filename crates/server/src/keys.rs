@@ -76,6 +76,8 @@ pub struct RotationPolicy {
 pub struct Keyring {
     set: ArcSwap<KeySet>,
     rng: SystemRandom,
+    /// Other public keys the JWKS publishes (the encryption keys).
+    extra: Vec<Jwk>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,11 +102,12 @@ impl Keyring {
             store.add_signing_key(&key).await?;
             stored.push(key);
         }
-        let set = key_set(&stored, store.key_version().await?)?;
+        let set = key_set(&stored, store.key_version().await?, &[])?;
         Ok((
             Keyring {
                 set: ArcSwap::from_pointee(set),
                 rng: SystemRandom::new(),
+                extra: Vec::new(),
             },
             created,
         ))
@@ -124,6 +127,17 @@ impl Keyring {
         store.apply_key_schedule(now, retire_after).await?;
         self.reload(store).await?;
         Ok(key.kid)
+    }
+
+    /// Publishes `keys` in the JWKS beside the signing keys (the encryption keys).
+    pub async fn publish_with(
+        mut self,
+        store: &dyn KeyStore,
+        keys: Vec<Jwk>,
+    ) -> Result<Keyring, KeyError> {
+        self.extra = keys;
+        self.reload(store).await?;
+        Ok(self)
     }
 
     /// Publishes a new key now that starts signing `lead_time` seconds from now (state `next`).
@@ -176,7 +190,8 @@ impl Keyring {
     pub async fn reload(&self, store: &dyn KeyStore) -> Result<(), KeyError> {
         let version = store.key_version().await?;
         let stored = store.signing_keys().await?;
-        self.set.store(Arc::new(key_set(&stored, version)?));
+        self.set
+            .store(Arc::new(key_set(&stored, version, &self.extra)?));
         Ok(())
     }
 
@@ -272,7 +287,11 @@ fn new_signing_key(now: i64) -> StoredSigningKey {
     }
 }
 
-fn key_set(stored: &[StoredSigningKey], version: String) -> Result<KeySet, KeyError> {
+fn key_set(
+    stored: &[StoredSigningKey],
+    version: String,
+    extra: &[Jwk],
+) -> Result<KeySet, KeyError> {
     let invalid = |kid: &str, reason: &str| KeyError::Invalid {
         kid: kid.into(),
         reason: reason.into(),
@@ -299,6 +318,7 @@ fn key_set(stored: &[StoredSigningKey], version: String) -> Result<KeySet, KeyEr
         }
     }
     let signing = signing.ok_or_else(|| invalid("-", "no active signing key in the store"))?;
+    jwks.keys.extend(extra.iter().cloned());
     let jwks_json: Arc<str> = serde_json::to_string(&jwks)
         .expect("a JWKS serializes")
         .into();

@@ -9,11 +9,14 @@ pub mod bearer;
 pub mod client_assertion;
 pub mod clock;
 pub mod config;
+pub mod enc_keys;
 pub mod grants;
 pub mod http;
+pub mod id_token_hint;
 pub mod issuer;
 pub mod keys;
 pub mod login;
+pub mod request_objects;
 pub mod secret;
 pub mod seed;
 pub mod store;
@@ -38,6 +41,8 @@ pub struct Provider {
     pub config: Config,
     pub realm: RealmIssuer,
     pub client_keys: ClientKeys,
+    /// Keys clients encrypt request objects to.
+    pub encryption: enc_keys::EncryptionKeys,
     /// Derives values from other values: refresh token successors (see `grants::refresh_token`)
     /// and logout confirmations.
     pub derive_key: hmac::Key,
@@ -53,7 +58,12 @@ impl Provider {
         config: Config,
     ) -> anyhow::Result<AppState> {
         config.validate().map_err(anyhow::Error::msg)?;
+        let encryption =
+            enc_keys::EncryptionKeys::load_or_create(store.as_ref(), clock.now()).await?;
         let (keys, _) = Keyring::load_or_create(store.as_ref(), clock.now()).await?;
+        let keys = keys
+            .publish_with(store.as_ref(), encryption.public_jwks())
+            .await?;
         let secret = store
             .provider_secret(
                 grants::refresh_token::SECRET_NAME,
@@ -68,6 +78,7 @@ impl Provider {
             config,
             realm,
             client_keys: ClientKeys::default(),
+            encryption,
             derive_key: hmac::Key::new(hmac::HMAC_SHA256, &secret),
         }))
     }

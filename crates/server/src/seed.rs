@@ -44,6 +44,7 @@ pub fn new_user(
         birthdate: birthdate.to_owned(),
         email,
         phone,
+        address: None,
         otp: otp.unwrap_or_else(|| DEFAULT_OTP.into()),
         password: password.unwrap_or_else(|| DEFAULT_PASSWORD.into()),
         failed_attempts: 0,
@@ -72,6 +73,7 @@ pub fn new_client(
         jwks: None,
         jwks_uri: None,
         resource_server: false,
+        require_pushed_authorization_requests: false,
     }
 }
 
@@ -111,6 +113,7 @@ pub async fn test_users(store: &dyn Store, now: i64) -> StoreResult<Vec<User>> {
             (1985, 3, 15),
             "kari.nordmann@example.no",
             "48000001",
+            "Storgata 1, 0155 Oslo",
         ),
         (
             "Ola",
@@ -118,6 +121,7 @@ pub async fn test_users(store: &dyn Store, now: i64) -> StoreResult<Vec<User>> {
             (1979, 11, 2),
             "ola.nordmann@example.no",
             "48000002",
+            "Bryggen 5, 5003 Bergen",
         ),
         (
             "Ingrid",
@@ -125,10 +129,11 @@ pub async fn test_users(store: &dyn Store, now: i64) -> StoreResult<Vec<User>> {
             (2001, 7, 30),
             "ingrid.testesen@example.no",
             "48000003",
+            "Munkegata 10, 7011 Trondheim",
         ),
     ];
     let mut users = Vec::new();
-    for (i, (given, family, (y, m, d), email, phone)) in people.into_iter().enumerate() {
+    for (i, (given, family, (y, m, d), email, phone, address)) in people.into_iter().enumerate() {
         let nnin = Nnin::synthetic(y, m, d, 400 + 37 * i as u32);
         let user = new_user(
             &nnin,
@@ -141,8 +146,61 @@ pub async fn test_users(store: &dyn Store, now: i64) -> StoreResult<Vec<User>> {
             None,
             now,
         );
+        let user = User {
+            address: Some(address_claim(address).expect("seeded addresses parse")),
+            ..user
+        };
         store.add_user(&user).await?;
         users.push(user);
     }
     Ok(users)
+}
+
+/// The OpenID Connect address claim (JSON) for a Norwegian address written as
+/// "street, postal code locality", e.g. "Storgata 1, 0155 Oslo".
+pub fn address_claim(text: &str) -> Result<String, String> {
+    let bad = || {
+        format!(
+            "address '{text}': write it as \"street, postal code locality\", e.g. \"Storgata 1, 0155 Oslo\""
+        )
+    };
+    let (street, place) = text.rsplit_once(',').ok_or_else(bad)?;
+    let (postal_code, locality) = place.trim().split_once(' ').ok_or_else(bad)?;
+    let (street, locality) = (street.trim(), locality.trim());
+    if street.is_empty()
+        || locality.is_empty()
+        || postal_code.len() != 4
+        || !postal_code.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let claim = serde_json::json!({
+        "formatted": format!("{street}\n{postal_code} {locality}\nNorway"),
+        "street_address": street,
+        "postal_code": postal_code,
+        "locality": locality,
+        "country": "NO",
+    });
+    Ok(claim.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn addresses_are_street_postal_code_and_locality() {
+        let claim: serde_json::Value =
+            serde_json::from_str(&super::address_claim("Storgata 1, 0155 Oslo").unwrap()).unwrap();
+        assert_eq!(claim["street_address"], "Storgata 1");
+        assert_eq!(claim["postal_code"], "0155");
+        assert_eq!(claim["locality"], "Oslo");
+        assert_eq!(claim["country"], "NO");
+        for bad in [
+            "Storgata 1",
+            "Storgata 1, Oslo",
+            "Storgata 1, 155 Oslo",
+            ", 0155 Oslo",
+        ] {
+            assert!(super::address_claim(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -8,6 +8,7 @@ use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::claims::{
     ACCESS_TOKEN_TYP, AccessTokenClaims, Audience, ID_TOKEN_TYP, IdTokenClaims, ProfileClaims,
 };
+use bankid_oidc_core::permission::AuthorizationDetail;
 use bankid_oidc_core::scope::ScopeSet;
 use bankid_oidc_core::token_hash::at_hash;
 
@@ -20,6 +21,8 @@ pub struct LoginContext<'a> {
     pub api_version: u32,
     /// The authorization request's nonce; none on refresh (OpenID Connect Core 12.2).
     pub nonce: Option<&'a str>,
+    /// Approved `authorization_details` of the grant, JSON.
+    pub authorization_details: Option<&'a str>,
 }
 
 /// A signed access token and what the store records of it.
@@ -61,6 +64,22 @@ fn access_token(p: &Provider, claims: AccessTokenClaims) -> AccessToken {
 /// Signs the access token and ID token of a person login.
 pub fn for_login(p: &Provider, login: &LoginContext, user: &User, now: i64) -> LoginTokens {
     let issuer = &p.realm.issuer;
+    // The details travel in the access token without the decoded statement.
+    let details: Option<Vec<AuthorizationDetail>> = login
+        .authorization_details
+        .and_then(|json| serde_json::from_str::<Vec<AuthorizationDetail>>(json).ok())
+        .map(|list| {
+            list.into_iter()
+                .map(|d| AuthorizationDetail {
+                    statement: None,
+                    ..d
+                })
+                .collect()
+        });
+    let permission_digest = details
+        .as_ref()
+        .and_then(|d| d.first())
+        .map(|d| d.digest.clone());
     let access = access_token(
         p,
         AccessTokenClaims {
@@ -74,6 +93,7 @@ pub fn for_login(p: &Provider, login: &LoginContext, user: &User, now: i64) -> L
             jti: random_id(),
             sid: Some(login.session_id.to_owned()),
             acr: Some(login.method.acr()),
+            authorization_details: details,
         },
     );
     let id = IdTokenClaims {
@@ -100,7 +120,7 @@ pub fn for_login(p: &Provider, login: &LoginContext, user: &User, now: i64) -> L
         sub_nnin: None,
         sub_bankid: None,
         proof_key_id: None,
-        permission_digest: None,
+        permission_digest,
     };
     let id_token = p.keys.sign("JWT", &id);
     LoginTokens { access, id_token }
@@ -122,6 +142,7 @@ pub fn for_client(p: &Provider, client_id: &str, scope: &ScopeSet, now: i64) -> 
             jti: random_id(),
             sid: None,
             acr: None,
+            authorization_details: None,
         },
     )
 }

@@ -301,25 +301,6 @@ async fn unsupported_response_mode_is_refused_by_query() {
 }
 
 #[tokio::test]
-async fn request_objects_are_not_supported_yet() {
-    let tp = TestProvider::start().await;
-    assert_redirected_error(
-        &tp,
-        &Pending::new(&[("request", "a.b.c")], &[]),
-        "request_not_supported",
-        "request",
-    )
-    .await;
-    assert_redirected_error(
-        &tp,
-        &Pending::new(&[("request_uri", "urn:x")], &[]),
-        "request_uri_not_supported",
-        "request_uri",
-    )
-    .await;
-}
-
-#[tokio::test]
 async fn an_oversized_state_is_refused_and_not_echoed() {
     let tp = TestProvider::start().await;
     let long = "s".repeat(600);

@@ -52,6 +52,7 @@ pub async fn exchange(p: &Provider, client: &Client, params: &Params) -> GrantRe
         method: record.method,
         api_version: record.api_version,
         nonce: Some(&record.nonce),
+        authorization_details: record.terms.authorization_details.as_deref(),
     };
     let tokens = for_login(p, &login, &user, now);
     let refresh = client

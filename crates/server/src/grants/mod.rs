@@ -8,7 +8,7 @@ pub mod refresh_token;
 
 use crate::Provider;
 use crate::secret::{random_id, random_token};
-use crate::store::{AccessTokenRecord, AuthorizationCode, StoreError, StoreResult};
+use crate::store::{AccessTokenRecord, AuthorizationCode, GrantTerms, StoreError, StoreResult};
 use crate::tokens::AccessToken;
 use bankid_oidc_core::OAuthError;
 use bankid_oidc_core::acr::Method;
@@ -22,6 +22,8 @@ pub struct Authentication<'a> {
     pub session_id: &'a str,
     pub method: Method,
     pub auth_time: i64,
+    /// The user consented to share the NNIN in this login.
+    pub nnin_consent: bool,
 }
 
 /// Why a grant failed: the client's fault (an OAuth error) or ours (the store).
@@ -69,6 +71,13 @@ pub async fn issue_code(
         issued_at: now,
         expires_at: now + p.config.code_ttl,
         consumed_at: None,
+        terms: GrantTerms {
+            nnin_consent: auth.nnin_consent,
+            authorization_details: req
+                .authorization_details
+                .as_ref()
+                .map(|d| serde_json::to_string(d).expect("details serialize")),
+        },
     };
     p.store.issue_code(&record, now).await?;
     Ok(code)
@@ -82,6 +91,7 @@ fn access_record(token: &AccessToken, grant_id: &str, client_id: &str) -> Access
         client_id: client_id.to_owned(),
         issued_at: token.issued_at,
         expires_at: token.expires_at,
+        nnin_consent: false,
     }
 }
 

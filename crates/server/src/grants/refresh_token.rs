@@ -73,6 +73,7 @@ pub async fn exchange(p: &Provider, client: &Client, params: &Params) -> GrantRe
         return Err(invalid_grant("refresh_token: unknown refresh token"));
     };
     let family = state.token;
+    let terms = state.terms;
     if family.client_id != client.client_id {
         return Err(invalid_grant("refresh_token: was issued to another client"));
     }
@@ -105,6 +106,7 @@ pub async fn exchange(p: &Provider, client: &Client, params: &Params) -> GrantRe
         method: family.method,
         api_version: family.api_version,
         nonce: None,
+        authorization_details: terms.authorization_details.as_deref(),
     };
     let tokens = for_login(p, &login, &user, now);
     let successor = successor_value(p, token);

@@ -6,19 +6,22 @@ use crate::http::client_response::{deliver, deliver_error, redirect};
 use crate::http::cookie::set_session_cookie;
 use crate::http::page::error_page;
 use crate::http::session::current_session;
-use crate::login::flow::{self, css_path};
+use crate::id_token_hint;
+use crate::login::flow::{self, Start, css_path};
+use crate::request_objects;
 use crate::secret::{random_id, random_token};
-use crate::store::{Session, StoreError};
+use crate::store::{Session, StoreError, Taken};
 use crate::{AppState, Provider};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use bankid_oidc_core::authorize::{
-    AuthorizeError, AuthorizeParams, Channel, ClientPolicy, ValidatedAuthorizeRequest,
-    check_redirect, validate,
+    AuthorizeError, AuthorizeParams, ClientPolicy, ValidatedAuthorizeRequest, check_redirect,
+    validate,
 };
 use bankid_oidc_core::locale::Locale;
+use bankid_oidc_core::login_hint::LoginHint;
 use bankid_oidc_core::token_hash::sha256_b64;
 use bankid_oidc_core::{ErrorCode, OAuthError};
 
@@ -94,13 +97,36 @@ async fn authorize(
         }
         Err(e) => return internal(p, e),
     };
+    // A pushed request: everything was validated at the PAR endpoint.
+    if let Some(request_uri) = params.get("request_uri") {
+        return match take_pushed(p, &client.client_id, request_uri).await {
+            Ok(req) => match continue_login(p, headers, &req).await {
+                Ok(response) => response,
+                Err(e) => internal(p, e),
+            },
+            Err(e) => page(p, &e, locale),
+        };
+    }
+    // Until the redirect_uri is proven, request object errors are shown on a page.
+    let resolved = match request_objects::resolve(p, &client, &params, false).await {
+        Ok(resolved) => resolved,
+        Err(e) => return page(p, &e, locale),
+    };
     let policy = ClientPolicy {
         client_id: &client.client_id,
         redirect_uris: &client.redirect_uris,
         scopes: &client.scopes,
     };
-    let validated = check_redirect(&params, &policy)
-        .and_then(|target| validate(&params, &policy, &target, Channel::Query));
+    let validated = check_redirect(&resolved.params, &policy).and_then(|target| {
+        if client.require_pushed_authorization_requests {
+            let e = OAuthError::invalid_request(format!(
+                "request_uri: client '{}' must push its authorization requests (PAR, RFC 9126)",
+                client.client_id
+            ));
+            return Err(AuthorizeError::Redirect(Box::new(target), e));
+        }
+        validate(&resolved.params, &policy, &target, resolved.channel)
+    });
     let req = match validated {
         Ok(req) => req,
         Err(AuthorizeError::Page(e)) => return page(p, &e, locale),
@@ -114,17 +140,74 @@ async fn authorize(
     }
 }
 
-/// With a valid request: answer at once from the browser's session, or start a login flow.
+/// The URN prefix of the request_uris this provider hands out.
+pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
+
+/// Takes (consumes) a pushed request of this client.
+async fn take_pushed(
+    p: &Provider,
+    client_id: &str,
+    request_uri: &str,
+) -> Result<ValidatedAuthorizeRequest, OAuthError> {
+    let invalid =
+        |d: &str| OAuthError::new(ErrorCode::InvalidRequestUri, format!("request_uri: {d}"));
+    if !request_uri.starts_with(REQUEST_URI_PREFIX) || request_uri.len() > 200 {
+        return Err(invalid(
+            "not a request_uri from this provider's pushed authorization request endpoint",
+        ));
+    }
+    let taken = p
+        .store
+        .take_pushed_request(&sha256_b64(request_uri), client_id, p.now())
+        .await
+        .map_err(|_| OAuthError::server_error("the provider could not read its store"))?;
+    match taken {
+        Taken::Request(json) => serde_json::from_str(&json)
+            .map_err(|_| OAuthError::server_error("a stored pushed request is unreadable")),
+        Taken::Used => Err(invalid("already used; a request_uri is single-use")),
+        Taken::Expired => Err(invalid("expired; push the request again")),
+        Taken::OtherClient => Err(invalid("was pushed by another client")),
+        Taken::Unknown => Err(invalid("unknown")),
+    }
+}
+
+/// With a valid request: answer at once (SSO, or identification skipped by id_token_hint),
+/// ask only for consent, or start a login flow.
 async fn continue_login(
     p: &Provider,
     headers: &HeaderMap,
     req: &ValidatedAuthorizeRequest,
 ) -> Result<Response, StoreError> {
     let now = p.now();
+    let redirect_error =
+        |e: OAuthError| deliver_error(&req.target, &p.realm.issuer, &e, StatusCode::FOUND);
     let session = current_session(p, headers).await?;
-    if let Some(session) = &session
-        && let Some(auth) = reusable(p, session, req, now).await?
+    let consent = flow::needs_consent(req);
+
+    // Who is already known, and in which session: the id_token_hint's login (seed 001), or the
+    // browser's single sign-on.
+    let known = match &req.id_token_hint {
+        Some(token) => match id_token_hint::resolve(p, &req.client_id, token).await {
+            Ok(h) => Some((h.user.id, h.method, h.sid)),
+            Err(e) => return Ok(redirect_error(e)),
+        },
+        None => match &session {
+            Some(s) => reusable(p, s, req, now)
+                .await?
+                .map(|a| (a.user_id.to_owned(), a.method, s.id.clone())),
+            None => None,
+        },
+    };
+    if let Some((user_id, method, session_id)) = &known
+        && !consent
     {
+        let auth = Authentication {
+            user_id,
+            session_id,
+            method: *method,
+            auth_time: now,
+            nnin_consent: false,
+        };
         let code = issue_code(p, req, &auth).await?;
         return Ok(deliver(
             &req.target,
@@ -134,21 +217,23 @@ async fn continue_login(
         ));
     }
     if req.prompt.none {
-        let e = OAuthError::new(
-            ErrorCode::LoginRequired,
-            "prompt: 'none' was given but the user must log in",
-        );
-        return Ok(deliver_error(
-            &req.target,
-            &p.realm.issuer,
-            &e,
-            StatusCode::FOUND,
-        ));
+        let e = if known.is_some() {
+            OAuthError::new(
+                ErrorCode::ConsentRequired,
+                "prompt: 'none' was given but the user must consent",
+            )
+        } else {
+            OAuthError::new(
+                ErrorCode::LoginRequired,
+                "prompt: 'none' was given but the user must log in",
+            )
+        };
+        return Ok(redirect_error(e));
     }
-    // The flow is bound to a session; a browser without one gets a short anonymous session, which
-    // the login replaces with a new one.
-    let (session_id, new_cookie) = match session {
-        Some(session) => (session.id, None),
+    // A flow is bound to the browser's session; a browser without one gets a short anonymous
+    // session, which a login replaces with a new one.
+    let (flow_session, new_cookie) = match &session {
+        Some(session) => (session.id.clone(), None),
         None => {
             let cookie = random_token();
             let anonymous = Session {
@@ -165,7 +250,21 @@ async fn continue_login(
             (anonymous.id, Some(cookie))
         }
     };
-    let flow_id = flow::start(p, &session_id, req).await?;
+    let preselected = match req.login_hint.as_ref().and_then(LoginHint::nnin) {
+        Some(nnin) => p.store.user_by_nnin(nnin.as_str()).await?,
+        None => None,
+    };
+    let start = match &known {
+        Some((user_id, method, session_id)) => Start::Consent {
+            user_id,
+            method: *method,
+            session_id,
+        },
+        None => Start::Identify {
+            user: preselected.as_ref(),
+        },
+    };
+    let flow_id = flow::start(p, &flow_session, req, start).await?;
     let mut response = redirect(StatusCode::FOUND, &flow::flow_path(p, &flow_id));
     if let Some(cookie) = new_cookie {
         let value = set_session_cookie(
@@ -200,6 +299,15 @@ async fn reusable<'a>(
     }) {
         return Ok(None);
     }
+    // A login_hint naming another user is not served by this session.
+    if let Some(nnin) = req.login_hint.as_ref().and_then(LoginHint::nnin)
+        && p.store
+            .user(user_id)
+            .await?
+            .is_some_and(|u| u.nnin != nnin.as_str())
+    {
+        return Ok(None);
+    }
     if p.store.user(user_id).await?.is_none() {
         return Ok(None);
     }
@@ -208,5 +316,6 @@ async fn reusable<'a>(
         session_id: &session.id,
         method,
         auth_time,
+        nnin_consent: false,
     }))
 }

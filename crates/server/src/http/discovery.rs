@@ -29,6 +29,11 @@ pub async fn realm_jwks(State(p): State<AppState>) -> Response {
     json(p.keys.jwks_json(), "public, max-age=300")
 }
 
+/// The encryption keys alone (`jwks_uri_enc`).
+pub async fn realm_jwks_enc(State(p): State<AppState>) -> Response {
+    json(p.encryption.jwks_json.clone(), "public, max-age=300")
+}
+
 pub async fn stylesheet() -> Response {
     let mut response = include_str!("../../assets/style.css").into_response();
     let headers = response.headers_mut();

@@ -11,6 +11,7 @@ pub mod introspect;
 pub mod login_actions;
 pub mod logout;
 pub mod page;
+pub mod par;
 pub mod revoke;
 pub mod session;
 pub mod test_controls;
@@ -19,8 +20,8 @@ pub mod userinfo;
 
 use crate::AppState;
 use crate::issuer::realm::{
-    AUTH_PATH, DISCOVERY_PATH, INTROSPECTION_PATH, JWKS_PATH, LOGIN_ACTIONS_PATH, LOGOUT_PATH,
-    RESOURCES_PATH, REVOCATION_PATH, TOKEN_PATH, USERINFO_PATH,
+    AUTH_PATH, DISCOVERY_PATH, INTROSPECTION_PATH, JWKS_ENC_PATH, JWKS_PATH, LOGIN_ACTIONS_PATH,
+    LOGOUT_PATH, PAR_PATH, RESOURCES_PATH, REVOCATION_PATH, TOKEN_PATH, USERINFO_PATH,
 };
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -57,6 +58,8 @@ pub fn router(state: AppState) -> Router {
         .route(&realm.route(INTROSPECTION_PATH), axum::routing::post(introspect::introspect))
         .route(&realm.route(REVOCATION_PATH), axum::routing::post(revoke::revoke))
         .route(&realm.route(LOGOUT_PATH), get(logout::get).post(logout::post))
+        .route(&realm.route(PAR_PATH), axum::routing::post(par::push))
+        .route(&realm.route(JWKS_ENC_PATH), get(discovery::realm_jwks_enc))
         .route(
             &realm.route(&format!("{LOGIN_ACTIONS_PATH}/{{flow_id}}")),
             get(login_actions::show).post(login_actions::submit),

@@ -95,8 +95,8 @@ async fn claims(p: &Provider, token: &str) -> Result<Map<String, Value>, ApiErro
             &p.realm.issuer,
         )
     };
-    let at = match live_access_token(p, token).await {
-        Ok((claims, _)) => claims,
+    let (at, record) = match live_access_token(p, token).await {
+        Ok(found) => found,
         Err(BearerError::Invalid(d)) => return Err(invalid(&d)),
         Err(BearerError::Store(e)) => return Err(ApiError::server_error(e)),
     };
@@ -129,6 +129,18 @@ async fn claims(p: &Provider, token: &str) -> Result<Map<String, Value>, ApiErro
         && let Some(phone) = &user.phone
     {
         claims.insert("phone_number".into(), Value::String(phone.clone()));
+    }
+    if scope.contains("address")
+        && let Some(address) = user
+            .address
+            .as_deref()
+            .and_then(|a| serde_json::from_str::<Value>(a).ok())
+    {
+        claims.insert("address".into(), address);
+    }
+    // Only where the user consented in this login (seed 001); the provider stores no consent.
+    if scope.contains("nnin") && record.nnin_consent {
+        claims.insert("nnin".into(), Value::String(user.nnin.clone()));
     }
     Ok(claims)
 }

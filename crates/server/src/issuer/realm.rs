@@ -3,6 +3,9 @@
 use crate::config::Config;
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::discovery::ProviderMetadata;
+use bankid_oidc_core::jwe::{ContentEncryption, KeyManagement};
+use bankid_oidc_core::permission::PAYMENT_V1;
+use bankid_oidc_core::request_object::SigningAlg;
 use bankid_oidc_core::scope::{MACHINE_SCOPES, PERSON_SCOPES};
 use std::sync::Arc;
 
@@ -15,6 +18,9 @@ pub const JWKS_PATH: &str = "/protocol/openid-connect/certs";
 pub const INTROSPECTION_PATH: &str = "/protocol/openid-connect/token/introspect";
 pub const REVOCATION_PATH: &str = "/protocol/openid-connect/revoke";
 pub const LOGOUT_PATH: &str = "/protocol/openid-connect/logout";
+pub const PAR_PATH: &str = "/protocol/openid-connect/ext/par/request";
+/// The encryption keys alone (BankID's `jwks_uri_enc`).
+pub const JWKS_ENC_PATH: &str = "/protocol/openid-connect/certs/enc";
 pub const LOGIN_ACTIONS_PATH: &str = "/login-actions";
 pub const RESOURCES_PATH: &str = "/resources";
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
@@ -85,6 +91,22 @@ fn discovery(issuer: &str) -> ProviderMetadata {
         token_introspection_endpoint: Some(url(INTROSPECTION_PATH)),
         revocation_endpoint: Some(url(REVOCATION_PATH)),
         end_session_endpoint: Some(url(LOGOUT_PATH)),
+        pushed_authorization_request_endpoint: Some(url(PAR_PATH)),
+        require_pushed_authorization_requests: Some(false),
+        jwks_uri_enc: Some(url(JWKS_ENC_PATH)),
+        request_object_signing_alg_values_supported: SigningAlg::ALL
+            .iter()
+            .map(|a| a.name().to_owned())
+            .collect(),
+        request_object_encryption_alg_values_supported: KeyManagement::ALL
+            .iter()
+            .map(|a| a.name().to_owned())
+            .collect(),
+        request_object_encryption_enc_values_supported: ContentEncryption::ALL
+            .iter()
+            .map(|e| e.name().to_owned())
+            .collect(),
+        authorization_details_types_supported: strings(&[PAYMENT_V1]),
         scopes_supported: PERSON_SCOPES
             .iter()
             .chain(MACHINE_SCOPES)
@@ -114,6 +136,9 @@ fn discovery(issuer: &str) -> ProviderMetadata {
             "updated_at",
             "email",
             "phone_number",
+            "address",
+            "nnin",
+            "permission_digest",
         ]),
         response_types_supported: strings(&["code"]),
         response_modes_supported: strings(&["query", "fragment", "form_post"]),
@@ -132,7 +157,7 @@ fn discovery(issuer: &str) -> ProviderMetadata {
         ui_locales_supported: strings(&["nb", "en"]),
         prompt_values_supported: strings(&["none", "login", "consent", "select_account"]),
         claims_parameter_supported: Some(false),
-        request_parameter_supported: Some(false),
+        request_parameter_supported: Some(true),
         request_uri_parameter_supported: Some(false),
         authorization_response_iss_parameter_supported: Some(true),
         tls_client_certificate_bound_access_tokens: Some(false),

@@ -30,6 +30,7 @@ pub const STEP_OTP: &str = "otp";
 pub const STEP_PASSWORD: &str = "password";
 pub const STEP_MOBILE: &str = "mobile";
 pub const STEP_APPROVE: &str = "approve";
+pub const STEP_CONSENT: &str = "consent";
 
 /// Every field any login step posts. Unknown fields are ignored; each is length-limited by the
 /// body limit of the router.
@@ -49,30 +50,73 @@ pub struct LoginForm {
     pub decision: Option<String>,
 }
 
+/// Where a login flow starts.
+pub enum Start<'a> {
+    /// Identify the user; an NNIN login_hint (pushed or encrypted) pre-selects `user`.
+    Identify { user: Option<&'a User> },
+    /// The user is already authenticated in session `session_id` (SSO, or identification skipped
+    /// by id_token_hint): only consent is asked, and the browser's session is left as it is.
+    Consent {
+        user_id: &'a str,
+        method: Method,
+        session_id: &'a str,
+    },
+}
+
+/// Whether the request asks the user to agree to something beyond logging in.
+pub fn needs_consent(req: &ValidatedAuthorizeRequest) -> bool {
+    req.scope.contains("nnin") || req.authorization_details.is_some()
+}
+
 /// Creates a flow for a validated request in a browser session; returns the flow id.
 pub async fn start(
     p: &Provider,
     session_id: &str,
     req: &ValidatedAuthorizeRequest,
+    start: Start<'_>,
 ) -> Result<String, StoreError> {
     let now = p.now();
-    let step = if req.methods == [Method::Bim] {
-        STEP_MOBILE
-    } else {
-        STEP_NNIN
-    };
-    let flow = LoginFlow {
+    let mut flow = LoginFlow {
         id: random_token(),
         session_id: session_id.to_owned(),
         request: serde_json::to_string(req).map_err(StoreError::new)?,
-        step: step.to_owned(),
+        step: STEP_NNIN.to_owned(),
         method: (req.methods.len() == 1).then(|| req.methods[0]),
         user_id: None,
         csrf: random_token(),
         binding_message: None,
         created_at: now,
         expires_at: now + p.config.flow_ttl,
+        kept_session_id: None,
     };
+    match start {
+        Start::Consent {
+            user_id,
+            method,
+            session_id,
+        } => {
+            flow.step = STEP_CONSENT.into();
+            flow.user_id = Some(user_id.to_owned());
+            flow.method = Some(method);
+            flow.kept_session_id = Some(session_id.to_owned());
+        }
+        Start::Identify { user: Some(user) } => {
+            flow.user_id = Some(user.id.clone());
+            match flow.method {
+                Some(Method::Bid) => flow.step = STEP_OTP.into(),
+                Some(Method::Bis) => {
+                    flow.step = STEP_APPROVE.into();
+                    flow.binding_message = Some(new_binding_message());
+                }
+                // The method is the user's choice: the first page offers the methods only.
+                _ => {}
+            }
+        }
+        Start::Identify { user: None } if req.methods == [Method::Bim] => {
+            flow.step = STEP_MOBILE.into()
+        }
+        Start::Identify { user: None } => {}
+    }
     p.store.create_flow(&flow).await?;
     Ok(flow.id)
 }
@@ -159,8 +203,22 @@ pub async fn show(p: &Provider, active: &ActiveFlow, error: Option<String>) -> R
         STEP_PASSWORD => t.title_password,
         STEP_MOBILE => t.title_mobile,
         STEP_APPROVE => t.title_approve,
+        STEP_CONSENT => t.title_consent,
         _ => t.title_nnin,
     };
+    let payments = req
+        .authorization_details
+        .iter()
+        .flatten()
+        .filter_map(|d| d.statement.as_ref())
+        .flat_map(|s| s.payments.iter())
+        .map(|p| {
+            (
+                format!("{} {}", p.amount, p.currency),
+                p.creditor_name.clone(),
+            )
+        })
+        .collect();
     let method_buttons = req
         .methods
         .iter()
@@ -180,6 +238,9 @@ pub async fn show(p: &Provider, active: &ActiveFlow, error: Option<String>) -> R
         error,
         method_buttons,
         binding_message: flow.binding_message.as_deref(),
+        user_preselected: flow.user_id.is_some(),
+        consent_nnin: req.scope.contains("nnin"),
+        payments,
     };
     let origin = url::Url::parse(&req.target.redirect_uri)
         .ok()
@@ -228,6 +289,10 @@ pub async fn submit(p: &Provider, mut active: ActiveFlow, form: LoginForm) -> Re
         }
         STEP_MOBILE => step_mobile(p, &mut active, &form, t).await,
         STEP_APPROVE => match form.decision.as_deref() {
+            Some("allow") => Ok(identified(&mut active, STEP_APPROVE)),
+            _ => Ok(Outcome::Retry(None)),
+        },
+        STEP_CONSENT => match form.decision.as_deref() {
             Some("allow") => Ok(Outcome::Complete),
             _ => Ok(Outcome::Retry(None)),
         },
@@ -259,6 +324,16 @@ enum Secret {
     Password,
 }
 
+/// The user is identified at `step`: ask for consent when the request needs it, else complete.
+fn identified(active: &mut ActiveFlow, step: &str) -> Outcome {
+    if needs_consent(&active.request) {
+        active.flow.step = STEP_CONSENT.into();
+        Outcome::Advance(step.into())
+    } else {
+        Outcome::Complete
+    }
+}
+
 async fn step_nnin(
     p: &Provider,
     active: &mut ActiveFlow,
@@ -276,12 +351,23 @@ async fn step_nnin(
         active.flow.step = STEP_MOBILE.into();
         return Ok(Outcome::Advance(STEP_NNIN.into()));
     }
-    let nnin = match Nnin::parse(form.nnin.as_deref().unwrap_or("").trim()) {
-        Ok(n) => n,
-        Err(e) => return Ok(Outcome::Retry(Some(format!("{}: {e}.", t.bad_nnin)))),
+    // A user pre-selected by the login_hint is not asked for the NNIN again.
+    let preselected = match &active.flow.user_id {
+        Some(id) => p.store.user(id).await?,
+        None => None,
     };
-    let Some(user) = p.store.user_by_nnin(nnin.as_str()).await? else {
-        return Ok(Outcome::Retry(Some(t.unknown_user.to_owned())));
+    let user = match preselected {
+        Some(user) => user,
+        None => {
+            let nnin = match Nnin::parse(form.nnin.as_deref().unwrap_or("").trim()) {
+                Ok(n) => n,
+                Err(e) => return Ok(Outcome::Retry(Some(format!("{}: {e}.", t.bad_nnin)))),
+            };
+            let Some(user) = p.store.user_by_nnin(nnin.as_str()).await? else {
+                return Ok(Outcome::Retry(Some(t.unknown_user.to_owned())));
+            };
+            user
+        }
     };
     if user.is_locked(p.now()) {
         return Ok(Outcome::Retry(Some(t.locked.to_owned())));
@@ -345,7 +431,7 @@ async fn step_secret(
             active.flow.step = STEP_PASSWORD.into();
             Ok(Outcome::Advance(STEP_OTP.into()))
         }
-        Secret::Password => Ok(Outcome::Complete),
+        Secret::Password => Ok(identified(active, STEP_PASSWORD)),
     }
 }
 
@@ -424,6 +510,27 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Response {
         Err(e) => return internal(p, e),
     }
     let now = p.now();
+    // A consent to the NNIN is given only on the consent page, which this flow passed if the
+    // scope asked for it.
+    let nnin_consent = active.request.scope.contains("nnin");
+    if let Some(kept) = &active.flow.kept_session_id {
+        let auth = Authentication {
+            user_id,
+            session_id: kept,
+            method,
+            auth_time: now,
+            nnin_consent,
+        };
+        return match issue_code(p, &active.request, &auth).await {
+            Ok(code) => deliver(
+                &active.request.target,
+                &p.realm.issuer,
+                vec![("code", code)],
+                StatusCode::SEE_OTHER,
+            ),
+            Err(e) => internal(p, e),
+        };
+    }
     let cookie = random_token();
     let session = Session {
         id: random_id(),
@@ -443,6 +550,7 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Response {
             session_id: &session.id,
             method,
             auth_time: now,
+            nnin_consent,
         };
         issue_code(p, &active.request, &auth).await
     }

@@ -19,6 +19,12 @@ pub struct LoginPage<'a> {
     pub error: Option<String>,
     pub method_buttons: Vec<(&'static str, &'static str)>,
     pub binding_message: Option<&'a str>,
+    /// The login_hint named the user: the NNIN page offers the methods only.
+    pub user_preselected: bool,
+    /// The consent page asks for the NNIN.
+    pub consent_nnin: bool,
+    /// Payments to approve: (amount with currency, creditor).
+    pub payments: Vec<(String, String)>,
 }
 
 /// Renders a login step. `redirect_origin` is the client's origin, which the forms' redirects

@@ -48,6 +48,13 @@ pub struct Texts {
     pub logout_question: &'static str,
     pub logout_yes: &'static str,
     pub logged_out: &'static str,
+    pub choose_method: &'static str,
+    pub title_consent: &'static str,
+    pub consent_intro: &'static str,
+    pub consent_nnin: &'static str,
+    pub consent_payment: &'static str,
+    pub consent_to: &'static str,
+    pub consent_hint: &'static str,
 }
 
 pub const NB: Texts = Texts {
@@ -96,6 +103,13 @@ pub const NB: Texts = Texts {
     logout_question: "Vil du logge ut av BankID-testleverandøren?",
     logout_yes: "Logg ut",
     logged_out: "Du er logget ut.",
+    choose_method: "Velg hvordan du vil logge inn.",
+    title_consent: "Samtykke",
+    consent_intro: "Tjenesten ber om dette:",
+    consent_nnin: "Å få fødselsnummeret ditt",
+    consent_payment: "Å betale",
+    consent_to: "til",
+    consent_hint: "BankID lagrer ikke samtykket; tjenesten gjør det.",
 };
 
 pub const EN: Texts = Texts {
@@ -144,6 +158,13 @@ pub const EN: Texts = Texts {
     logout_question: "Do you want to log out of the BankID test provider?",
     logout_yes: "Log out",
     logged_out: "You are logged out.",
+    choose_method: "Choose how you want to log in.",
+    title_consent: "Consent",
+    consent_intro: "The service asks for this:",
+    consent_nnin: "To receive your national identity number",
+    consent_payment: "To pay",
+    consent_to: "to",
+    consent_hint: "BankID does not store the consent; the service does.",
 };
 
 pub fn texts(locale: Locale) -> &'static Texts {

@@ -44,6 +44,8 @@ pub struct Client {
     pub jwks_uri: Option<String>,
     /// A resource server may introspect tokens issued to other clients.
     pub resource_server: bool,
+    /// Plain authorization requests are refused: only pushed ones (RFC 9126 section 6).
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl Client {
@@ -66,6 +68,8 @@ pub struct User {
     pub birthdate: String,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// The OpenID Connect address claim, as JSON.
+    pub address: Option<String>,
     pub otp: String,
     pub password: String,
     pub failed_attempts: i64,
@@ -117,6 +121,9 @@ pub struct LoginFlow {
     pub binding_message: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
+    /// The already authenticated session this flow completes (SSO with consent, or
+    /// identification skipped by id_token_hint); none when the flow logs the user in.
+    pub kept_session_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +143,18 @@ pub struct AuthorizationCode {
     pub issued_at: i64,
     pub expires_at: i64,
     pub consumed_at: Option<i64>,
+    /// What the grant (stored with the code) carries beyond the login.
+    pub terms: GrantTerms,
+}
+
+/// What a user agreed to in a login, kept with the grant so that every token issued under it
+/// (now or on refresh) carries the same.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GrantTerms {
+    /// The user consented to sharing the NNIN through userinfo (seed 001).
+    pub nnin_consent: bool,
+    /// Approved `authorization_details`, JSON.
+    pub authorization_details: Option<String>,
 }
 
 /// An access token as the store knows it: enough to refuse it once its grant is revoked.
@@ -146,6 +165,8 @@ pub struct AccessTokenRecord {
     pub client_id: String,
     pub issued_at: i64,
     pub expires_at: i64,
+    /// Read from the grant; ignored when the record is stored.
+    pub nnin_consent: bool,
 }
 
 /// A refresh token as the store knows it (by its hash). Tokens of one login form a family: the
@@ -172,6 +193,7 @@ pub struct RefreshToken {
 pub struct RefreshTokenState {
     pub token: RefreshToken,
     pub grant_revoked: bool,
+    pub terms: GrantTerms,
 }
 
 /// What exchanging a refresh token found.
@@ -222,6 +244,9 @@ pub trait UserStore: Send + Sync {
     /// Adds a user; `Ok(false)` if the NNIN or PID is taken.
     async fn add_user(&self, user: &User) -> StoreResult<bool>;
     async fn users(&self) -> StoreResult<Vec<User>>;
+    /// Removes a user with their sessions, and revokes every grant they hold; `Ok(false)` if
+    /// there is no such user.
+    async fn remove_user(&self, user_id: &str, now: i64) -> StoreResult<bool>;
     /// Counts a failed credential in one write; the user is locked for `lock_seconds` when the
     /// count reaches `max_failures`. A lock that has run out starts the count again.
     async fn record_login_failure(
@@ -343,6 +368,57 @@ pub trait ReplayStore: Send + Sync {
         expires_at: i64,
         now: i64,
     ) -> StoreResult<bool>;
+    /// The same for a request object's `jti`.
+    async fn record_request_object_jti(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait PushedRequestStore: Send + Sync {
+    async fn push_request(
+        &self,
+        request_uri_hash: &str,
+        client_id: &str,
+        request: &str,
+        expires_at: i64,
+    ) -> StoreResult<()>;
+    /// Consumes a pushed request of `client_id` in one conditional write; see [`Taken`].
+    async fn take_pushed_request(
+        &self,
+        request_uri_hash: &str,
+        client_id: &str,
+        now: i64,
+    ) -> StoreResult<Taken>;
+}
+
+/// What taking a pushed request found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Taken {
+    /// The validated request, JSON; it is consumed.
+    Request(String),
+    Used,
+    Expired,
+    OtherClient,
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEncryptionKey {
+    pub kid: String,
+    pub alg: String,
+    pub private_pkcs8: Vec<u8>,
+    pub created_at: i64,
+}
+
+#[async_trait]
+pub trait EncryptionKeyStore: Send + Sync {
+    async fn encryption_keys(&self) -> StoreResult<Vec<StoredEncryptionKey>>;
+    async fn add_encryption_key(&self, key: &StoredEncryptionKey) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -363,6 +439,8 @@ pub trait Store:
     + RefreshTokenStore
     + GrantStore
     + ReplayStore
+    + PushedRequestStore
+    + EncryptionKeyStore
     + SecretStore
     + Send
     + Sync
@@ -380,6 +458,8 @@ impl<T> Store for T where
         + RefreshTokenStore
         + GrantStore
         + ReplayStore
+        + PushedRequestStore
+        + EncryptionKeyStore
         + SecretStore
         + Send
         + Sync

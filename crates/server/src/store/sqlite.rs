@@ -83,6 +83,9 @@ fn client_from(row: SqliteRow) -> StoreResult<Client> {
         jwks: row.get("jwks"),
         jwks_uri: row.get("jwks_uri"),
         resource_server: resource_server != 0,
+        require_pushed_authorization_requests: row
+            .get::<i64, _>("require_pushed_authorization_requests")
+            != 0,
     })
 }
 
@@ -130,6 +133,7 @@ fn user_from(row: SqliteRow) -> User {
         birthdate: row.get("birthdate"),
         email: row.get("email"),
         phone: row.get("phone"),
+        address: row.get("address"),
         otp: row.get("otp"),
         password: row.get("password"),
         failed_attempts: row.get("failed_attempts"),
@@ -161,6 +165,7 @@ fn flow_from(row: SqliteRow) -> LoginFlow {
         binding_message: row.get("binding_message"),
         created_at: row.get("created_at"),
         expires_at: row.get("expires_at"),
+        kept_session_id: row.get("kept_session_id"),
     }
 }
 
@@ -184,7 +189,16 @@ fn code_from(row: SqliteRow) -> StoreResult<AuthorizationCode> {
         issued_at: row.get("issued_at"),
         expires_at: row.get("expires_at"),
         consumed_at: row.get("consumed_at"),
+        terms: terms_from(&row),
     })
+}
+
+/// The grant's terms, from a row that joined `grants`.
+fn terms_from(row: &SqliteRow) -> GrantTerms {
+    GrantTerms {
+        nnin_consent: row.get::<i64, _>("nnin_consent") != 0,
+        authorization_details: row.get("authorization_details"),
+    }
 }
 
 async fn insert_key(
@@ -252,6 +266,7 @@ async fn insert_refresh_token(
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn insert_grant(
     executor: impl sqlx::Executor<'_, Database = sqlx::Sqlite>,
     id: &str,
@@ -259,14 +274,20 @@ async fn insert_grant(
     user_id: &str,
     session_id: Option<&str>,
     offline: bool,
+    terms: &GrantTerms,
     now: i64,
 ) -> StoreResult<()> {
-    sqlx::query("INSERT INTO grants (id, client_id, user_id, session_id, offline, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+    sqlx::query(
+        "INSERT INTO grants (id, client_id, user_id, session_id, offline, nnin_consent, authorization_details, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
         .bind(id)
         .bind(client_id)
         .bind(user_id)
         .bind(session_id)
         .bind(i64::from(offline))
+        .bind(i64::from(terms.nnin_consent))
+        .bind(&terms.authorization_details)
         .bind(now)
         .execute(executor)
         .await
@@ -292,8 +313,9 @@ impl ClientStore for SqliteStore {
     async fn add_client(&self, c: &Client) -> StoreResult<bool> {
         let result = sqlx::query(
             "INSERT INTO clients (name, secret_hash, redirect_uris, scopes, grant_types, token_endpoint_auth_method,
-                 post_logout_redirect_uris, jwks, jwks_uri, resource_server, created_at, client_id)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 post_logout_redirect_uris, jwks, jwks_uri, resource_server, require_pushed_authorization_requests,
+                 created_at, client_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         );
         let result = bind_client(result, c)?.execute(&self.pool).await;
         match result {
@@ -307,7 +329,7 @@ impl ClientStore for SqliteStore {
         let query = sqlx::query(
             "UPDATE clients SET name = ?, secret_hash = ?, redirect_uris = ?, scopes = ?, grant_types = ?,
                  token_endpoint_auth_method = ?, post_logout_redirect_uris = ?, jwks = ?, jwks_uri = ?,
-                 resource_server = ?, created_at = ?
+                 resource_server = ?, require_pushed_authorization_requests = ?, created_at = ?
              WHERE client_id = ?",
         );
         let result = bind_client(query, c)?
@@ -358,6 +380,7 @@ fn bind_client<'q>(query: SqliteQuery<'q>, c: &'q Client) -> StoreResult<SqliteQ
         .bind(&c.jwks)
         .bind(&c.jwks_uri)
         .bind(i64::from(c.resource_server))
+        .bind(i64::from(c.require_pushed_authorization_requests))
         .bind(c.created_at)
         .bind(&c.client_id))
 }
@@ -393,8 +416,9 @@ impl UserStore for SqliteStore {
 
     async fn add_user(&self, u: &User) -> StoreResult<bool> {
         let result = sqlx::query(
-            "INSERT INTO users (id, nnin, pid, given_name, family_name, birthdate, email, phone, otp, password, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO users (id, nnin, pid, given_name, family_name, birthdate, email, phone, address, otp, password,
+                 updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&u.id)
         .bind(&u.nnin)
@@ -404,6 +428,7 @@ impl UserStore for SqliteStore {
         .bind(&u.birthdate)
         .bind(&u.email)
         .bind(&u.phone)
+        .bind(&u.address)
         .bind(&u.otp)
         .bind(&u.password)
         .bind(u.updated_at)
@@ -422,6 +447,24 @@ impl UserStore for SqliteStore {
             .await
             .map_err(err)?;
         Ok(rows.into_iter().map(user_from).collect())
+    }
+
+    async fn remove_user(&self, user_id: &str, now: i64) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        sqlx::query("UPDATE grants SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
+            .bind(now)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        // Sessions go with the user (ON DELETE CASCADE).
+        let removed = sqlx::query("DELETE FROM users WHERE id = ?")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(removed.rows_affected() == 1)
     }
 
     async fn record_login_failure(
@@ -481,7 +524,10 @@ impl KeyStore for SqliteStore {
     }
 
     async fn apply_key_schedule(&self, now: i64, retire_after: i64) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        // This transaction reads before it writes: BEGIN IMMEDIATE takes the write lock first, so
+        // a concurrent writer makes it wait (busy_timeout) instead of failing with SQLITE_BUSY
+        // when a deferred transaction tries to upgrade.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(err)?;
         let due = sqlx::query(
             "SELECT kid FROM signing_keys WHERE state = 'next' AND activate_at <= ? ORDER BY activate_at DESC, kid LIMIT 1",
         )
@@ -601,8 +647,9 @@ async fn insert_session(
 impl FlowStore for SqliteStore {
     async fn create_flow(&self, f: &LoginFlow) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO login_flows (id, session_id, request, step, method, user_id, csrf, binding_message, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO login_flows (id, session_id, request, step, method, user_id, csrf, binding_message, created_at,
+                 expires_at, kept_session_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&f.id)
         .bind(&f.session_id)
@@ -614,6 +661,7 @@ impl FlowStore for SqliteStore {
         .bind(&f.binding_message)
         .bind(f.created_at)
         .bind(f.expires_at)
+        .bind(&f.kept_session_id)
         .execute(&self.pool)
         .await
         .map_err(err)?;
@@ -668,6 +716,7 @@ impl CodeStore for SqliteStore {
             &c.user_id,
             Some(&c.session_id),
             offline,
+            &c.terms,
             grant_created_at,
         )
         .await?;
@@ -697,11 +746,14 @@ impl CodeStore for SqliteStore {
     }
 
     async fn code(&self, code_hash: &str) -> StoreResult<Option<AuthorizationCode>> {
-        let row = sqlx::query("SELECT * FROM authorization_codes WHERE code_hash = ?")
-            .bind(code_hash)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
+        let row = sqlx::query(
+            "SELECT c.*, g.nnin_consent, g.authorization_details FROM authorization_codes c
+             JOIN grants g ON g.id = c.grant_id WHERE c.code_hash = ?",
+        )
+        .bind(code_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(err)?;
         row.map(code_from).transpose()
     }
 
@@ -743,8 +795,8 @@ impl CodeStore for SqliteStore {
 impl RefreshTokenStore for SqliteStore {
     async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenState>> {
         let row = sqlx::query(
-            "SELECT r.*, g.revoked_at AS grant_revoked_at FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id
-             WHERE r.token_hash = ?",
+            "SELECT r.*, g.revoked_at AS grant_revoked_at, g.nnin_consent, g.authorization_details
+             FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = ?",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -755,6 +807,7 @@ impl RefreshTokenStore for SqliteStore {
             Ok(RefreshTokenState {
                 token: refresh_from(&row)?,
                 grant_revoked: revoked.is_some(),
+                terms: terms_from(&row),
             })
         })
         .transpose()
@@ -843,7 +896,7 @@ impl GrantStore for SqliteStore {
 
     async fn live_access_token(&self, jti: &str) -> StoreResult<Option<AccessTokenRecord>> {
         let row = sqlx::query(
-            "SELECT t.jti, t.grant_id, t.client_id, t.issued_at, t.expires_at FROM access_tokens t
+            "SELECT t.jti, t.grant_id, t.client_id, t.issued_at, t.expires_at, g.nnin_consent FROM access_tokens t
              JOIN grants g ON g.id = t.grant_id WHERE t.jti = ? AND t.revoked_at IS NULL AND g.revoked_at IS NULL",
         )
         .bind(jti)
@@ -856,6 +909,7 @@ impl GrantStore for SqliteStore {
             client_id: row.get("client_id"),
             issued_at: row.get("issued_at"),
             expires_at: row.get("expires_at"),
+            nnin_consent: row.get::<i64, _>("nnin_consent") != 0,
         }))
     }
 
@@ -878,10 +932,56 @@ impl GrantStore for SqliteStore {
         access: &AccessTokenRecord,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(err)?;
-        insert_grant(&mut *tx, grant_id, client_id, user_id, None, false, now).await?;
+        insert_grant(
+            &mut *tx,
+            grant_id,
+            client_id,
+            user_id,
+            None,
+            false,
+            &GrantTerms::default(),
+            now,
+        )
+        .await?;
         insert_access_token(access, &mut *tx).await?;
         tx.commit().await.map_err(err)
     }
+}
+
+/// Where a kind of one-time `jti` is kept: (purge, insert) statements.
+const ASSERTION_JTIS: (&str, &str) = (
+    "DELETE FROM client_assertion_jtis WHERE expires_at <= ?",
+    "INSERT OR IGNORE INTO client_assertion_jtis (client_id, jti, expires_at) VALUES (?, ?, ?)",
+);
+const REQUEST_OBJECT_JTIS: (&str, &str) = (
+    "DELETE FROM request_object_jtis WHERE expires_at <= ?",
+    "INSERT OR IGNORE INTO request_object_jtis (client_id, jti, expires_at) VALUES (?, ?, ?)",
+);
+
+/// Records a one-time `jti` until it expires; false if it was there.
+async fn record_jti(
+    pool: &SqlitePool,
+    (purge, insert): (&'static str, &'static str),
+    client_id: &str,
+    jti: &str,
+    expires_at: i64,
+    now: i64,
+) -> StoreResult<bool> {
+    let mut tx = pool.begin().await.map_err(err)?;
+    sqlx::query(purge)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+    let inserted = sqlx::query(insert)
+        .bind(client_id)
+        .bind(jti)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+    tx.commit().await.map_err(err)?;
+    Ok(inserted.rows_affected() == 1)
 }
 
 #[async_trait]
@@ -893,21 +993,113 @@ impl ReplayStore for SqliteStore {
         expires_at: i64,
         now: i64,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
-        sqlx::query("DELETE FROM client_assertion_jtis WHERE expires_at <= ?")
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        let inserted = sqlx::query("INSERT OR IGNORE INTO client_assertion_jtis (client_id, jti, expires_at) VALUES (?, ?, ?)")
+        record_jti(&self.pool, ASSERTION_JTIS, client_id, jti, expires_at, now).await
+    }
+
+    async fn record_request_object_jti(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        record_jti(
+            &self.pool,
+            REQUEST_OBJECT_JTIS,
+            client_id,
+            jti,
+            expires_at,
+            now,
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl PushedRequestStore for SqliteStore {
+    async fn push_request(
+        &self,
+        request_uri_hash: &str,
+        client_id: &str,
+        request: &str,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO pushed_requests (request_uri_hash, client_id, request, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(request_uri_hash)
             .bind(client_id)
-            .bind(jti)
+            .bind(request)
             .bind(expires_at)
-            .execute(&mut *tx)
+            .execute(&self.pool)
             .await
             .map_err(err)?;
-        tx.commit().await.map_err(err)?;
-        Ok(inserted.rows_affected() == 1)
+        Ok(())
+    }
+
+    async fn take_pushed_request(
+        &self,
+        request_uri_hash: &str,
+        client_id: &str,
+        now: i64,
+    ) -> StoreResult<Taken> {
+        let taken = sqlx::query(
+            "UPDATE pushed_requests SET used_at = ?3 WHERE request_uri_hash = ?1 AND client_id = ?2
+               AND used_at IS NULL AND expires_at > ?3 RETURNING request",
+        )
+        .bind(request_uri_hash)
+        .bind(client_id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(err)?;
+        if let Some(row) = taken {
+            return Ok(Taken::Request(row.get("request")));
+        }
+        let row = sqlx::query(
+            "SELECT client_id, expires_at, used_at FROM pushed_requests WHERE request_uri_hash = ?",
+        )
+        .bind(request_uri_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(match row {
+            None => Taken::Unknown,
+            Some(row) if row.get::<String, _>("client_id") != client_id => Taken::OtherClient,
+            Some(row) if row.get::<Option<i64>, _>("used_at").is_some() => Taken::Used,
+            Some(_) => Taken::Expired,
+        })
+    }
+}
+
+#[async_trait]
+impl EncryptionKeyStore for SqliteStore {
+    async fn encryption_keys(&self) -> StoreResult<Vec<StoredEncryptionKey>> {
+        let rows = sqlx::query("SELECT * FROM encryption_keys ORDER BY created_at, kid")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| StoredEncryptionKey {
+                kid: row.get("kid"),
+                alg: row.get("alg"),
+                private_pkcs8: row.get("private_pkcs8"),
+                created_at: row.get("created_at"),
+            })
+            .collect())
+    }
+
+    async fn add_encryption_key(&self, key: &StoredEncryptionKey) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO encryption_keys (kid, alg, private_pkcs8, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&key.kid)
+        .bind(&key.alg)
+        .bind(&key.private_pkcs8)
+        .bind(key.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(())
     }
 }
 
