@@ -13,14 +13,13 @@ use crate::issuer::realm::LOGOUT_PATH;
 use crate::login::flow::css_path;
 use crate::login::texts::{Texts, texts};
 use crate::store::{Session, StoreError};
-use crate::{AppState, Provider};
+use crate::{AppState, Provider, id_token_hint};
 use askama::Template;
 use aws_lc_rs::hmac;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use bankid_oidc_core::claims::{ID_TOKEN_TYP, IdTokenClaims};
 use bankid_oidc_core::locale::Locale;
 use bankid_oidc_core::params::Params;
 use bankid_oidc_core::{OAuthError, b64};
@@ -72,28 +71,9 @@ struct Hint {
 }
 
 fn read_hint(p: &Provider, token: &str) -> Result<Hint, OAuthError> {
-    let bad = |d: &str| OAuthError::invalid_request(format!("id_token_hint: {d}"));
-    let (header, payload) = p.keys.verify(token).map_err(|e| bad(&e.to_string()))?;
-    if header.typ.as_deref() == Some(ACCESS_TYP) {
-        return Err(bad("an access token is not an ID token"));
-    }
-    let claims: IdTokenClaims =
-        serde_json::from_slice(&payload).map_err(|_| bad("claims are malformed"))?;
-    if claims.iss != p.realm.issuer || claims.typ.as_deref() != Some(ID_TOKEN_TYP) {
-        return Err(bad("not an ID token of this issuer"));
-    }
-    let client_id = match (&claims.azp, &claims.aud) {
-        (Some(azp), _) => azp.clone(),
-        (None, bankid_oidc_core::claims::Audience::One(aud)) => aud.clone(),
-        (None, _) => return Err(bad("names several audiences and no azp")),
-    };
-    Ok(Hint {
-        client_id,
-        sid: claims.sid,
-    })
+    let (claims, client_id) = id_token_hint::verify(p, token)?;
+    Ok(Hint { client_id, sid: claims.sid })
 }
-
-const ACCESS_TYP: &str = bankid_oidc_core::claims::ACCESS_TOKEN_TYP;
 
 /// The confirmation token of a session's logout page: only this provider can make it.
 fn confirmation(p: &Provider, session: &Session) -> String {
