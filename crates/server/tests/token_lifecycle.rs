@@ -3,7 +3,7 @@
 
 mod support;
 
-use bankid_oidc_core::jwk::{Jwk, Jwks};
+use bankid_oidc_core::jwk::Jwks;
 use bankid_oidc_server::seed::new_client;
 use bankid_oidc_server::store::ClientStore;
 use reqwest::StatusCode;
@@ -618,40 +618,6 @@ async fn logout_refuses_unregistered_redirects_and_foreign_hints() {
 }
 
 // ---- private_key_jwt -----------------------------------------------------------------------
-
-/// A client key pair and the means to sign assertions with it.
-struct ClientKey {
-    kid: String,
-    pkcs8: Vec<u8>,
-    jwk: Jwk,
-}
-
-impl ClientKey {
-    fn new(kid: &str) -> ClientKey {
-        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
-        let rng = aws_lc_rs::rand::SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-        let pair =
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
-        let jwk = Jwk::p256_from_uncompressed_point(kid, pair.public_key().as_ref()).unwrap();
-        ClientKey {
-            kid: kid.into(),
-            pkcs8: pkcs8.as_ref().to_vec(),
-            jwk,
-        }
-    }
-
-    fn sign(&self, claims: &Value) -> String {
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-        header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(
-            &header,
-            claims,
-            &jsonwebtoken::EncodingKey::from_ec_der(&self.pkcs8),
-        )
-        .unwrap()
-    }
-}
 
 const PKJWT_CLIENT: &str = "signed-shop";
 

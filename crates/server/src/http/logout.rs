@@ -72,7 +72,10 @@ struct Hint {
 
 fn read_hint(p: &Provider, token: &str) -> Result<Hint, OAuthError> {
     let (claims, client_id) = id_token_hint::verify(p, token)?;
-    Ok(Hint { client_id, sid: claims.sid })
+    Ok(Hint {
+        client_id,
+        sid: claims.sid,
+    })
 }
 
 /// The confirmation token of a session's logout page: only this provider can make it.

@@ -534,3 +534,41 @@ pub async fn login_and_redeem(
     assert_eq!(response.status(), StatusCode::OK);
     (pending, response.json().await.unwrap())
 }
+
+/// A client's P-256 key pair, to sign client assertions and request objects.
+pub struct ClientKey {
+    pub kid: String,
+    pub pkcs8: Vec<u8>,
+    pub jwk: bankid_oidc_core::jwk::Jwk,
+}
+
+impl ClientKey {
+    pub fn new(kid: &str) -> ClientKey {
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let pair =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
+        let jwk = bankid_oidc_core::jwk::Jwk::p256_from_uncompressed_point(
+            kid,
+            pair.public_key().as_ref(),
+        )
+        .unwrap();
+        ClientKey {
+            kid: kid.into(),
+            pkcs8: pkcs8.as_ref().to_vec(),
+            jwk,
+        }
+    }
+
+    pub fn sign(&self, claims: &serde_json::Value) -> String {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(
+            &header,
+            claims,
+            &jsonwebtoken::EncodingKey::from_ec_der(&self.pkcs8),
+        )
+        .unwrap()
+    }
+}
