@@ -45,7 +45,8 @@ pub enum Target {
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "bankid-oidc-bench",
-    about = "Load generator for OpenID providers: discovery, jwks, code-flow, client-credentials"
+    about = "Load generator for OpenID providers: discovery, jwks, code-flow, client-credentials",
+    args_override_self = true
 )]
 pub struct Args {
     #[arg(long, value_enum)]
