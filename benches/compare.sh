@@ -36,7 +36,7 @@ OURS_PORT=${OURS_PORT:-18402}
 OUT=${OUT:-$ROOT/target/bench/compare.md}
 
 CLIENT_ID=bench-client
-CLIENT_SECRET=bench-secret-6Qm1vV0cYtq2XwB8
+CLIENT_SECRET=bench-secret-6Qm1vV0cYtq2XwB8-kR4pLz9E
 REDIRECT_URI=http://127.0.0.1:9/callback
 NNIN=01818512321
 
