@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Side by side: bankid-oidc (release build, SQLite in a temporary data directory) and
+# node-oidc-provider (the OpenID-certified npm package, installed into a temporary folder from
+# the committed lock file benches/oidc-provider/package-lock.json), configured alike: ES256,
+# PKCE required, the same client (client_secret_basic) and one user. Each scenario runs against
+# both in turn with the same workers and duration; the Markdown report goes to stdout and to
+# $OUT. Everything listens on 127.0.0.1 only and every run has a fixed duration.
+#
+#   benches/compare.sh                      # defaults below
+#   WORKERS=16 DURATION=20 benches/compare.sh
+#   SCENARIOS="discovery code-flow" MEMORY_SECONDS=0 benches/compare.sh
+#
+# Settings (environment):
+#   WORKERS=8 DURATION=10 WARMUP=2       load per run
+#   GENERATOR_THREADS=1                  threads of the load generator (it shares the machine)
+#   SCENARIOS="discovery jwks client-credentials code-flow"
+#   HALF_LOAD=1                          also run the code flow paced at half of each peak
+#   MEMORY_SECONDS=0                     then run code flows against ours this long and read VmRSS
+#   CRYPTO=1                             run the ES256 criterion benchmark (short) for the limit
+#   NODE_PORT=18401 OURS_PORT=18402      loopback ports
+#   OUT=target/bench/compare.md          where the report is written (the JSON beside it)
+#   SKIP_BUILD=1                         use the existing release binaries
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WORKERS=${WORKERS:-8}
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-2}
+GENERATOR_THREADS=${GENERATOR_THREADS:-1}
+SCENARIOS=${SCENARIOS:-"discovery jwks client-credentials code-flow"}
+HALF_LOAD=${HALF_LOAD:-1}
+MEMORY_SECONDS=${MEMORY_SECONDS:-0}
+CRYPTO=${CRYPTO:-1}
+NODE_PORT=${NODE_PORT:-18401}
+OURS_PORT=${OURS_PORT:-18402}
+OUT=${OUT:-$ROOT/target/bench/compare.md}
+
+CLIENT_ID=bench-client
+CLIENT_SECRET=bench-secret-6Qm1vV0cYtq2XwB8-kR4pLz9E
+REDIRECT_URI=http://127.0.0.1:9/callback
+NNIN=01818512321
+
+for tool in cargo node npm curl; do
+  command -v "$tool" >/dev/null || { echo "compare.sh needs $tool on PATH" >&2; exit 2; }
+done
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/bankid-oidc-bench.XXXXXX")
+RESULTS=$(dirname "$OUT")/results
+mkdir -p "$RESULTS"
+rm -f "$RESULTS"/*.json
+NODE_PID=
+OURS_PID=
+cleanup() {
+  [ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null && wait "$NODE_PID" 2>/dev/null
+  [ -n "$OURS_PID" ] && kill "$OURS_PID" 2>/dev/null && wait "$OURS_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "compare.sh: $*" >&2; }
+
+wait_for() { # URL PID NAME
+  for _ in $(seq 1 300); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || { log "$3 exited; its log:"; cat "$WORK/$3.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  log "$3 did not answer at $1 within 30 s"; exit 1
+}
+
+rss_kb() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- build ---------------------------------------------------------------------------------
+cd "$ROOT"
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  log "building release binaries"
+  cargo build --release -q -p bankid-oidc -p bankid-oidc-bench
+fi
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')
+BIN=$TARGET_DIR/release/bankid-oidc
+BENCH=$TARGET_DIR/release/bankid-oidc-bench
+
+# --- crypto limit --------------------------------------------------------------------------
+if [ "$CRYPTO" = 1 ]; then
+  log "ES256 sign/verify micro benchmark"
+  cargo bench -q -p bankid-oidc-bench --bench es256 -- --warm-up-time 1 --measurement-time 4 >&2
+  node -e '
+    const fs = require("fs");
+    const mean = (f) => JSON.parse(fs.readFileSync(`${process.argv[1]}/criterion/es256/${f}/new/estimates.json`)).mean.point_estimate;
+    console.log(JSON.stringify({ sign_ns: mean("sign"), verify_ns: mean("verify") }));
+  ' "$TARGET_DIR" > "$RESULTS/es256.json"
+fi
+
+# --- oidc-provider -------------------------------------------------------------------------
+log "installing oidc-provider into $WORK/node"
+mkdir -p "$WORK/node"
+cp "$ROOT"/benches/oidc-provider/{package.json,package-lock.json,provider.js} "$WORK/node/"
+(cd "$WORK/node" && npm ci --no-audit --no-fund --loglevel=error >&2)
+(cd "$WORK/node" && exec env PORT="$NODE_PORT" CLIENT_ID="$CLIENT_ID" CLIENT_SECRET="$CLIENT_SECRET" \
+  REDIRECT_URI="$REDIRECT_URI" NODE_ENV=production node provider.js) >"$WORK/node.log" 2>&1 &
+NODE_PID=$!
+NODE_ISSUER=http://127.0.0.1:$NODE_PORT
+wait_for "$NODE_ISSUER/.well-known/openid-configuration" "$NODE_PID" node
+
+# --- bankid-oidc ---------------------------------------------------------------------------
+log "starting bankid-oidc on SQLite in $WORK/data"
+DATA=$WORK/data
+"$BIN" --data-dir "$DATA" clients add --client-id "$CLIENT_ID" --client-secret "$CLIENT_SECRET" \
+  --redirect-uri "$REDIRECT_URI" --scope "openid profile" --name "Benchmark" >/dev/null
+"$BIN" --data-dir "$DATA" users add --nnin "$NNIN" --given-name Per --family-name Person \
+  --birthdate 1985-01-01 >/dev/null
+# Per-request logs off, as oidc-provider logs nothing per request.
+BANKID_OIDC_LOG=warn "$BIN" --data-dir "$DATA" serve --listen "127.0.0.1:$OURS_PORT" >"$WORK/ours.log" 2>&1 &
+OURS_PID=$!
+OURS_ISSUER=http://127.0.0.1:$OURS_PORT/auth/realms/current
+wait_for "$OURS_ISSUER/.well-known/openid-configuration" "$OURS_PID" ours
+RSS_START=$(rss_kb "$OURS_PID" VmRSS)
+
+# --- runs ----------------------------------------------------------------------------------
+bench() { # TARGET SCENARIO OUTFILE [extra args...]
+  local target=$1 scenario=$2 outfile=$3
+  shift 3
+  local issuer=$OURS_ISSUER pid=$OURS_PID
+  if [ "$target" = node ]; then issuer=$NODE_ISSUER; pid=$NODE_PID; fi
+  "$BENCH" --scenario "$scenario" --target "$target" --issuer "$issuer" \
+    --client-id "$CLIENT_ID" --client-secret "$CLIENT_SECRET" --redirect-uri "$REDIRECT_URI" \
+    --nnin "$NNIN" --workers "$WORKERS" --warmup "$WARMUP" --threads "$GENERATOR_THREADS" \
+    --server-pid "$pid" --json "$@" >"$RESULTS/$outfile"
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    console.error(`  ${r.scenario} ${r.target}: ${r.throughput.toFixed(1)}/s, p50 ${r.latency_ms.p50} ms, p99 ${r.latency_ms.p99} ms, errors ${r.errors} ${JSON.stringify(r.error_kinds)}`);
+  ' "$RESULTS/$outfile"
+  sleep 1
+}
+
+for scenario in $SCENARIOS; do
+  log "scenario $scenario"
+  for target in node ours; do
+    bench "$target" "$scenario" "$scenario-$target.json" --duration "$DURATION"
+  done
+done
+
+throughput() { node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).throughput)' "$1"; }
+if [ "$HALF_LOAD" = 1 ] && [ -f "$RESULTS/code-flow-ours.json" ]; then
+  log "code flow at half of each peak"
+  for target in node ours; do
+    peak=$(throughput "$RESULTS/code-flow-$target.json")
+    rate=$(node -e 'console.log(Math.max(1, Math.round(process.argv[1] / 2)))' "$peak")
+    bench "$target" code-flow "code-flow-half-$target.json" --duration "$DURATION" --rate "$rate"
+  done
+fi
+
+if [ "$MEMORY_SECONDS" != 0 ]; then
+  log "memory: code flows against bankid-oidc for $MEMORY_SECONDS s"
+  RSS_BEFORE=$(rss_kb "$OURS_PID" VmRSS)
+  bench ours code-flow memory-run.json --duration "$MEMORY_SECONDS" --warmup 0
+  sleep 2
+  node -e '
+    const fs = require("fs");
+    const [dir, rssStart, rssBefore, rssAfter, hwm, seconds, dbBytes] = process.argv.slice(1);
+    const get = (f) => { try { return JSON.parse(fs.readFileSync(`${dir}/${f}`)); } catch { return undefined; } };
+    const run = get("memory-run.json");
+    const earlier = ["code-flow-ours.json", "code-flow-half-ours.json"].map(get).filter(Boolean)
+      .reduce((n, r) => n + r.completed, 0);
+    console.log(JSON.stringify({
+      rss_start_kb: +rssStart, rss_before_kb: +rssBefore, rss_after_kb: +rssAfter, hwm_kb: +hwm,
+      seconds: +seconds, flows_run: run.completed, flows_total: run.completed + earlier,
+      db_bytes: +dbBytes,
+    }));
+  ' "$RESULTS" "$RSS_START" "$RSS_BEFORE" "$(rss_kb "$OURS_PID" VmRSS)" "$(rss_kb "$OURS_PID" VmHWM)" \
+    "$MEMORY_SECONDS" "$(du -sb "$DATA" | cut -f1)" >"$RESULTS/memory.json"
+fi
+
+# --- report --------------------------------------------------------------------------------
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+NPROC=$(nproc)
+node -e '
+  const [nproc, before, after, workers, duration, warmup, threads, cpu, mem, rustc, nodeV, oidcV, commit, kernel] = process.argv.slice(1);
+  console.log(JSON.stringify({
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    nproc: +nproc, loadavg_before: before, loadavg_after: after,
+    shared: parseFloat(before) > 0.5 * nproc,
+    workers: +workers, duration: +duration, warmup: +warmup, generator_threads: +threads,
+    cpu_model: cpu, mem_total: mem, rustc, node_version: `node ${nodeV}`, oidc_provider: oidcV,
+    commit, kernel,
+  }));
+' "$NPROC" "$LOAD_BEFORE" "$LOAD_AFTER" "$WORKERS" "$DURATION" "$WARMUP" "$GENERATOR_THREADS" \
+  "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
+  "$(awk '/MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)" \
+  "$(rustc --version)" "$(node --version)" \
+  "$(node -p 'require(process.argv[1]).version' "$WORK/node/node_modules/oidc-provider/package.json")" \
+  "$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- crates Cargo.toml Cargo.lock benches || echo '+uncommitted')" \
+  "$(uname -r)" >"$RESULTS/meta.json"
+
+node "$ROOT/benches/report.mjs" "$RESULTS" | tee "$OUT"
+log "report written to $OUT (JSON in $RESULTS)"
