@@ -58,6 +58,9 @@ pub struct ClientFields {
     /// Lets this client introspect tokens issued to other clients.
     #[arg(long)]
     resource_server: Option<bool>,
+    /// Refuses this client's plain authorization requests: it must push them (PAR).
+    #[arg(long)]
+    require_pushed_authorization_requests: Option<bool>,
 }
 
 #[derive(Args)]
@@ -210,6 +213,9 @@ fn apply(client: &mut Client, fields: ClientFields) -> anyhow::Result<()> {
     if let Some(resource_server) = fields.resource_server {
         client.resource_server = resource_server;
     }
+    if let Some(require) = fields.require_pushed_authorization_requests {
+        client.require_pushed_authorization_requests = require;
+    }
     // The registration as a whole.
     if client.uses_private_key_jwt() {
         if client.jwks.is_none() && client.jwks_uri.is_none() {
@@ -311,6 +317,9 @@ pub async fn list(data_dir: &Path) -> anyhow::Result<()> {
         }
         if c.resource_server {
             println!("  resource server: may introspect any token");
+        }
+        if c.require_pushed_authorization_requests {
+            println!("  requires pushed authorization requests");
         }
     }
     Ok(())

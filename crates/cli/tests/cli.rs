@@ -758,6 +758,8 @@ async fn clients_can_be_updated_and_removed() {
             "esign/csc",
             "--resource-server",
             "true",
+            "--require-pushed-authorization-requests",
+            "true",
         ],
     );
     assert!(
@@ -769,6 +771,7 @@ async fn clients_can_be_updated_and_removed() {
     assert!(
         listed.contains("scopes: esign/csc\n")
             && listed.contains("grant types: client_credentials")
+            && listed.contains("requires pushed authorization requests")
             && listed.contains("resource server"),
         "{listed}"
     );
