@@ -1,6 +1,13 @@
 //! The authorization request: fresh `state`, `nonce` and PKCE values, the URL to send the user to,
 //! and the [`PendingLogin`] the merchant keeps in its session until the callback.
+//!
+//! The same parameters can reach the provider four ways ([`Channel`]): in the URL, in a signed
+//! request object, in an encrypted request object, or pushed (PAR). Some parameters are allowed
+//! only in the confidential ones, and [`AuthorizationRequest::prepare`] refuses them elsewhere
+//! before anything is sent.
 
+use crate::login_hint::{self, LoginHint};
+use crate::payment::PaymentAuthorization;
 use crate::{Error, random};
 use bankid_oidc_core::discovery::ProviderMetadata;
 use bankid_oidc_core::pkce::{check_verifier, s256_challenge};
@@ -44,6 +51,10 @@ pub struct PendingLogin {
     /// `max_age` as sent, for merchants that check `auth_time` themselves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_age: Option<u64>,
+    /// The digest of the payment statement sent, which the ID token's `permission_digest` must
+    /// match ([`crate::payment::verify_permission_digest`]; `Client::handle_callback` checks it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission_digest: Option<String>,
 }
 
 impl fmt::Debug for PendingLogin {
@@ -57,6 +68,7 @@ impl fmt::Debug for PendingLogin {
             .field("nonce", &self.nonce)
             .field("code_verifier", &"[redacted]")
             .field("max_age", &self.max_age)
+            .field("permission_digest", &self.permission_digest)
             .finish()
     }
 }
@@ -66,6 +78,102 @@ impl fmt::Debug for PendingLogin {
 pub struct AuthorizationRedirect {
     pub url: Url,
     pub pending: PendingLogin,
+}
+
+/// How the authorization parameters travel to the provider. BankID (API version 4) allows an
+/// NNIN in `login_hint` only in a confidential channel (pushed or encrypted), and
+/// `authorization_details` only when pushed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// In the browser's URL.
+    Query,
+    /// In a signed request object in the URL: integrity, but readable by anyone on the way.
+    SignedRequestObject,
+    /// In a request object encrypted to the provider.
+    EncryptedRequestObject,
+    /// Pushed by the client's backend (RFC 9126), client-authenticated.
+    Pushed,
+}
+
+impl Channel {
+    fn is_confidential(self) -> bool {
+        matches!(self, Channel::EncryptedRequestObject | Channel::Pushed)
+    }
+}
+
+/// The parameters of one authorization request with their secrets drawn, checked for the
+/// channel they will travel by, and the login to remember.
+#[derive(Debug, Clone)]
+pub struct AuthorizationParameters {
+    /// Every parameter, `client_id` and `response_type` included.
+    pub params: Vec<(String, String)>,
+    pub pending: PendingLogin,
+    authorization_endpoint: Option<String>,
+}
+
+impl AuthorizationParameters {
+    fn endpoint(&self) -> Result<Url, Error> {
+        let endpoint = self
+            .authorization_endpoint
+            .as_deref()
+            .ok_or(Error::MissingMetadata("authorization_endpoint"))?;
+        Url::parse(endpoint).map_err(|e| Error::MalformedResponse {
+            what: "authorization_endpoint",
+            detail: e.to_string(),
+        })
+    }
+
+    fn redirect_with(self, pairs: &[(&str, &str)]) -> Result<AuthorizationRedirect, Error> {
+        let mut url = self.endpoint()?;
+        url.query_pairs_mut().extend_pairs(pairs);
+        Ok(AuthorizationRedirect {
+            url,
+            pending: self.pending,
+        })
+    }
+
+    /// The value of one parameter.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every parameter in the URL.
+    pub fn into_query_redirect(self) -> Result<AuthorizationRedirect, Error> {
+        let params = self.params.clone();
+        let pairs: Vec<(&str, &str)> = params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        self.redirect_with(&pairs)
+    }
+
+    /// A pushed request: only `client_id` and the `request_uri` the provider returned (RFC 9126
+    /// section 4).
+    pub fn into_request_uri_redirect(
+        self,
+        request_uri: &str,
+    ) -> Result<AuthorizationRedirect, Error> {
+        let client_id = self.pending.client_id.clone();
+        self.redirect_with(&[("client_id", &client_id), ("request_uri", request_uri)])
+    }
+
+    /// A request object in the URL, with `client_id` and `response_type` beside it (RFC 9101
+    /// section 5; BankID API version 4 requires `response_type` outside too).
+    pub fn into_request_object_redirect(
+        self,
+        request: &str,
+    ) -> Result<AuthorizationRedirect, Error> {
+        let client_id = self.pending.client_id.clone();
+        let response_type = self.get("response_type").unwrap_or("code").to_owned();
+        self.redirect_with(&[
+            ("client_id", &client_id),
+            ("response_type", &response_type),
+            ("request", request),
+        ])
+    }
 }
 
 /// The random values of one login. [`LoginSecrets::generate`] draws them from the CSPRNG; tests
@@ -119,6 +227,8 @@ pub struct AuthorizationRequest {
     api_version: Option<u32>,
     response_mode: Option<ResponseMode>,
     id_token_hint: Option<String>,
+    authorization_details: Option<String>,
+    permission_digest: Option<String>,
     extra: Vec<(String, String)>,
     verifier_length: usize,
 }
@@ -139,6 +249,8 @@ impl AuthorizationRequest {
             api_version: None,
             response_mode: None,
             id_token_hint: None,
+            authorization_details: None,
+            permission_digest: None,
             extra: Vec::new(),
             verifier_length: DEFAULT_VERIFIER_LENGTH,
         }
@@ -160,9 +272,23 @@ impl AuthorizationRequest {
     }
 
     /// `BID`, `BIM`, `BIS`, or a hint with a user. BankID (API version 4) accepts a hint carrying
-    /// an NNIN only through PAR or an encrypted request object.
+    /// an NNIN only through PAR or an encrypted request object; [`Self::prepare`] refuses it
+    /// elsewhere. The builders in [`crate::login_hint`] check the grammar first.
     pub fn login_hint(mut self, hint: &str) -> Self {
         self.login_hint = Some(hint.to_owned());
+        self
+    }
+
+    /// A hint made with [`crate::login_hint`].
+    pub fn hint(self, hint: &LoginHint) -> Self {
+        self.login_hint(&login_hint::to_text(hint))
+    }
+
+    /// A payment for the user to approve (RFC 9396 `payment.v1`, PAR only). Its digest is kept in
+    /// the [`PendingLogin`], so that the callback checks the ID token's `permission_digest`.
+    pub fn payment(mut self, payment: &PaymentAuthorization) -> Self {
+        self.authorization_details = Some(payment.authorization_details.clone());
+        self.permission_digest = Some(payment.expected_digest.clone());
         self
     }
 
@@ -230,66 +356,98 @@ impl AuthorizationRequest {
         self
     }
 
-    /// Draws fresh secrets and builds the request.
+    /// Draws fresh secrets and builds the request as a plain URL.
     pub fn build(self) -> Result<AuthorizationRedirect, Error> {
         let secrets = LoginSecrets::generate(self.verifier_length)?;
         self.build_with(secrets)
     }
 
-    /// Builds the request with given secrets (for tests and for callers with their own RNG).
+    /// Builds the request as a plain URL with given secrets (for tests and for callers with their
+    /// own RNG).
     pub fn build_with(self, secrets: LoginSecrets) -> Result<AuthorizationRedirect, Error> {
+        self.prepare_with(secrets, Channel::Query)?
+            .into_query_redirect()
+    }
+
+    /// Draws fresh secrets and checks the parameters for `channel`; the caller then sends them
+    /// (see `Client::push_authorization_request`, `Client::signed_authorization_request`,
+    /// `Client::encrypted_authorization_request`).
+    pub fn prepare(self, channel: Channel) -> Result<AuthorizationParameters, Error> {
+        let secrets = LoginSecrets::generate(self.verifier_length)?;
+        self.prepare_with(secrets, channel)
+    }
+
+    /// [`Self::prepare`] with given secrets.
+    pub fn prepare_with(
+        self,
+        secrets: LoginSecrets,
+        channel: Channel,
+    ) -> Result<AuthorizationParameters, Error> {
         check_verifier(&secrets.code_verifier).map_err(Error::Config)?;
-        let endpoint = self
-            .authorization_endpoint
-            .as_deref()
-            .ok_or(Error::MissingMetadata("authorization_endpoint"))?;
-        let mut url = Url::parse(endpoint).map_err(|e| Error::MalformedResponse {
-            what: "authorization_endpoint",
-            detail: e.to_string(),
-        })?;
+        // An NNIN in a URL ends up in browser history, proxy and server logs; BankID refuses it
+        // there, and so does the library, before it is sent anywhere.
+        if let Some(hint) = &self.login_hint
+            && login_hint::carries_nnin(hint)
+            && !channel.is_confidential()
         {
-            let mut query = url.query_pairs_mut();
-            query
-                .append_pair("client_id", &self.client_id)
-                .append_pair("response_type", "code")
-                .append_pair("redirect_uri", &self.redirect_uri)
-                .append_pair("scope", &self.scopes.join(" "))
-                .append_pair("state", &secrets.state)
-                .append_pair("nonce", &secrets.nonce)
-                .append_pair("code_challenge", &s256_challenge(&secrets.code_verifier))
-                .append_pair("code_challenge_method", "S256");
-            if let Some(hint) = &self.login_hint {
-                query.append_pair("login_hint", hint);
-            }
-            if !self.acr_values.is_empty() {
-                query.append_pair("acr_values", &self.acr_values.join(" "));
-            }
-            if !self.ui_locales.is_empty() {
-                query.append_pair("ui_locales", &self.ui_locales.join(" "));
-            }
-            if !self.prompt.is_empty() {
-                query.append_pair("prompt", &self.prompt.join(" "));
-            }
-            if let Some(max_age) = self.max_age {
-                query.append_pair("max_age", &max_age.to_string());
-            }
-            if let Some(version) = self.api_version {
-                query.append_pair("api_version", &version.to_string());
-            }
-            if let Some(mode) = self.response_mode {
-                query.append_pair("response_mode", mode.as_str());
-            }
-            if let Some(hint) = &self.id_token_hint {
-                query.append_pair("id_token_hint", hint);
-            }
-            for (name, value) in &self.extra {
-                if !OWNED_PARAMS.contains(&name.as_str()) {
-                    query.append_pair(name, value);
-                }
+            return Err(Error::NotAllowedInChannel {
+                parameter: "login_hint with a national identity number",
+                channel,
+                allowed: "through PAR or in an encrypted request object",
+            });
+        }
+        if self.authorization_details.is_some() && channel != Channel::Pushed {
+            return Err(Error::NotAllowedInChannel {
+                parameter: "authorization_details",
+                channel,
+                allowed: "through PAR",
+            });
+        }
+        let mut params: Vec<(String, String)> = Vec::new();
+        let mut add = |name: &str, value: &str| params.push((name.to_owned(), value.to_owned()));
+        add("client_id", &self.client_id);
+        add("response_type", "code");
+        add("redirect_uri", &self.redirect_uri);
+        add("scope", &self.scopes.join(" "));
+        add("state", &secrets.state);
+        add("nonce", &secrets.nonce);
+        add("code_challenge", &s256_challenge(&secrets.code_verifier));
+        add("code_challenge_method", "S256");
+        if let Some(hint) = &self.login_hint {
+            add("login_hint", hint);
+        }
+        if !self.acr_values.is_empty() {
+            add("acr_values", &self.acr_values.join(" "));
+        }
+        if !self.ui_locales.is_empty() {
+            add("ui_locales", &self.ui_locales.join(" "));
+        }
+        if !self.prompt.is_empty() {
+            add("prompt", &self.prompt.join(" "));
+        }
+        if let Some(max_age) = self.max_age {
+            add("max_age", &max_age.to_string());
+        }
+        if let Some(version) = self.api_version {
+            add("api_version", &version.to_string());
+        }
+        if let Some(mode) = self.response_mode {
+            add("response_mode", mode.as_str());
+        }
+        if let Some(hint) = &self.id_token_hint {
+            add("id_token_hint", hint);
+        }
+        if let Some(details) = &self.authorization_details {
+            add("authorization_details", details);
+        }
+        for (name, value) in &self.extra {
+            if !OWNED_PARAMS.contains(&name.as_str()) {
+                add(name, value);
             }
         }
-        Ok(AuthorizationRedirect {
-            url,
+        Ok(AuthorizationParameters {
+            params,
+            authorization_endpoint: self.authorization_endpoint,
             pending: PendingLogin {
                 issuer: self.issuer,
                 client_id: self.client_id,
@@ -298,14 +456,15 @@ impl AuthorizationRequest {
                 nonce: secrets.nonce,
                 code_verifier: secrets.code_verifier,
                 max_age: self.max_age,
+                permission_digest: self.permission_digest,
             },
         })
     }
 }
 
 /// Parameters whose value must come from the builder, so that `param` cannot weaken PKCE or
-/// replace the state.
-const OWNED_PARAMS: [&str; 16] = [
+/// replace the state, nor smuggle in another request.
+const OWNED_PARAMS: &[&str] = &[
     "client_id",
     "response_type",
     "redirect_uri",
@@ -322,6 +481,9 @@ const OWNED_PARAMS: [&str; 16] = [
     "response_mode",
     "api_version",
     "id_token_hint",
+    "authorization_details",
+    "request",
+    "request_uri",
 ];
 
 #[cfg(test)]
@@ -421,6 +583,94 @@ mod tests {
         let back: PendingLogin = serde_json::from_str(&json).unwrap();
         assert_eq!(back, redirect.pending);
         assert!(!format!("{back:?}").contains(&back.code_verifier));
+    }
+
+    #[test]
+    fn an_nnin_login_hint_travels_only_pushed_or_encrypted_and_a_payment_only_pushed() {
+        let request = || {
+            AuthorizationRequest::new(&metadata(), "m", "https://m.example/cb")
+                .hint(&crate::login_hint::bid_with_nnin("15076500565").unwrap())
+        };
+        for channel in [Channel::Query, Channel::SignedRequestObject] {
+            assert!(matches!(
+                request().prepare(channel),
+                Err(Error::NotAllowedInChannel { channel: c, .. }) if c == channel
+            ));
+        }
+        assert!(matches!(
+            request().build(),
+            Err(Error::NotAllowedInChannel { .. })
+        ));
+        for channel in [Channel::EncryptedRequestObject, Channel::Pushed] {
+            let params = request().prepare(channel).unwrap();
+            assert_eq!(params.get("login_hint"), Some("BID:15076500565"));
+        }
+
+        let payment = crate::payment::PaymentRequest::new("b")
+            .payment("p", "10.00", "NOK", "Shop")
+            .build()
+            .unwrap();
+        let paying = || {
+            AuthorizationRequest::new(&metadata(), "m", "https://m.example/cb").payment(&payment)
+        };
+        for channel in [
+            Channel::Query,
+            Channel::SignedRequestObject,
+            Channel::EncryptedRequestObject,
+        ] {
+            assert!(paying().prepare(channel).is_err(), "{channel:?}");
+        }
+        let params = paying().prepare(Channel::Pushed).unwrap();
+        assert_eq!(
+            params.get("authorization_details"),
+            Some(payment.authorization_details.as_str())
+        );
+        assert_eq!(
+            params.pending.permission_digest.as_deref(),
+            Some(payment.expected_digest.as_str())
+        );
+    }
+
+    #[test]
+    fn pushed_and_request_object_urls_carry_only_what_rfc_9126_and_9101_ask() {
+        let prepare = || {
+            AuthorizationRequest::new(&metadata(), "m", "https://m.example/cb")
+                .scopes(["profile"])
+                .prepare(Channel::Pushed)
+                .unwrap()
+        };
+        let pushed = prepare()
+            .into_request_uri_redirect("urn:ietf:params:oauth:request_uri:abc")
+            .unwrap();
+        let q = query(&pushed.url);
+        assert_eq!(q.len(), 2);
+        assert_eq!(q["client_id"], "m");
+        assert_eq!(q["request_uri"], "urn:ietf:params:oauth:request_uri:abc");
+
+        let object = prepare().into_request_object_redirect("h.p.s").unwrap();
+        let q = query(&object.url);
+        assert_eq!(q.len(), 3);
+        assert_eq!(
+            q["response_type"], "code",
+            "API version 4 wants it outside too"
+        );
+        assert_eq!(q["request"], "h.p.s");
+        assert!(!q.contains_key("state"), "the state is inside the object");
+        assert!(!object.pending.state.is_empty());
+    }
+
+    #[test]
+    fn param_cannot_smuggle_a_request_object_or_request_uri() {
+        let redirect = AuthorizationRequest::new(&metadata(), "m", "https://m.example/cb")
+            .param("request_uri", "urn:evil")
+            .param("request", "a.b.c")
+            .param("authorization_details", "[]")
+            .build()
+            .unwrap();
+        let q = query(&redirect.url);
+        for name in ["request_uri", "request", "authorization_details"] {
+            assert!(!q.contains_key(name), "{name}");
+        }
     }
 
     #[test]

@@ -118,6 +118,7 @@ mod tests {
             nonce: "the-nonce".into(),
             code_verifier: "v".repeat(43),
             max_age: None,
+            permission_digest: None,
         }
     }
 

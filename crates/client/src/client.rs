@@ -2,7 +2,9 @@
 //! (discovery, keys, machine tokens), sends their requests, and hands the answers back to them.
 
 use crate::Error;
-use crate::authorization::{AuthorizationRequest, PendingLogin};
+use crate::authorization::{
+    AuthorizationParameters, AuthorizationRedirect, AuthorizationRequest, Channel, PendingLogin,
+};
 use crate::callback::{AuthorizationCode, CallbackParams, validate_callback};
 use crate::client_auth::ClientAuth;
 use crate::discovery::{discovery_url, process_discovery_response};
@@ -13,7 +15,12 @@ use crate::jwks::{DEFAULT_MAX_AGE, DEFAULT_MIN_REFETCH_INTERVAL, JwksCache};
 use crate::jws::KeySet;
 use crate::logout::LogoutRequest;
 use crate::machine_token::{AccessToken, MachineTokenCache};
+use crate::par::{process_par_response, pushed_authorization_request};
+use crate::payment::verify_permission_digest;
+use crate::private_key_jwt::PrivateKeyJwtSigner;
 use crate::refresh::{Refreshed, check_refreshed_claims};
+use crate::request_encryption::{RequestEncryption, encrypt_request_object};
+use crate::request_object::{DEFAULT_LIFETIME, RequestObjectSigner, request_object_claims};
 use crate::revocation::{process_revocation_response, revocation_request};
 use crate::token::{
     TokenTypeHint, authorization_code_request, client_credentials_request, process_token_response,
@@ -22,6 +29,8 @@ use crate::token::{
 use crate::userinfo::{UserInfo, process_userinfo_response};
 use bankid_oidc_core::claims::{IdTokenClaims, TokenResponse};
 use bankid_oidc_core::discovery::ProviderMetadata;
+use bankid_oidc_core::jwk::{Jwk, Jwks};
+use std::fmt;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -30,6 +39,16 @@ pub const DEFAULT_DISCOVERY_LIFETIME: Duration = Duration::from_secs(60 * 60);
 /// How long before its expiry a cached machine token is replaced, unless configured.
 pub const DEFAULT_TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(30);
 
+/// The key that signs request objects, if the client has one.
+#[derive(Clone, Default)]
+struct RequestSigner(Option<Arc<dyn RequestObjectSigner>>);
+
+impl fmt::Debug for RequestSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "Some(..)" } else { "None" })
+    }
+}
+
 /// Configures a [`Client`]; [`ClientBuilder::discover`] fetches the provider's configuration and
 /// checks the settings against it.
 #[derive(Debug, Clone)]
@@ -37,6 +56,8 @@ pub struct ClientBuilder {
     issuer: String,
     client_id: String,
     auth: ClientAuth,
+    request_signer: RequestSigner,
+    request_object_lifetime: Duration,
     redirect_uri: Option<String>,
     http: Option<reqwest::Client>,
     discovery_lifetime: Duration,
@@ -57,6 +78,8 @@ impl ClientBuilder {
             issuer: issuer.to_owned(),
             client_id: client_id.to_owned(),
             auth: ClientAuth::None,
+            request_signer: RequestSigner::default(),
+            request_object_lifetime: DEFAULT_LIFETIME,
             redirect_uri: None,
             http: None,
             discovery_lifetime: DEFAULT_DISCOVERY_LIFETIME,
@@ -82,6 +105,28 @@ impl ClientBuilder {
     /// [`ClientAuth::PrivateKeyJwt`].
     pub fn auth(mut self, auth: ClientAuth) -> Self {
         self.auth = auth;
+        self
+    }
+
+    /// `private_key_jwt` with this ES256 key for client authentication, and the same key for
+    /// request objects. Register [`PrivateKeyJwtSigner::jwks_json`] with the provider.
+    pub fn private_key_jwt(mut self, signer: Arc<PrivateKeyJwtSigner>) -> Self {
+        self.auth = ClientAuth::PrivateKeyJwt(signer.clone());
+        self.request_signer = RequestSigner(Some(signer));
+        self
+    }
+
+    /// The key that signs request objects (RFC 9101); its public half must be in the JWKS the
+    /// provider has registered for this client. Needed for
+    /// [`Client::signed_authorization_request`] and [`Client::encrypted_authorization_request`].
+    pub fn request_object_signer(mut self, signer: Arc<dyn RequestObjectSigner>) -> Self {
+        self.request_signer = RequestSigner(Some(signer));
+        self
+    }
+
+    /// How long a request object is valid (default 60 s, at most 600 s).
+    pub fn request_object_lifetime(mut self, lifetime: Duration) -> Self {
+        self.request_object_lifetime = lifetime;
         self
     }
 
@@ -150,6 +195,14 @@ impl ClientBuilder {
         if self.client_id.is_empty() {
             return Err(Error::Config("client_id must not be empty".into()));
         }
+        if self.request_object_lifetime.is_zero()
+            || self.request_object_lifetime > crate::request_object::MAX_LIFETIME
+        {
+            return Err(Error::Config(format!(
+                "request_object_lifetime {:?}: must be 1 to 600 seconds (BankID's limit)",
+                self.request_object_lifetime
+            )));
+        }
         if let Some(uri) = &self.redirect_uri {
             url::Url::parse(uri)
                 .map_err(|e| Error::Config(format!("redirect_uri '{uri}' is not a URL: {e}")))?;
@@ -182,6 +235,8 @@ struct Provider {
     metadata: Arc<ProviderMetadata>,
     verifier: IdTokenVerifier,
     jwks: Arc<JwksCache>,
+    /// The provider's encryption keys (`jwks_uri_enc`), fetched on first use.
+    enc_keys: tokio::sync::Mutex<Option<(Instant, Arc<Vec<Jwk>>)>>,
     fetched_at: Instant,
 }
 
@@ -221,6 +276,7 @@ async fn fetch_provider(
         metadata: Arc::new(metadata),
         verifier,
         jwks,
+        enc_keys: tokio::sync::Mutex::new(None),
         fetched_at: Instant::now(),
     })
 }
@@ -323,8 +379,120 @@ impl Client {
         ))
     }
 
+    /// Sends `request` by PAR (RFC 9126): the parameters go to the provider from the backend,
+    /// client-authenticated, and the returned URL carries only `client_id` and the single-use
+    /// `request_uri`. The only way to send `authorization_details` (payments), and one of two for
+    /// an NNIN in `login_hint`.
+    pub async fn push_authorization_request(
+        &self,
+        request: AuthorizationRequest,
+    ) -> Result<AuthorizationRedirect, Error> {
+        let params = request.prepare(Channel::Pushed)?;
+        self.push_parameters(params.params.clone(), params).await
+    }
+
+    async fn push_parameters(
+        &self,
+        form: Vec<(String, String)>,
+        params: AuthorizationParameters,
+    ) -> Result<AuthorizationRedirect, Error> {
+        let provider = self.provider().await?;
+        let request = pushed_authorization_request(
+            &provider.metadata,
+            &self.inner.config.auth,
+            &self.inner.config.client_id,
+            &form,
+        )?;
+        let response = http::post_form(&self.inner.http, &request).await?;
+        let pushed = process_par_response(&request.url, &response)?;
+        params.into_request_uri_redirect(&pushed.request_uri)
+    }
+
+    /// Sends `request` as a signed request object (RFC 9101) in the URL, signed with the
+    /// configured [`ClientBuilder::request_object_signer`]. The parameters cannot be changed on
+    /// the way, but anyone can read them: no NNIN login_hint here (see
+    /// [`Client::encrypted_authorization_request`]).
+    pub async fn signed_authorization_request(
+        &self,
+        request: AuthorizationRequest,
+    ) -> Result<AuthorizationRedirect, Error> {
+        let params = request.prepare(Channel::SignedRequestObject)?;
+        let signed = self.sign_request_object(&params).await?;
+        params.into_request_object_redirect(&signed)
+    }
+
+    /// Sends `request` as a signed request object encrypted to one of the provider's keys at
+    /// `jwks_uri_enc` (nested JWT), chosen by `encryption` (default: the first usable key,
+    /// RSA-OAEP-256 or ECDH-ES, with A256GCM).
+    pub async fn encrypted_authorization_request(
+        &self,
+        request: AuthorizationRequest,
+        encryption: &RequestEncryption,
+    ) -> Result<AuthorizationRedirect, Error> {
+        let params = request.prepare(Channel::EncryptedRequestObject)?;
+        let signed = self.sign_request_object(&params).await?;
+        let keys = self.encryption_keys().await?;
+        let metadata = self.metadata().await?;
+        let (key, options) = encryption.choose(&keys, &metadata)?;
+        let encrypted = encrypt_request_object(&signed, key, &options)?;
+        params.into_request_object_redirect(&encrypted)
+    }
+
+    async fn sign_request_object(&self, params: &AuthorizationParameters) -> Result<String, Error> {
+        let signer = self
+            .inner
+            .config
+            .request_signer
+            .0
+            .as_ref()
+            .ok_or(Error::MissingRequestObjectSigner)?;
+        let provider = self.provider().await?;
+        let claims = request_object_claims(
+            &params.params,
+            &self.inner.config.client_id,
+            &provider.metadata.issuer,
+            unix_now(),
+            self.inner.config.request_object_lifetime,
+        )?;
+        signer.sign_request_object(&claims)
+    }
+
+    /// The provider's encryption keys from discovery's `jwks_uri_enc`, cached like the signing
+    /// keys (refetched after the JWKS maximum age).
+    pub async fn encryption_keys(&self) -> Result<Arc<Vec<Jwk>>, Error> {
+        let provider = self.provider().await?;
+        let mut cached = provider.enc_keys.lock().await;
+        if let Some((fetched_at, keys)) = cached.as_ref()
+            && fetched_at.elapsed() < self.inner.config.jwks_max_age
+        {
+            return Ok(keys.clone());
+        }
+        let url = provider
+            .metadata
+            .jwks_uri_enc
+            .as_deref()
+            .ok_or(Error::MissingMetadata("jwks_uri_enc"))?;
+        let response = http::get(&self.inner.http, url, "application/json", None).await?;
+        if response.status != 200 {
+            return Err(Error::HttpStatus {
+                url: url.to_owned(),
+                status: response.status,
+                body: response.body_excerpt(),
+            });
+        }
+        let jwks: Jwks =
+            serde_json::from_slice(&response.body).map_err(|e| Error::MalformedResponse {
+                what: "jwks_uri_enc document",
+                detail: e.to_string(),
+            })?;
+        let keys = Arc::new(jwks.keys);
+        *cached = Some((Instant::now(), keys.clone()));
+        Ok(keys)
+    }
+
     /// Handles the callback end to end (seed 002): state, iss and error checks, the code
-    /// exchange, and full ID token validation against the pending login's nonce.
+    /// exchange, and full ID token validation against the pending login's nonce; for a login
+    /// with a payment, the ID token's `permission_digest` against the statement sent.
     pub async fn handle_callback(
         &self,
         pending: &PendingLogin,
@@ -343,6 +511,9 @@ impl Client {
                 },
             )
             .await?;
+        if let Some(expected) = &pending.permission_digest {
+            verify_permission_digest(&id_token.claims, expected)?;
+        }
         Ok(Login { id_token, tokens })
     }
 

@@ -182,6 +182,45 @@ pub enum Error {
     #[error("the private_key_jwt signing key: {0}")]
     SigningKey(String),
 
+    // --- request security: login_hint, channels, request objects, payments -----------------
+    #[error("invalid login_hint: {0}")]
+    InvalidLoginHint(String),
+    #[error(
+        "{parameter} may be sent only {allowed}, not in a {channel:?} request; BankID (API version 4) refuses it there"
+    )]
+    NotAllowedInChannel {
+        parameter: &'static str,
+        channel: crate::authorization::Channel,
+        allowed: &'static str,
+    },
+    #[error(
+        "no request object signer configured; set ClientBuilder::request_object_signer (or ClientBuilder::private_key_jwt) and register its JWKS with the provider"
+    )]
+    MissingRequestObjectSigner,
+    #[error(
+        "the provider publishes no encryption key for {0} at jwks_uri_enc; choose another algorithm or ask the provider"
+    )]
+    NoEncryptionKey(String),
+    #[error("could not encrypt the request object: {0}")]
+    Encryption(#[from] bankid_oidc_core::jwe::JweError),
+    #[error("invalid payment statement: {0}")]
+    InvalidPaymentStatement(String),
+    #[error(
+        "the ID token's permission_digest {found:?} is not the digest '{expected}' of the payment statement sent; the user did not approve these payments, do not execute them"
+    )]
+    PermissionDigestMismatch {
+        expected: String,
+        found: Option<String>,
+    },
+
+    // --- the NNIN consent flow (seed 001) -------------------------------------------------
+    #[error("the merchant's NNIN consent store failed: {0}")]
+    ConsentStore(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error(
+        "the consent login's {claim} differs from the first login's; the consent is not about the same user, store nothing"
+    )]
+    NninConsentUserMismatch { claim: &'static str },
+
     // --- userinfo -------------------------------------------------------------------------
     #[error(
         "userinfo is about subject '{found}', but the ID token's subject is '{expected}' (OpenID Connect Core 5.3.2); do not use it"

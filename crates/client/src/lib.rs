@@ -92,6 +92,19 @@
 //! - [`PrivateKeyJwtSigner`] authenticates the client with `private_key_jwt` (RFC 7523) on an
 //!   ES256 key instead of a secret; it exports the public JWKS to register.
 //!
+//! # Request security (API version 4)
+//!
+//! - [`Client::push_authorization_request`] sends the request by PAR (RFC 9126) and returns the
+//!   URL with only `client_id` and `request_uri`; [`Client::signed_authorization_request`] and
+//!   [`Client::encrypted_authorization_request`] send it as a signed request object (RFC 9101),
+//!   encrypted to the provider's `jwks_uri_enc` key for the latter. [`Channel`] says which
+//!   parameters each may carry; the library refuses an NNIN `login_hint` in a URL and a payment
+//!   outside PAR before anything is sent.
+//! - [`login_hint`] builds hints checked against BankID's grammar; [`payment`] builds
+//!   `payment.v1` statements, and `handle_callback` checks the ID token's `permission_digest`.
+//! - [`nnin_consent`] is seed 001's NNIN consent flow, with the merchant's
+//!   [`NninConsentStore`].
+//!
 //! `examples/login.rs` runs this flow from the command line against a local provider.
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
@@ -107,17 +120,24 @@ pub mod id_token;
 pub mod introspection;
 pub mod jwks;
 pub mod jws;
+pub mod login_hint;
 pub mod logout;
 pub mod machine_token;
+pub mod nnin_consent;
+pub mod par;
+pub mod payment;
 pub mod private_key_jwt;
 mod random;
 pub mod refresh;
+pub mod request_encryption;
+pub mod request_object;
 pub mod revocation;
 pub mod token;
 pub mod userinfo;
 
 pub use authorization::{
-    AuthorizationRedirect, AuthorizationRequest, LoginSecrets, PendingLogin, ResponseMode,
+    AuthorizationParameters, AuthorizationRedirect, AuthorizationRequest, Channel, LoginSecrets,
+    PendingLogin, ResponseMode,
 };
 pub use callback::{AuthorizationCode, CallbackParams, validate_callback};
 pub use client::{Client, ClientBuilder, Login};
@@ -129,8 +149,13 @@ pub use jwks::JwksCache;
 pub use jws::{AllowedAlgs, KeySet};
 pub use logout::LogoutRequest;
 pub use machine_token::AccessToken;
+pub use nnin_consent::{NninConsentFlow, NninConsentStore, NninStatus, NninSubject};
+pub use par::PushedRequest;
+pub use payment::{PaymentAuthorization, PaymentRequest};
 pub use private_key_jwt::PrivateKeyJwtSigner;
 pub use refresh::Refreshed;
+pub use request_encryption::RequestEncryption;
+pub use request_object::RequestObjectSigner;
 pub use token::TokenTypeHint;
 pub use userinfo::UserInfo;
 

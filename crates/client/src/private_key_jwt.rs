@@ -69,7 +69,7 @@ impl fmt::Debug for PrivateKeyJwtSigner {
 #[derive(Serialize)]
 struct Header<'a> {
     alg: &'static str,
-    typ: &'static str,
+    typ: &'a str,
     kid: &'a str,
 }
 
@@ -214,9 +214,19 @@ impl PrivateKeyJwtSigner {
     /// use [`ClientAssertionSigner::client_assertion`]; this is for the unusual case (and for
     /// tests that need an assertion with chosen claims).
     pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, Error> {
+        self.sign_typed("JWT", claims)
+    }
+
+    /// [`PrivateKeyJwtSigner::sign`] with another header `typ` (request objects use
+    /// `oauth-authz-req+jwt`).
+    pub(crate) fn sign_typed<T: Serialize + ?Sized>(
+        &self,
+        typ: &str,
+        claims: &T,
+    ) -> Result<String, Error> {
         let header = Header {
             alg: "ES256",
-            typ: "JWT",
+            typ,
             kid: &self.kid,
         };
         let signing_input = format!(

@@ -173,6 +173,7 @@ mod tests {
             nonce: "n".into(),
             code_verifier: "v".repeat(43),
             max_age: None,
+            permission_digest: None,
         };
         let request = authorization_code_request(
             &metadata(),
