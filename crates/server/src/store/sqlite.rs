@@ -12,9 +12,13 @@ use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// Reads go to a pool of connections; writes to a single connection, so that writers queue in
+/// the pool (without blocking a thread) instead of meeting SQLite's lock and sleeping in its busy
+/// handler. WAL lets the readers go on while the writer writes.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    reader: SqlitePool,
+    writer: SqlitePool,
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
@@ -32,27 +36,18 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await
-            .map_err(err)?;
-        MIGRATOR.run(&pool).await.map_err(err)?;
-        Ok(SqliteStore { pool })
+        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(err)?;
+        MIGRATOR.run(&writer).await.map_err(err)?;
+        let reader = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(err)?;
+        Ok(SqliteStore { reader, writer })
     }
 
-    /// An in-memory database, for tests of the store itself.
+    /// An in-memory database, for tests of the store itself: one connection serves both.
     pub async fn in_memory() -> StoreResult<SqliteStore> {
-        let options = SqliteConnectOptions::from_str("sqlite::memory:")
-            .map_err(err)?
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await
-            .map_err(err)?;
+        let options = SqliteConnectOptions::from_str("sqlite::memory:").map_err(err)?.foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.map_err(err)?;
         MIGRATOR.run(&pool).await.map_err(err)?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { reader: pool.clone(), writer: pool })
     }
 }
 
@@ -304,7 +299,7 @@ impl ClientStore for SqliteStore {
     async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
         let row = sqlx::query("SELECT * FROM clients WHERE client_id = ?")
             .bind(client_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
             .map_err(err)?;
         row.map(client_from).transpose()
@@ -317,7 +312,7 @@ impl ClientStore for SqliteStore {
                  created_at, client_id)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         );
-        let result = bind_client(result, c)?.execute(&self.pool).await;
+        let result = bind_client(result, c)?.execute(&self.writer).await;
         match result {
             Ok(_) => Ok(true),
             Err(e) if is_unique_violation(&e) => Ok(false),
@@ -333,14 +328,14 @@ impl ClientStore for SqliteStore {
              WHERE client_id = ?",
         );
         let result = bind_client(query, c)?
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(err)?;
         Ok(result.rows_affected() == 1)
     }
 
     async fn remove_client(&self, client_id: &str, now: i64) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = self.writer.begin().await.map_err(err)?;
         sqlx::query("UPDATE grants SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL")
             .bind(now)
             .bind(client_id)
@@ -358,7 +353,7 @@ impl ClientStore for SqliteStore {
 
     async fn clients(&self) -> StoreResult<Vec<Client>> {
         let rows = sqlx::query("SELECT * FROM clients ORDER BY client_id")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.writer)
             .await
             .map_err(err)?;
         rows.into_iter().map(client_from).collect()
@@ -390,7 +385,7 @@ impl UserStore for SqliteStore {
     async fn user(&self, id: &str) -> StoreResult<Option<User>> {
         let row = sqlx::query("SELECT * FROM users WHERE id = ?")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
             .map_err(err)?;
         Ok(row.map(user_from))
@@ -399,7 +394,7 @@ impl UserStore for SqliteStore {
     async fn user_by_nnin(&self, nnin: &str) -> StoreResult<Option<User>> {
         let row = sqlx::query("SELECT * FROM users WHERE nnin = ?")
             .bind(nnin)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
             .map_err(err)?;
         Ok(row.map(user_from))
@@ -408,7 +403,7 @@ impl UserStore for SqliteStore {
     async fn users_by_phone(&self, phone: &str) -> StoreResult<Vec<User>> {
         let rows = sqlx::query("SELECT * FROM users WHERE phone = ?")
             .bind(phone)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await
             .map_err(err)?;
         Ok(rows.into_iter().map(user_from).collect())
@@ -432,7 +427,7 @@ impl UserStore for SqliteStore {
         .bind(&u.otp)
         .bind(&u.password)
         .bind(u.updated_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await;
         match result {
             Ok(_) => Ok(true),
@@ -443,14 +438,14 @@ impl UserStore for SqliteStore {
 
     async fn users(&self) -> StoreResult<Vec<User>> {
         let rows = sqlx::query("SELECT * FROM users ORDER BY family_name, given_name")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await
             .map_err(err)?;
         Ok(rows.into_iter().map(user_from).collect())
     }
 
     async fn remove_user(&self, user_id: &str, now: i64) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = self.writer.begin().await.map_err(err)?;
         sqlx::query("UPDATE grants SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
             .bind(now)
             .bind(user_id)
@@ -490,7 +485,7 @@ impl UserStore for SqliteStore {
         .bind(max_failures)
         .bind(lock_seconds)
         .bind(user_id)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(err)?;
         Ok(FailureOutcome {
@@ -500,9 +495,10 @@ impl UserStore for SqliteStore {
     }
 
     async fn reset_login_failures(&self, user_id: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = ?")
+        sqlx::query("UPDATE users SET failed_attempts = 0, locked_until = NULL
+             WHERE id = ? AND (failed_attempts != 0 OR locked_until IS NOT NULL)")
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(err)?;
         Ok(())
@@ -513,21 +509,21 @@ impl UserStore for SqliteStore {
 impl KeyStore for SqliteStore {
     async fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>> {
         let rows = sqlx::query("SELECT * FROM signing_keys ORDER BY created_at, kid")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await
             .map_err(err)?;
         Ok(rows.into_iter().map(key_from).collect())
     }
 
     async fn add_signing_key(&self, key: &StoredSigningKey) -> StoreResult<()> {
-        insert_key(key, &self.pool).await
+        insert_key(key, &self.writer).await
     }
 
     async fn apply_key_schedule(&self, now: i64, retire_after: i64) -> StoreResult<bool> {
         // This transaction reads before it writes: BEGIN IMMEDIATE takes the write lock first, so
         // a concurrent writer makes it wait (busy_timeout) instead of failing with SQLITE_BUSY
         // when a deferred transaction tries to upgrade.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(err)?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(err)?;
         let due = sqlx::query(
             "SELECT kid FROM signing_keys WHERE state = 'next' AND activate_at <= ? ORDER BY activate_at DESC, kid LIMIT 1",
         )
@@ -566,7 +562,7 @@ impl KeyStore for SqliteStore {
             "SELECT COALESCE(group_concat(kid || ':' || state, ','), '') AS version
              FROM (SELECT kid, state FROM signing_keys ORDER BY kid)",
         )
-        .fetch_one(&self.pool)
+        .fetch_one(&self.reader)
         .await
         .map_err(err)?;
         Ok(row.get("version"))
@@ -576,14 +572,14 @@ impl KeyStore for SqliteStore {
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn create_session(&self, s: &Session, cookie_hash: &str) -> StoreResult<()> {
-        insert_session(s, cookie_hash, &self.pool).await
+        insert_session(s, cookie_hash, &self.writer).await
     }
 
     async fn session_by_cookie(&self, cookie_hash: &str, now: i64) -> StoreResult<Option<Session>> {
         let row = sqlx::query("SELECT * FROM sessions WHERE cookie_hash = ? AND expires_at > ?")
             .bind(cookie_hash)
             .bind(now)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
             .map_err(err)?;
         Ok(row.map(session_from))
@@ -595,7 +591,7 @@ impl SessionStore for SqliteStore {
         new: &Session,
         cookie_hash: &str,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = self.writer.begin().await.map_err(err)?;
         sqlx::query("DELETE FROM sessions WHERE id = ?")
             .bind(old_id)
             .execute(&mut *tx)
@@ -606,7 +602,7 @@ impl SessionStore for SqliteStore {
     }
 
     async fn end_session(&self, session_id: &str, now: i64) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = self.writer.begin().await.map_err(err)?;
         sqlx::query("DELETE FROM sessions WHERE id = ?")
             .bind(session_id)
             .execute(&mut *tx)
@@ -662,7 +658,7 @@ impl FlowStore for SqliteStore {
         .bind(f.created_at)
         .bind(f.expires_at)
         .bind(&f.kept_session_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(err)?;
         Ok(())
@@ -672,7 +668,7 @@ impl FlowStore for SqliteStore {
         let row = sqlx::query("SELECT * FROM login_flows WHERE id = ? AND expires_at > ?")
             .bind(id)
             .bind(now)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
             .map_err(err)?;
         Ok(row.map(flow_from))
@@ -688,7 +684,7 @@ impl FlowStore for SqliteStore {
         .bind(&f.binding_message)
         .bind(&f.id)
         .bind(from_step)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(err)?;
         Ok(result.rows_affected() == 1)
@@ -697,7 +693,7 @@ impl FlowStore for SqliteStore {
     async fn finish_flow(&self, id: &str) -> StoreResult<bool> {
         let result = sqlx::query("DELETE FROM login_flows WHERE id = ?")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(err)?;
         Ok(result.rows_affected() == 1)
@@ -707,7 +703,7 @@ impl FlowStore for SqliteStore {
 #[async_trait]
 impl CodeStore for SqliteStore {
     async fn issue_code(&self, c: &AuthorizationCode, grant_created_at: i64) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = self.writer.begin().await.map_err(err)?;
         let offline = c.scope.split(' ').any(|s| s == "offline_access");
         insert_grant(
             &mut *tx,
@@ -751,7 +747,7 @@ impl CodeStore for SqliteStore {
              JOIN grants g ON g.id = c.grant_id WHERE c.code_hash = ?",
         )
         .bind(code_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await
         .map_err(err)?;
         row.map(code_from).transpose()
@@ -763,7 +759,7 @@ impl CodeStore for SqliteStore {
         now: i64,
         issued: &Issued,
     ) -> StoreResult<Consumed> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = self.writer.begin().await.map_err(err)?;
         let consumed = sqlx::query("UPDATE authorization_codes SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL")
             .bind(now)
             .bind(code_hash)
@@ -799,7 +795,7 @@ impl RefreshTokenStore for SqliteStore {
              FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = ?",
         )
         .bind(token_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await
         .map_err(err)?;
         row.map(|row| {
@@ -823,7 +819,7 @@ impl RefreshTokenStore for SqliteStore {
     ) -> StoreResult<RefreshOutcome> {
         // SQLite runs one writer at a time; the first write below takes the lock, so the checks
         // and writes of two concurrent exchanges cannot interleave.
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = self.writer.begin().await.map_err(err)?;
         let first_use = sqlx::query(
             "UPDATE refresh_tokens SET used_at = ?1 WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?1
                AND grant_id IN (SELECT id FROM grants WHERE revoked_at IS NULL)",
@@ -888,7 +884,7 @@ impl GrantStore for SqliteStore {
         sqlx::query("UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
             .bind(now)
             .bind(grant_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(err)?;
         Ok(())
@@ -900,7 +896,7 @@ impl GrantStore for SqliteStore {
              JOIN grants g ON g.id = t.grant_id WHERE t.jti = ? AND t.revoked_at IS NULL AND g.revoked_at IS NULL",
         )
         .bind(jti)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await
         .map_err(err)?;
         Ok(row.map(|row| AccessTokenRecord {
@@ -917,7 +913,7 @@ impl GrantStore for SqliteStore {
         sqlx::query("UPDATE access_tokens SET revoked_at = ? WHERE jti = ? AND revoked_at IS NULL")
             .bind(now)
             .bind(jti)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(err)?;
         Ok(())
@@ -931,7 +927,7 @@ impl GrantStore for SqliteStore {
         now: i64,
         access: &AccessTokenRecord,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut tx = self.writer.begin().await.map_err(err)?;
         insert_grant(
             &mut *tx,
             grant_id,
@@ -993,7 +989,7 @@ impl ReplayStore for SqliteStore {
         expires_at: i64,
         now: i64,
     ) -> StoreResult<bool> {
-        record_jti(&self.pool, ASSERTION_JTIS, client_id, jti, expires_at, now).await
+        record_jti(&self.writer, ASSERTION_JTIS, client_id, jti, expires_at, now).await
     }
 
     async fn record_request_object_jti(
@@ -1004,7 +1000,7 @@ impl ReplayStore for SqliteStore {
         now: i64,
     ) -> StoreResult<bool> {
         record_jti(
-            &self.pool,
+            &self.writer,
             REQUEST_OBJECT_JTIS,
             client_id,
             jti,
@@ -1029,7 +1025,7 @@ impl PushedRequestStore for SqliteStore {
             .bind(client_id)
             .bind(request)
             .bind(expires_at)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(err)?;
         Ok(())
@@ -1048,7 +1044,7 @@ impl PushedRequestStore for SqliteStore {
         .bind(request_uri_hash)
         .bind(client_id)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await
         .map_err(err)?;
         if let Some(row) = taken {
@@ -1058,7 +1054,7 @@ impl PushedRequestStore for SqliteStore {
             "SELECT client_id, expires_at, used_at FROM pushed_requests WHERE request_uri_hash = ?",
         )
         .bind(request_uri_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await
         .map_err(err)?;
         Ok(match row {
@@ -1074,7 +1070,7 @@ impl PushedRequestStore for SqliteStore {
 impl EncryptionKeyStore for SqliteStore {
     async fn encryption_keys(&self) -> StoreResult<Vec<StoredEncryptionKey>> {
         let rows = sqlx::query("SELECT * FROM encryption_keys ORDER BY created_at, kid")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await
             .map_err(err)?;
         Ok(rows
@@ -1096,7 +1092,7 @@ impl EncryptionKeyStore for SqliteStore {
         .bind(&key.alg)
         .bind(&key.private_pkcs8)
         .bind(key.created_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(err)?;
         Ok(())
@@ -1109,12 +1105,12 @@ impl SecretStore for SqliteStore {
         sqlx::query("INSERT OR IGNORE INTO provider_secrets (name, value) VALUES (?, ?)")
             .bind(name)
             .bind(fresh)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(err)?;
         let row = sqlx::query("SELECT value FROM provider_secrets WHERE name = ?")
             .bind(name)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.writer)
             .await
             .map_err(err)?;
         Ok(row.get("value"))
