@@ -36,18 +36,35 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
-        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(err)?;
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(err)?;
         MIGRATOR.run(&writer).await.map_err(err)?;
-        let reader = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(err)?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(err)?;
         Ok(SqliteStore { reader, writer })
     }
 
     /// An in-memory database, for tests of the store itself: one connection serves both.
     pub async fn in_memory() -> StoreResult<SqliteStore> {
-        let options = SqliteConnectOptions::from_str("sqlite::memory:").map_err(err)?.foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.map_err(err)?;
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(err)?
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(err)?;
         MIGRATOR.run(&pool).await.map_err(err)?;
-        Ok(SqliteStore { reader: pool.clone(), writer: pool })
+        Ok(SqliteStore {
+            reader: pool.clone(),
+            writer: pool,
+        })
     }
 }
 
@@ -495,12 +512,14 @@ impl UserStore for SqliteStore {
     }
 
     async fn reset_login_failures(&self, user_id: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET failed_attempts = 0, locked_until = NULL
-             WHERE id = ? AND (failed_attempts != 0 OR locked_until IS NOT NULL)")
-            .bind(user_id)
-            .execute(&self.writer)
-            .await
-            .map_err(err)?;
+        sqlx::query(
+            "UPDATE users SET failed_attempts = 0, locked_until = NULL
+             WHERE id = ? AND (failed_attempts != 0 OR locked_until IS NOT NULL)",
+        )
+        .bind(user_id)
+        .execute(&self.writer)
+        .await
+        .map_err(err)?;
         Ok(())
     }
 }
@@ -523,7 +542,11 @@ impl KeyStore for SqliteStore {
         // This transaction reads before it writes: BEGIN IMMEDIATE takes the write lock first, so
         // a concurrent writer makes it wait (busy_timeout) instead of failing with SQLITE_BUSY
         // when a deferred transaction tries to upgrade.
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(err)?;
+        let mut tx = self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(err)?;
         let due = sqlx::query(
             "SELECT kid FROM signing_keys WHERE state = 'next' AND activate_at <= ? ORDER BY activate_at DESC, kid LIMIT 1",
         )
@@ -989,7 +1012,15 @@ impl ReplayStore for SqliteStore {
         expires_at: i64,
         now: i64,
     ) -> StoreResult<bool> {
-        record_jti(&self.writer, ASSERTION_JTIS, client_id, jti, expires_at, now).await
+        record_jti(
+            &self.writer,
+            ASSERTION_JTIS,
+            client_id,
+            jti,
+            expires_at,
+            now,
+        )
+        .await
     }
 
     async fn record_request_object_jti(
