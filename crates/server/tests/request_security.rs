@@ -760,3 +760,48 @@ async fn payments_outside_par_or_with_a_bad_statement_are_refused() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_id_token_hint_skips_identification_only_for_the_nnin_consent() {
+    let tp = TestProvider::start().await;
+    register(&tp, &ClientKey::new("k"), false).await;
+    let first = rp_pending(&[("scope", "openid")]);
+    let tokens = redeem_rp(
+        &tp,
+        login_at(&tp, &first.url(&tp)).await.code(),
+        &first.verifier,
+    )
+    .await;
+    let hint = tokens["id_token"].as_str().unwrap().to_owned();
+    // A plain login with a hint, in a browser without a session: the user must identify.
+    let plain = rp_pending(&[("scope", "openid profile"), ("id_token_hint", &hint)]);
+    let (_, html) = Browser::page(Browser::new(&tp).get(&plain.url(&tp)).await);
+    assert!(
+        forms(&html)[0].fields.iter().any(|(n, _)| n == "nnin"),
+        "identification is not skipped"
+    );
+    // A payment with a hint, even with the nnin scope: the user must identify too.
+    let details = json!([{ "type": "payment.v1", "permission": statement() }]).to_string();
+    let pay = rp_pending(&[
+        ("scope", "openid nnin"),
+        ("id_token_hint", &hint),
+        ("authorization_details", &details),
+    ]);
+    let (_, html) = Browser::page(Browser::new(&tp).get(&pushed_url(&tp, &pay).await).await);
+    assert!(
+        forms(&html)[0].fields.iter().any(|(n, _)| n == "nnin"),
+        "a payment needs the user"
+    );
+    // A browser logged in as another user is not taken for the hinted one.
+    let ola = tp.user("Ola").clone();
+    let browser = Browser::new(&tp);
+    let other = rp_pending(&[("scope", "openid")]);
+    browser
+        .login_bid_at(&other.url(&tp), &ola.nnin, &ola.otp, &ola.password)
+        .await;
+    let (_, html) = Browser::page(browser.get(&plain.url(&tp)).await);
+    assert!(
+        forms(&html)[0].fields.iter().any(|(n, _)| n == "nnin"),
+        "Ola's session does not serve Kari's hint"
+    );
+}

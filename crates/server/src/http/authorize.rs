@@ -186,17 +186,26 @@ async fn continue_login(
 
     // Who is already known, and in which session: the id_token_hint's login (seed 001), or the
     // browser's single sign-on.
-    let known = match &req.id_token_hint {
+    // The hint is checked whenever it is sent. It skips identification only for what seed 001
+    // describes, a consent to share the NNIN; a payment, or a plain login, still needs the user.
+    let hinted = match &req.id_token_hint {
         Some(token) => match id_token_hint::resolve(p, &req.client_id, token).await {
-            Ok(h) => Some((h.user.id, h.method, h.sid)),
+            Ok(h) => Some(h),
             Err(e) => return Ok(redirect_error(e)),
         },
-        None => match &session {
-            Some(s) => reusable(p, s, req, now)
-                .await?
-                .map(|a| (a.user_id.to_owned(), a.method, s.id.clone())),
-            None => None,
-        },
+        None => None,
+    };
+    let hint_skips_identification =
+        req.scope.contains("nnin") && req.authorization_details.is_none();
+    let hinted_user = hinted.as_ref().map(|h| h.user.id.clone());
+    let known = match (hinted, &session) {
+        (Some(h), _) if hint_skips_identification => Some((h.user.id, h.method, h.sid)),
+        (_, Some(s)) => reusable(p, s, req, now)
+            .await?
+            .map(|a| (a.user_id.to_owned(), a.method, s.id.clone()))
+            // A session of another user than the hint names does not serve the request.
+            .filter(|(user_id, _, _)| hinted_user.as_ref().is_none_or(|hinted| hinted == user_id)),
+        (_, None) => None,
     };
     if let Some((user_id, method, session_id)) = &known
         && !consent
