@@ -44,8 +44,29 @@ pub async fn live_access_token(
     if claims.exp <= p.now() {
         return Err(BearerError::Invalid("access token: expired".into()));
     }
-    match p.store.live_access_token(&claims.jti).await? {
-        Some(record) => Ok((claims, record)),
-        None => Err(BearerError::Invalid("access token: revoked".into())),
+    if let Some(record) = p.store.live_access_token(&claims.jti).await? {
+        return Ok((claims, record));
     }
+    // A login's tokens are recorded when issued, so a missing record means revoked. A machine
+    // token (no session) is never recorded: it is live unless revoked, while its client exists.
+    if claims.sid.is_some() {
+        return Err(BearerError::Invalid("access token: revoked".into()));
+    }
+    if p.store.machine_token_revoked(&claims.jti).await? {
+        return Err(BearerError::Invalid("access token: revoked".into()));
+    }
+    if p.client(&claims.client_id).await?.is_none() {
+        return Err(BearerError::Invalid(
+            "access token: its client no longer exists".into(),
+        ));
+    }
+    let record = AccessTokenRecord {
+        jti: claims.jti.clone(),
+        grant_id: String::new(),
+        client_id: claims.client_id.clone(),
+        issued_at: claims.iat,
+        expires_at: claims.exp,
+        nnin_consent: false,
+    };
+    Ok((claims, record))
 }

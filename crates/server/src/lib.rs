@@ -7,6 +7,7 @@
 
 pub mod bearer;
 pub mod client_assertion;
+pub mod client_cache;
 pub mod clock;
 pub mod config;
 pub mod enc_keys;
@@ -41,6 +42,7 @@ pub struct Provider {
     pub config: Config,
     pub realm: RealmIssuer,
     pub client_keys: ClientKeys,
+    clients: client_cache::ClientCache,
     /// Keys clients encrypt request objects to.
     pub encryption: enc_keys::EncryptionKeys,
     /// Derives values from other values: refresh token successors (see `grants::refresh_token`)
@@ -78,6 +80,7 @@ impl Provider {
             config,
             realm,
             client_keys: ClientKeys::default(),
+            clients: client_cache::ClientCache::default(),
             encryption,
             derive_key: hmac::Key::new(hmac::HMAC_SHA256, &secret),
         }))
@@ -85,6 +88,11 @@ impl Provider {
 
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// A registered client, through the one-second cache (see `client_cache`).
+    pub async fn client(&self, client_id: &str) -> store::StoreResult<Option<store::Client>> {
+        self.clients.get(self.store.as_ref(), client_id).await
     }
 
     /// Rotates the signing key now (test controls, emergencies); returns the new kid.

@@ -847,3 +847,56 @@ async fn after_a_rotation_old_tokens_still_validate_and_new_ones_use_the_new_key
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn a_machine_token_is_not_recorded_but_can_be_revoked_and_dies_with_its_client() {
+    let tp = TestProvider::start().await;
+    let body: Value = machine_token(&tp, Some("esign"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = s(&body, "access_token");
+    let seen = introspect(&tp, (MACHINE_CLIENT_ID, MACHINE_SECRET), &token).await;
+    assert_eq!(
+        (seen["active"].clone(), seen["client_id"].clone()),
+        (json!(true), json!(MACHINE_CLIENT_ID))
+    );
+    assert_eq!(
+        introspect(&tp, (CLIENT_ID, CLIENT_SECRET), &token).await,
+        json!({ "active": false })
+    );
+    assert_eq!(
+        revoke(&tp, (MACHINE_CLIENT_ID, MACHINE_SECRET), &token)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        introspect(&tp, (MACHINE_CLIENT_ID, MACHINE_SECRET), &token).await["active"],
+        false
+    );
+
+    // A client that is removed takes its tokens with it (the client cache lives a second).
+    let other: Value = machine_token(&tp, Some("esign"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let other = s(&other, "access_token");
+    let mut rs = new_client(
+        "api",
+        "api-secret-0123456789-abcdefghijklmnopq",
+        Vec::new(),
+        Default::default(),
+        0,
+    );
+    rs.grant_types = Vec::new();
+    rs.resource_server = true;
+    tp.store.add_client(&rs).await.unwrap();
+    let api = ("api", "api-secret-0123456789-abcdefghijklmnopq");
+    assert_eq!(introspect(&tp, api, &other).await["active"], true);
+    tp.store.remove_client(MACHINE_CLIENT_ID, 0).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(introspect(&tp, api, &other).await["active"], false);
+}

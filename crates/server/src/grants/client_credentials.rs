@@ -1,9 +1,8 @@
 //! `grant_type=client_credentials` (RFC 6749 section 4.4): access tokens for machine clients,
 //! for the eSign APIs (seed 003) and the permissions APIs (seed 004).
 
-use super::{GrantResult, access_record};
+use super::GrantResult;
 use crate::Provider;
-use crate::secret::random_id;
 use crate::store::Client;
 use crate::tokens::for_client;
 use bankid_oidc_core::OAuthError;
@@ -48,13 +47,9 @@ fn scopes(client: &Client, asked: Option<&str>) -> Result<ScopeSet, OAuthError> 
 
 pub async fn exchange(p: &Provider, client: &Client, params: &Params) -> GrantResult {
     let scope = scopes(client, params.get("scope"))?;
-    let now = p.now();
-    let token = for_client(p, &client.client_id, &scope, now);
-    let grant_id = random_id();
-    let record = access_record(&token, &grant_id, &client.client_id);
-    p.store
-        .issue_grant(&grant_id, &client.client_id, "", now, &record)
-        .await?;
+    // A machine token is a self-contained JWT and is not recorded: issuing one is CPU only, no
+    // durable write per token. Revocation remembers the revoked ones (see `bearer`).
+    let token = for_client(p, &client.client_id, &scope, p.now());
     Ok(TokenResponse {
         access_token: token.token,
         token_type: "Bearer".into(),

@@ -87,7 +87,7 @@ async fn authorize(
         Ok(id) => id,
         Err(e) => return page(p, &e, locale),
     };
-    let client = match p.store.client(client_id).await {
+    let client = match p.client(client_id).await {
         Ok(Some(client)) => client,
         Ok(None) => {
             let e = OAuthError::invalid_request(format!(

@@ -143,11 +143,7 @@ pub async fn authenticate(
             secret,
             basic,
         } => {
-            let client = p
-                .store
-                .client(&client_id)
-                .await
-                .map_err(ApiError::server_error)?;
+            let client = p.client(&client_id).await.map_err(ApiError::server_error)?;
             let verified = match &client {
                 Some(c) if !c.uses_private_key_jwt() => verify_secret(&c.secret_hash, &secret),
                 _ => {
@@ -165,12 +161,7 @@ pub async fn authenticate(
             client_id,
             assertion,
         } => {
-            let Some(client) = p
-                .store
-                .client(&client_id)
-                .await
-                .map_err(ApiError::server_error)?
-            else {
+            let Some(client) = p.client(&client_id).await.map_err(ApiError::server_error)? else {
                 return Err(failed());
             };
             if !client.uses_private_key_jwt() {

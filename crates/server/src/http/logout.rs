@@ -122,7 +122,7 @@ async fn logout(p: &Provider, headers: &HeaderMap, params: Result<Params, OAuthE
                     "post_logout_redirect_uri: needs id_token_hint or client_id to know the client",
                 ));
             };
-            let client = match p.store.client(client_id).await {
+            let client = match p.client(client_id).await {
                 Ok(Some(client)) => client,
                 Ok(None) => {
                     return page_error(OAuthError::invalid_request(format!(

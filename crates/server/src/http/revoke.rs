@@ -46,10 +46,14 @@ async fn handle(p: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<(), Ap
             if claims.client_id != client.client_id {
                 return Err(not_yours());
             }
-            p.store
-                .revoke_access_token(&claims.jti, now)
-                .await
-                .map_err(ApiError::server_error)?;
+            let revoked = if claims.sid.is_none() {
+                p.store
+                    .revoke_machine_token(&claims.jti, &claims.client_id, claims.exp, now)
+                    .await
+            } else {
+                p.store.revoke_access_token(&claims.jti, now).await
+            };
+            revoked.map_err(ApiError::server_error)?;
         }
         return Ok(());
     }

@@ -192,7 +192,6 @@ pub async fn show(p: &Provider, active: &ActiveFlow, error: Option<String>) -> R
     let flow = &active.flow;
     let req = &active.request;
     let client_name = p
-        .store
         .client(&req.client_id)
         .await
         .ok()

@@ -347,15 +347,16 @@ pub trait GrantStore: Send + Sync {
     /// The access token's record if it exists and neither it nor its grant is revoked.
     async fn live_access_token(&self, jti: &str) -> StoreResult<Option<AccessTokenRecord>>;
     async fn revoke_access_token(&self, jti: &str, now: i64) -> StoreResult<()>;
-    /// Stores a grant without a code (client credentials) with its access token.
-    async fn issue_grant(
+    /// Remembers a revoked machine token (client credentials; not recorded when issued) until
+    /// it expires.
+    async fn revoke_machine_token(
         &self,
-        grant_id: &str,
+        jti: &str,
         client_id: &str,
-        user_id: &str,
+        expires_at: i64,
         now: i64,
-        access: &AccessTokenRecord,
     ) -> StoreResult<()>;
+    async fn machine_token_revoked(&self, jti: &str) -> StoreResult<bool>;
 }
 
 #[async_trait]

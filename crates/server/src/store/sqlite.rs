@@ -942,28 +942,36 @@ impl GrantStore for SqliteStore {
         Ok(())
     }
 
-    async fn issue_grant(
+    async fn revoke_machine_token(
         &self,
-        grant_id: &str,
+        jti: &str,
         client_id: &str,
-        user_id: &str,
+        expires_at: i64,
         now: i64,
-        access: &AccessTokenRecord,
     ) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(err)?;
-        insert_grant(
-            &mut *tx,
-            grant_id,
-            client_id,
-            user_id,
-            None,
-            false,
-            &GrantTerms::default(),
-            now,
-        )
-        .await?;
-        insert_access_token(access, &mut *tx).await?;
+        sqlx::query("DELETE FROM revoked_machine_tokens WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        sqlx::query("INSERT OR IGNORE INTO revoked_machine_tokens (jti, client_id, expires_at) VALUES (?, ?, ?)")
+            .bind(jti)
+            .bind(client_id)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
         tx.commit().await.map_err(err)
+    }
+
+    async fn machine_token_revoked(&self, jti: &str) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT 1 FROM revoked_machine_tokens WHERE jti = ?")
+            .bind(jti)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(err)?;
+        Ok(row.is_some())
     }
 }
 
