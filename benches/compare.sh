@@ -109,7 +109,8 @@ wait_for "$NODE_ISSUER/.well-known/openid-configuration" "$NODE_PID" node
 log "starting bankid-oidc on SQLite in $WORK/data"
 DATA=$WORK/data
 "$BIN" --data-dir "$DATA" clients add --client-id "$CLIENT_ID" --client-secret "$CLIENT_SECRET" \
-  --redirect-uri "$REDIRECT_URI" --scope "openid profile" --name "Benchmark" >/dev/null
+  --redirect-uri "$REDIRECT_URI" --scope "openid profile esign/csc" --name "Benchmark" \
+  --grant-type authorization_code --grant-type client_credentials >/dev/null
 "$BIN" --data-dir "$DATA" users add --nnin "$NNIN" --given-name Per --family-name Person \
   --birthdate 1985-01-01 >/dev/null
 # Per-request logs off, as oidc-provider logs nothing per request.
@@ -123,12 +124,14 @@ RSS_START=$(rss_kb "$OURS_PID" VmRSS)
 bench() { # TARGET SCENARIO OUTFILE [extra args...]
   local target=$1 scenario=$2 outfile=$3
   shift 3
-  local issuer=$OURS_ISSUER pid=$OURS_PID
-  if [ "$target" = node ]; then issuer=$NODE_ISSUER; pid=$NODE_PID; fi
+  # Client credentials ask for a machine scope each provider knows: an eSign scope on ours, the
+  # resource server's scope on oidc-provider.
+  local issuer=$OURS_ISSUER pid=$OURS_PID cc_scope=esign/csc
+  if [ "$target" = node ]; then issuer=$NODE_ISSUER; pid=$NODE_PID; cc_scope=api:read; fi
   "$BENCH" --scenario "$scenario" --target "$target" --issuer "$issuer" \
     --client-id "$CLIENT_ID" --client-secret "$CLIENT_SECRET" --redirect-uri "$REDIRECT_URI" \
     --nnin "$NNIN" --workers "$WORKERS" --warmup "$WARMUP" --threads "$GENERATOR_THREADS" \
-    --server-pid "$pid" --json "$@" >"$RESULTS/$outfile"
+    --cc-scope "$cc_scope" --server-pid "$pid" --json "$@" >"$RESULTS/$outfile"
   node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     console.error(`  ${r.scenario} ${r.target}: ${r.throughput.toFixed(1)}/s, p50 ${r.latency_ms.p50} ms, p99 ${r.latency_ms.p99} ms, errors ${r.errors} ${JSON.stringify(r.error_kinds)}`);
