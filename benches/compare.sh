@@ -13,7 +13,7 @@
 # Settings (environment):
 #   WORKERS=8 DURATION=10 WARMUP=2       load per run
 #   GENERATOR_THREADS=1                  threads of the load generator (it shares the machine)
-#   SCENARIOS="discovery jwks client-credentials code-flow"
+#   SCENARIOS="discovery jwks client-credentials code-flow par-flow"
 #   HALF_LOAD=1                          also run the code flow paced at half of each peak
 #   MEMORY_SECONDS=0                     then run code flows against ours this long and read VmRSS
 #   CRYPTO=1                             run the ES256 criterion benchmark (short) for the limit
@@ -27,7 +27,7 @@ WORKERS=${WORKERS:-8}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 GENERATOR_THREADS=${GENERATOR_THREADS:-1}
-SCENARIOS=${SCENARIOS:-"discovery jwks client-credentials code-flow"}
+SCENARIOS=${SCENARIOS:-"discovery jwks client-credentials code-flow par-flow"}
 HALF_LOAD=${HALF_LOAD:-1}
 MEMORY_SECONDS=${MEMORY_SECONDS:-0}
 CRYPTO=${CRYPTO:-1}

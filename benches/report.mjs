@@ -29,8 +29,9 @@ const SIGNATURES = {
   // Ours signs the ID token and a JWT access token; oidc-provider signs the ID token and
   // issues an opaque access token (see benches/oidc-provider/provider.js).
   'code-flow': { ours: 2, node: 1 },
+  'par-flow': { ours: 2, node: 1 },
 };
-const UNIT = { 'code-flow': 'flows/s' };
+const UNIT = { 'code-flow': 'flows/s', 'par-flow': 'flows/s' };
 
 const num = (x, digits = 0) => (x === undefined || x === null || Number.isNaN(x) ? '–' : x.toFixed(digits));
 const ms = (x) => (x === undefined ? '–' : x < 10 ? x.toFixed(2) : x.toFixed(1));
@@ -66,7 +67,7 @@ if (meta) {
 }
 out('| scenario | bankid-oidc | oidc-provider | ratio | latency p50 / p99 ms (ours) | latency p50 / p99 ms (node) | server CPU ms per op (ours / node) | errors (ours / node) |');
 out('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
-for (const scenario of ['discovery', 'jwks', 'client-credentials', 'code-flow']) {
+for (const scenario of ['discovery', 'jwks', 'client-credentials', 'code-flow', 'par-flow']) {
   const ours = load(`${scenario}-ours.json`);
   const node = load(`${scenario}-node.json`);
   if (!ours && !node) continue;

@@ -27,6 +27,9 @@ pub enum ScenarioName {
     /// A whole person login: authorize, login steps, code exchange with ID token validation by
     /// bankid-oidc-client, userinfo. One operation is one complete flow.
     CodeFlow,
+    /// The code flow with the authorization request pushed first (PAR, RFC 9126): the browser
+    /// gets only client_id and request_uri.
+    ParFlow,
     /// A token request with grant_type=client_credentials (client_secret_basic) that must return
     /// a JWT access token.
     ClientCredentials,
@@ -137,8 +140,10 @@ fn main() -> anyhow::Result<()> {
     if args.workers == 0 {
         bail!("--workers must be at least 1");
     }
-    if args.scenario == ScenarioName::CodeFlow
-        && args.target == Target::Ours
+    if matches!(
+        args.scenario,
+        ScenarioName::CodeFlow | ScenarioName::ParFlow
+    ) && args.target == Target::Ours
         && args.nnin.is_empty()
     {
         bail!("the code flow against our provider needs --nnin (a test user's NNIN)");

@@ -125,7 +125,7 @@ impl Worker {
     pub async fn new(setup: Arc<Setup>) -> anyhow::Result<Self> {
         let http = http_client(&setup.args)?;
         let client = match setup.args.scenario {
-            ScenarioName::CodeFlow => Some(
+            ScenarioName::CodeFlow | ScenarioName::ParFlow => Some(
                 Client::builder(&setup.args.issuer, &setup.args.client_id)
                     .client_secret(&setup.args.client_secret)
                     .redirect_uri(&setup.args.redirect_uri)
@@ -159,7 +159,7 @@ impl Worker {
                 self.get_document(&url).await
             }
             ScenarioName::ClientCredentials => self.client_credentials().await,
-            ScenarioName::CodeFlow => self.code_flow().await,
+            ScenarioName::CodeFlow | ScenarioName::ParFlow => self.code_flow().await,
         };
         match result {
             Ok(()) => {
@@ -272,7 +272,15 @@ impl Worker {
         if args.target == Target::Ours {
             request = request.login_hint("BID");
         }
-        let redirect = request.build()?;
+        let redirect = if args.scenario == ScenarioName::ParFlow {
+            let pushed = client.push_authorization_request(request).await?;
+            let now = Instant::now();
+            self.steps.push(("push", now - phase_start));
+            phase_start = now;
+            pushed
+        } else {
+            request.build()?
+        };
         let mut url = redirect.url.clone();
         let mut response = self.browse(Method::GET, &url, None).await?;
 
