@@ -90,6 +90,12 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     // The key schedule also picks up rotations made by `bankid-oidc keys rotate`.
+    // Expired flows, sessions, codes and tokens are deleted every ten minutes.
+    let housekeeping = tokio::spawn(
+        provider
+            .clone()
+            .run_housekeeping(std::time::Duration::from_secs(600)),
+    );
     let schedule = tokio::spawn(
         provider
             .clone()
@@ -100,6 +106,7 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     schedule.abort();
+    housekeeping.abort();
     Ok(())
 }
 

@@ -103,6 +103,20 @@ impl Provider {
             .await
     }
 
+    /// Deletes expired rows every `period` (and once at once), keeping codes and tokens a day
+    /// past their expiry; see [`store::Housekeeping`].
+    pub async fn run_housekeeping(self: Arc<Self>, period: Duration) {
+        let mut interval = tokio::time::interval(period);
+        loop {
+            interval.tick().await;
+            match self.store.purge_expired(self.now(), 24 * 3600).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "expired rows deleted"),
+                Err(e) => tracing::error!(error = %e, "housekeeping failed"),
+            }
+        }
+    }
+
     /// Runs the key rotation schedule every `period` until the task is dropped; see
     /// [`Keyring::tick`].
     pub async fn run_key_schedule(self: Arc<Self>, period: Duration) {

@@ -900,3 +900,49 @@ async fn a_machine_token_is_not_recorded_but_can_be_revoked_and_dies_with_its_cl
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_eq!(introspect(&tp, api, &other).await["active"], false);
 }
+
+#[tokio::test]
+async fn housekeeping_deletes_what_expired_and_keeps_what_lives() {
+    use bankid_oidc_server::store::Housekeeping;
+    let tp = TestProvider::start().await;
+    let browser = Browser::new(&tp);
+    let (_, old) = login_and_redeem(&tp, &browser, &[]).await;
+    let now = || bankid_oidc_server::clock::Clock::now(tp.clock.as_ref());
+    // Nothing has expired yet: nothing of this login goes.
+    tp.store.purge_expired(now(), 24 * 3600).await.unwrap();
+    assert_eq!(
+        userinfo_status(&tp, &s(&old, "access_token")).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        introspect(&tp, (CLIENT_ID, CLIENT_SECRET), &s(&old, "refresh_token")).await["active"],
+        true
+    );
+
+    // Two days later everything of that login has expired for a day or more.
+    tp.advance(2 * 24 * 3600);
+    let (_, fresh) = login_and_redeem(&tp, &Browser::new(&tp), &[]).await;
+    let deleted = tp.store.purge_expired(now(), 24 * 3600).await.unwrap();
+    assert!(
+        deleted >= 5,
+        "session, code, access and refresh token, grant: {deleted} rows"
+    );
+    let (error, description) = oauth_error(
+        refresh(&tp, &s(&old, "refresh_token"), None).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_eq!(error, "invalid_grant");
+    assert!(description.contains("unknown"), "{description}");
+    // The login of now is untouched.
+    assert_eq!(
+        userinfo_status(&tp, &s(&fresh, "access_token")).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        refresh(&tp, &s(&fresh, "refresh_token"), None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}

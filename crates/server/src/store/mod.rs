@@ -423,6 +423,14 @@ pub trait EncryptionKeyStore: Send + Sync {
 }
 
 #[async_trait]
+pub trait Housekeeping: Send + Sync {
+    /// Deletes what has expired: login flows and sessions at once; codes, tokens, pushed requests
+    /// and one-time ids `keep` seconds after they expired (a code replayed within that time
+    /// still revokes what it gave); grants with nothing left under them. Returns rows deleted.
+    async fn purge_expired(&self, now: i64, keep: i64) -> StoreResult<u64>;
+}
+
+#[async_trait]
 pub trait SecretStore: Send + Sync {
     /// The provider secret named `name`, created from `fresh` on first use (by whichever process
     /// gets there first).
@@ -442,6 +450,7 @@ pub trait Store:
     + ReplayStore
     + PushedRequestStore
     + EncryptionKeyStore
+    + Housekeeping
     + SecretStore
     + Send
     + Sync
@@ -461,6 +470,7 @@ impl<T> Store for T where
         + ReplayStore
         + PushedRequestStore
         + EncryptionKeyStore
+        + Housekeeping
         + SecretStore
         + Send
         + Sync
