@@ -10,6 +10,7 @@ pub mod acr;
 pub mod authorize;
 pub mod b64;
 pub mod claims;
+pub mod client_jws;
 pub mod discovery;
 pub mod error;
 pub mod jwe;

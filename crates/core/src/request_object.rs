@@ -29,14 +29,11 @@
 //! login_hint), which are confidential but not signed by the client, so the caller applies the
 //! rule for that case.
 
-use crate::b64;
+use crate::client_jws::{self, ClientJwsError};
 use crate::error::{ErrorCode, OAuthError};
 use crate::jwe::{self, DecryptionKey, JweError, JweHeader};
-use crate::jwk::{Jwk, Jwks};
-use aws_lc_rs::rsa::PublicKeyComponents;
-use aws_lc_rs::signature::{self, UnparsedPublicKey};
+use crate::jwk::Jwks;
 use serde_json::{Map, Value};
-use std::fmt;
 
 /// Longest request object accepted, signed or encrypted.
 pub const MAX_REQUEST_OBJECT_LEN: usize = jwe::MAX_COMPACT_LEN;
@@ -84,41 +81,25 @@ impl<'a> RequestObjectRules<'a> {
     }
 }
 
-/// Signature algorithms accepted for request objects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SigningAlg {
-    Es256,
-    Ps256,
-    Rs256,
-}
+pub use crate::client_jws::SigningAlg;
 
-impl SigningAlg {
-    pub const ALL: [SigningAlg; 3] = [SigningAlg::Es256, SigningAlg::Ps256, SigningAlg::Rs256];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            SigningAlg::Es256 => "ES256",
-            SigningAlg::Ps256 => "PS256",
-            SigningAlg::Rs256 => "RS256",
+impl From<ClientJwsError> for RequestObjectError {
+    fn from(e: ClientJwsError) -> Self {
+        use ClientJwsError as J;
+        use RequestObjectError as E;
+        match e {
+            J::Malformed(what) => E::Malformed(what),
+            J::WrongType(typ) => E::WrongType(typ),
+            J::CriticalHeader => E::CriticalHeader,
+            J::Unsigned => E::Unsigned,
+            J::SymmetricAlg(alg) => E::SymmetricAlg(alg),
+            J::UnsupportedAlg(alg) => E::UnsupportedAlg(alg),
+            J::UnknownKid(kid) => E::UnknownKid(kid),
+            J::KidRequired => E::KidRequired,
+            J::AlgDoesNotFitKey(alg) => E::AlgDoesNotFitKey(alg),
+            J::UnusableKey => E::UnusableKey,
+            J::BadSignature => E::BadSignature,
         }
-    }
-
-    pub fn from_name(name: &str) -> Option<SigningAlg> {
-        SigningAlg::ALL.into_iter().find(|a| a.name() == name)
-    }
-
-    fn fits(self, jwk: &Jwk) -> bool {
-        let kty_fits = match self {
-            SigningAlg::Es256 => jwk.kty == "EC" && jwk.crv.as_deref() == Some("P-256"),
-            SigningAlg::Ps256 | SigningAlg::Rs256 => jwk.kty == "RSA",
-        };
-        kty_fits && jwk.alg.as_deref().is_none_or(|alg| alg == self.name())
-    }
-}
-
-impl fmt::Display for SigningAlg {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -231,34 +212,14 @@ pub fn verify_request_object(
     if compact.len() > MAX_REQUEST_OBJECT_LEN {
         return Err(E::TooLarge);
     }
-    let segments: Vec<&str> = compact.split('.').collect();
-    let [header_b64, payload_b64, signature_b64] = segments[..] else {
-        return Err(E::Malformed("a signed request object has three segments"));
-    };
-
-    let header = json_object(header_b64).ok_or(E::Malformed("the header is not base64url JSON"))?;
-    let alg = check_header(&header)?;
-    let kid = match header.get("kid") {
-        None => None,
-        Some(Value::String(kid)) => Some(kid.as_str()),
-        Some(_) => return Err(E::Malformed("kid is not a string")),
-    };
-    let key = choose_key(client_keys, kid, alg)?;
-
-    let signature =
-        b64::decode(signature_b64).map_err(|_| E::Malformed("the signature is not base64url"))?;
-    let signing_input = &compact[..header_b64.len() + 1 + payload_b64.len()];
-    verify_signature(alg, key, signing_input.as_bytes(), &signature)?;
-
-    let claims = json_object(payload_b64)
-        .ok_or(E::Malformed("the payload is not a base64url JSON object"))?;
-    let (exp, jti) = check_claims(&claims, rules)?;
+    let verified = client_jws::verify(compact, client_keys, &ACCEPTED_TYPES)?;
+    let (exp, jti) = check_claims(&verified.claims, rules)?;
     Ok(VerifiedRequestObject {
-        alg,
-        kid: key.kid.clone(),
+        alg: verified.alg,
+        kid: verified.kid,
         jti,
         exp,
-        claims,
+        claims: verified.claims,
     })
 }
 
@@ -318,99 +279,6 @@ pub fn decrypt_request_object(
         key_id: decrypted.key_id,
         content,
     })
-}
-
-fn json_object(segment: &str) -> Option<Map<String, Value>> {
-    serde_json::from_slice(&b64::decode(segment).ok()?).ok()
-}
-
-/// Step 1 and 2: `crit`, `typ`, and `alg` from the allow-list.
-fn check_header(header: &Map<String, Value>) -> Result<SigningAlg, RequestObjectError> {
-    use RequestObjectError as E;
-    if header.contains_key("crit") {
-        return Err(E::CriticalHeader);
-    }
-    match header.get("typ") {
-        None => {}
-        Some(Value::String(typ)) if ACCEPTED_TYPES.iter().any(|t| t.eq_ignore_ascii_case(typ)) => {}
-        Some(other) => return Err(E::WrongType(other.as_str().unwrap_or_default().to_owned())),
-    }
-    let alg = match header.get("alg") {
-        Some(Value::String(alg)) => alg.as_str(),
-        _ => return Err(E::Malformed("alg is required")),
-    };
-    if alg.eq_ignore_ascii_case("none") {
-        return Err(E::Unsigned);
-    }
-    if alg.starts_with("HS") {
-        return Err(E::SymmetricAlg(alg.to_owned()));
-    }
-    SigningAlg::from_name(alg).ok_or_else(|| E::UnsupportedAlg(alg.to_owned()))
-}
-
-/// Step 3: the key named by `kid`, or the only signing key; it must fit `alg`.
-fn choose_key<'k>(
-    jwks: &'k Jwks,
-    kid: Option<&str>,
-    alg: SigningAlg,
-) -> Result<&'k Jwk, RequestObjectError> {
-    use RequestObjectError as E;
-    let mut signing = jwks
-        .keys
-        .iter()
-        .filter(|k| k.use_.as_deref().is_none_or(|u| u == "sig"));
-    let key = match kid {
-        Some(kid) => {
-            let named: Vec<&Jwk> = signing.filter(|k| k.kid.as_deref() == Some(kid)).collect();
-            if named.is_empty() {
-                return Err(E::UnknownKid(kid.to_owned()));
-            }
-            named.into_iter().find(|k| alg.fits(k))
-        }
-        None => match (signing.next(), signing.next()) {
-            (Some(only), None) => Some(only).filter(|k| alg.fits(k)),
-            _ => return Err(E::KidRequired),
-        },
-    };
-    key.ok_or(E::AlgDoesNotFitKey(alg))
-}
-
-/// Step 4.
-fn verify_signature(
-    alg: SigningAlg,
-    jwk: &Jwk,
-    signing_input: &[u8],
-    signature: &[u8],
-) -> Result<(), RequestObjectError> {
-    let member = |v: &Option<String>| {
-        v.as_deref()
-            .and_then(|s| b64::decode(s).ok())
-            .ok_or(RequestObjectError::UnusableKey)
-    };
-    let verified = match alg {
-        SigningAlg::Es256 => {
-            let (x, y) = (member(&jwk.x)?, member(&jwk.y)?);
-            if x.len() != 32 || y.len() != 32 {
-                return Err(RequestObjectError::UnusableKey);
-            }
-            let point = [&[0x04][..], &x, &y].concat();
-            UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
-                .verify(signing_input, signature)
-        }
-        SigningAlg::Ps256 | SigningAlg::Rs256 => {
-            let parameters = if alg == SigningAlg::Ps256 {
-                &signature::RSA_PSS_2048_8192_SHA256
-            } else {
-                &signature::RSA_PKCS1_2048_8192_SHA256
-            };
-            let key = PublicKeyComponents {
-                n: member(&jwk.n)?,
-                e: member(&jwk.e)?,
-            };
-            key.verify(parameters, signing_input, signature)
-        }
-    };
-    verified.map_err(|_| RequestObjectError::BadSignature)
 }
 
 /// Step 5: the claims. Returns `exp` and `jti`.

@@ -7,9 +7,8 @@
 //! `jti` required, and single-use (the caller records it).
 
 use crate::store::Client;
+use bankid_oidc_core::client_jws;
 use bankid_oidc_core::jwk::Jwks;
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -51,7 +50,8 @@ pub fn claimed_client(assertion: &str) -> Option<String> {
     claims.sub.or(claims.iss)
 }
 
-/// Verifies an assertion against a key set.
+/// Verifies an assertion against a key set: the signature with the core's verifier of
+/// client-signed JWTs (the one request objects use), then the claims against our clock.
 pub fn verify(
     assertion: &str,
     keys: &Jwks,
@@ -65,48 +65,12 @@ pub fn verify(
             "client_assertion: longer than {MAX_ASSERTION_LEN} bytes"
         ));
     }
-    let header = jsonwebtoken::decode_header(assertion).map_err(|_| {
-        "client_assertion: not a signed JWT with a supported alg (ES256, PS256, RS256)".to_owned()
-    })?;
-    if !matches!(
-        header.alg,
-        Algorithm::ES256 | Algorithm::PS256 | Algorithm::RS256
-    ) {
-        return Err(format!(
-            "client_assertion: alg {:?} is not allowed (ES256, PS256, RS256)",
-            header.alg
-        ));
-    }
-    // The same keys in jsonwebtoken's shape (a serde round trip of a few small documents).
-    let keys: JwkSet = serde_json::to_value(keys)
-        .and_then(serde_json::from_value)
-        .map_err(|_| "client_assertion: the client's registered keys are unusable".to_owned())?;
-    let jwk = match &header.kid {
-        Some(kid) => keys.find(kid),
-        None if keys.keys.len() == 1 => keys.keys.first(),
-        None => None,
-    }
-    .ok_or_else(|| {
-        "client_assertion: no registered key of the client matches its kid".to_owned()
-    })?;
-    if let Some(alg) = jwk.common.key_algorithm
-        && format!("{alg:?}") != format!("{:?}", header.alg)
-    {
-        return Err("client_assertion: alg differs from the alg registered for the key".into());
-    }
-    let key = DecodingKey::from_jwk(jwk)
-        .map_err(|_| "client_assertion: the registered key is unusable".to_owned())?;
-    let mut validation = Validation::new(header.alg);
-    // Time and audience are checked below against the provider's clock and endpoints.
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    validation.required_spec_claims.clear();
-    let claims = jsonwebtoken::decode::<AssertionClaims>(assertion, &key, &validation)
-        .map_err(|_| {
-            "client_assertion: the signature does not verify with the client's key".to_owned()
-        })?
-        .claims;
+    let verified = client_jws::verify(assertion, keys, &["JWT"])
+        .map_err(|e| format!("client_assertion: {e}"))?;
+    let claims: AssertionClaims =
+        serde_json::from_value(serde_json::Value::Object(verified.claims)).map_err(|_| {
+            "client_assertion: iss, sub, aud, exp, iat, nbf or jti has the wrong type".to_owned()
+        })?;
     if claims.iss.as_deref() != Some(client_id) || claims.sub.as_deref() != Some(client_id) {
         return Err("client_assertion: iss and sub must both be the client_id".into());
     }
