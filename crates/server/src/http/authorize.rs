@@ -4,7 +4,8 @@
 use crate::grants::{Authentication, issue_code};
 use crate::http::client_response::{deliver, deliver_error, redirect};
 use crate::http::cookie::set_session_cookie;
-use crate::http::page::error_page;
+use crate::http::form::is_form;
+use crate::http::page::{error_page, store_failure_page};
 use crate::http::session::current_session;
 use crate::id_token_hint;
 use crate::login::flow::{self, Start, css_path};
@@ -44,30 +45,8 @@ pub async fn post(State(p): State<AppState>, headers: HeaderMap, body: Bytes) ->
     authorize(&p, &headers, AuthorizeParams::from_urlencoded(&body)).await
 }
 
-pub fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
-}
-
 fn page(p: &Provider, e: &OAuthError, locale: Locale) -> Response {
     error_page(StatusCode::BAD_REQUEST, e, locale, &css_path(p))
-}
-
-fn internal(p: &Provider, e: StoreError) -> Response {
-    tracing::error!(error = %e, "store failure at the authorization endpoint");
-    let e = OAuthError::server_error("the provider could not read or write its store");
-    error_page(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        &e,
-        Locale::default(),
-        &css_path(p),
-    )
 }
 
 async fn authorize(
@@ -95,14 +74,14 @@ async fn authorize(
             ));
             return page(p, &e, locale);
         }
-        Err(e) => return internal(p, e),
+        Err(e) => return store_failure_page(p, &e),
     };
     // A pushed request: everything was validated at the PAR endpoint.
     if let Some(request_uri) = params.get("request_uri") {
         return match take_pushed(p, &client.client_id, request_uri).await {
             Ok(req) => match continue_login(p, headers, &req).await {
                 Ok(response) => response,
-                Err(e) => internal(p, e),
+                Err(e) => store_failure_page(p, &e),
             },
             Err(e) => page(p, &e, locale),
         };
@@ -136,7 +115,7 @@ async fn authorize(
     };
     match continue_login(p, headers, &req).await {
         Ok(response) => response,
-        Err(e) => internal(p, e),
+        Err(e) => store_failure_page(p, &e),
     }
 }
 
@@ -308,16 +287,16 @@ async fn reusable<'a>(
     }) {
         return Ok(None);
     }
-    // A login_hint naming another user is not served by this session.
-    if let Some(nnin) = req.login_hint.as_ref().and_then(LoginHint::nnin)
-        && p.store
-            .user(user_id)
-            .await?
-            .is_some_and(|u| u.nnin != nnin.as_str())
-    {
+    // The user must still exist, and be the one a login_hint names, if it names one.
+    let Some(user) = p.store.user(user_id).await? else {
         return Ok(None);
-    }
-    if p.store.user(user_id).await?.is_none() {
+    };
+    if req
+        .login_hint
+        .as_ref()
+        .and_then(LoginHint::nnin)
+        .is_some_and(|nnin| nnin.as_str() != user.nnin)
+    {
         return Ok(None);
     }
     Ok(Some(Authentication {

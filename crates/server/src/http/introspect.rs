@@ -5,7 +5,7 @@
 use crate::bearer::{BearerError, live_access_token};
 use crate::http::api_error::ApiError;
 use crate::http::client_auth::authenticate;
-use crate::http::token::form_params;
+use crate::http::form::form_params;
 use crate::issuer::realm::INTROSPECTION_PATH;
 use crate::store::Client;
 use crate::{AppState, Provider};

@@ -1,7 +1,7 @@
 //! The login pages' endpoint: GET shows the flow's current step, POST submits it.
 
 use crate::AppState;
-use crate::http::authorize::is_form;
+use crate::http::form::is_form;
 use crate::http::session::current_session;
 use crate::login::flow::{self, LoginForm, flow_error_page};
 use axum::body::Bytes;

@@ -7,12 +7,12 @@
 
 use crate::http::client_response::redirect;
 use crate::http::cookie::SESSION_COOKIE;
-use crate::http::page::{csp, error_page, render};
+use crate::http::page::{csp, error_page, render, store_failure_page};
 use crate::http::session::current_session;
 use crate::issuer::realm::LOGOUT_PATH;
 use crate::login::flow::css_path;
 use crate::login::texts::{Texts, texts};
-use crate::store::{Session, StoreError};
+use crate::store::Session;
 use crate::{AppState, Provider, id_token_hint};
 use askama::Template;
 use aws_lc_rs::hmac;
@@ -50,7 +50,7 @@ pub async fn get(
 }
 
 pub async fn post(State(p): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    if !crate::http::authorize::is_form(&headers) {
+    if !crate::http::form::is_form(&headers) {
         let e = OAuthError::invalid_request(
             "the logout request body must be application/x-www-form-urlencoded",
         );
@@ -129,7 +129,7 @@ async fn logout(p: &Provider, headers: &HeaderMap, params: Result<Params, OAuthE
                         "client_id: no client '{client_id}'"
                     )));
                 }
-                Err(e) => return internal(p, e),
+                Err(e) => return store_failure_page(p, &e),
             };
             if !client.post_logout_redirect_uris.iter().any(|u| u == uri) {
                 return page_error(OAuthError::invalid_request(format!(
@@ -141,7 +141,7 @@ async fn logout(p: &Provider, headers: &HeaderMap, params: Result<Params, OAuthE
     };
     let session = match current_session(p, headers).await {
         Ok(session) => session,
-        Err(e) => return internal(p, e),
+        Err(e) => return store_failure_page(p, &e),
     };
     let t = texts(locale);
     // Which session ends: the one the hint names, or (confirmed) the browser's own.
@@ -180,7 +180,7 @@ async fn logout(p: &Provider, headers: &HeaderMap, params: Result<Params, OAuthE
     if let Some(sid) = &ending
         && let Err(e) = p.store.end_session(sid, p.now()).await
     {
-        return internal(p, e);
+        return store_failure_page(p, &e);
     }
     let mut response = match redirect_to {
         Some(uri) => {
@@ -223,15 +223,4 @@ async fn logout(p: &Provider, headers: &HeaderMap, params: Result<Params, OAuthE
         }
     }
     response
-}
-
-fn internal(p: &Provider, e: StoreError) -> Response {
-    tracing::error!(error = %e, "store failure at logout");
-    let e = OAuthError::server_error("the provider could not read or write its store");
-    error_page(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        &e,
-        Locale::default(),
-        &css_path(p),
-    )
 }

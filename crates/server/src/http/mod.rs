@@ -7,6 +7,7 @@ pub mod client_auth;
 pub mod client_response;
 pub mod cookie;
 pub mod discovery;
+pub mod form;
 pub mod introspect;
 pub mod login_actions;
 pub mod logout;

@@ -6,7 +6,7 @@
 use crate::http::api_error::ApiError;
 use crate::http::authorize::REQUEST_URI_PREFIX;
 use crate::http::client_auth::authenticate;
-use crate::http::token::form_params;
+use crate::http::form::form_params;
 use crate::issuer::realm::PAR_PATH;
 use crate::secret::random_token;
 use crate::{AppState, Provider, id_token_hint, request_objects};

@@ -6,7 +6,7 @@
 use crate::bearer::signed_access_token;
 use crate::http::api_error::ApiError;
 use crate::http::client_auth::authenticate;
-use crate::http::token::form_params;
+use crate::http::form::form_params;
 use crate::issuer::realm::REVOCATION_PATH;
 use crate::{AppState, Provider};
 use axum::body::Bytes;

@@ -2,8 +2,8 @@
 
 use crate::grants::{self, GrantError};
 use crate::http::api_error::ApiError;
-use crate::http::authorize::is_form;
 use crate::http::client_auth::authenticate;
+use crate::http::form::form_params;
 use crate::issuer::realm::TOKEN_PATH;
 use crate::{AppState, Provider};
 use axum::Json;
@@ -12,7 +12,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bankid_oidc_core::claims::TokenResponse;
-use bankid_oidc_core::params::Params;
 use bankid_oidc_core::{ErrorCode, OAuthError};
 
 /// The grant types this endpoint serves.
@@ -32,16 +31,6 @@ pub async fn token(State(p): State<AppState>, headers: HeaderMap, body: Bytes) -
         }
         Err(e) => e.into_response(),
     }
-}
-
-/// Parses a client-authenticated form request (token, introspection, revocation).
-pub fn form_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, ApiError> {
-    if !is_form(headers) {
-        return Err(ApiError::token(OAuthError::invalid_request(
-            "the request body must be application/x-www-form-urlencoded",
-        )));
-    }
-    Params::from_urlencoded(body).map_err(ApiError::token)
 }
 
 async fn handle(p: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<TokenResponse, ApiError> {

@@ -18,7 +18,7 @@ pub async fn get(State(p): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 pub async fn post(State(p): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = if crate::http::authorize::is_form(&headers) {
+    let form = if crate::http::form::is_form(&headers) {
         match Params::from_urlencoded(&body) {
             Ok(params) => Some(params),
             Err(e) => return ApiError::bearer(e, &p.realm.issuer).into_response(),

@@ -10,7 +10,7 @@ use crate::grants::{Authentication, issue_code};
 use crate::http::client_response::deliver;
 use crate::http::client_response::deliver_error;
 use crate::http::cookie::set_session_cookie;
-use crate::http::page::error_page;
+use crate::http::page::{error_page, store_failure_page};
 use crate::issuer::realm::{LOGIN_ACTIONS_PATH, RESOURCES_PATH};
 use crate::secret::{random_id, random_token};
 use crate::store::{LoginFlow, Session, StoreError, User};
@@ -160,7 +160,7 @@ pub async fn load(
                 "login: this login has expired or is finished; start again from the service",
             ));
         }
-        Err(e) => return Err(internal(p, e)),
+        Err(e) => return Err(store_failure_page(p, &e)),
     };
     // The flow id travels in the URL; the session cookie proves it is this browser's flow.
     if session_id != Some(flow.session_id.as_str()) {
@@ -171,19 +171,9 @@ pub async fn load(
     }
     let request: ValidatedAuthorizeRequest = match serde_json::from_str(&flow.request) {
         Ok(r) => r,
-        Err(e) => return Err(internal(p, StoreError::new(e))),
+        Err(e) => return Err(store_failure_page(p, &StoreError::new(e))),
     };
     Ok(ActiveFlow { flow, request })
-}
-
-fn internal(p: &Provider, e: StoreError) -> Response {
-    tracing::error!(error = %e, "store failure in a login flow");
-    error_page(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        &OAuthError::server_error("the provider could not read or write its store"),
-        Locale::default(),
-        &css_path(p),
-    )
 }
 
 /// Renders the flow's current step, with an optional message.
@@ -302,10 +292,10 @@ pub async fn submit(p: &Provider, mut active: ActiveFlow, form: LoginForm) -> Re
         Ok(Outcome::Advance(from)) => match p.store.advance_flow(&active.flow, &from).await {
             Ok(true) => see_other(&flow_path(p, &active.flow.id)),
             Ok(false) => flow_error_page(p, "login: this step was already submitted"),
-            Err(e) => internal(p, e),
+            Err(e) => store_failure_page(p, &e),
         },
         Ok(Outcome::Complete) => complete(p, &active).await,
-        Err(e) => internal(p, e),
+        Err(e) => store_failure_page(p, &e),
     }
 }
 
@@ -493,7 +483,7 @@ async fn end_with_error(p: &Provider, active: &ActiveFlow, error: OAuthError) ->
             StatusCode::SEE_OTHER,
         ),
         Ok(false) => flow_error_page(p, "login: this login is already finished"),
-        Err(e) => internal(p, e),
+        Err(e) => store_failure_page(p, &e),
     }
 }
 
@@ -506,7 +496,7 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Response {
     match p.store.finish_flow(&active.flow.id).await {
         Ok(true) => {}
         Ok(false) => return flow_error_page(p, "login: this login is already finished"),
-        Err(e) => return internal(p, e),
+        Err(e) => return store_failure_page(p, &e),
     }
     let now = p.now();
     // A consent to the NNIN is given only on the consent page, which this flow passed if the
@@ -527,7 +517,7 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Response {
                 vec![("code", code)],
                 StatusCode::SEE_OTHER,
             ),
-            Err(e) => internal(p, e),
+            Err(e) => store_failure_page(p, &e),
         };
     }
     let cookie = random_token();
@@ -573,7 +563,7 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Response {
                 .append(header::SET_COOKIE, set_cookie);
             response
         }
-        Err(e) => internal(p, e),
+        Err(e) => store_failure_page(p, &e),
     }
 }
 
