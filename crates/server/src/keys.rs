@@ -222,37 +222,28 @@ impl Keyring {
     /// Verifies a compact JWS signed by one of this provider's keys; returns its header and
     /// payload. Claims are the caller's to check.
     pub fn verify(&self, token: &str) -> Result<(JwsHeader, Vec<u8>), JwsError> {
-        if token.len() > MAX_JWS_LEN {
-            return Err(JwsError::Malformed);
-        }
-        let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(JwsError::Malformed);
-        };
-        let header: JwsHeader = b64::decode(h)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or(JwsError::Malformed)?;
-        if header.alg != "ES256" {
-            return Err(JwsError::Algorithm);
-        }
-        if header.crit.is_some() {
-            return Err(JwsError::Critical);
-        }
+        let parts = Parts::of(token)?;
         let set = self.set.load();
-        let key = header
+        let key = parts
+            .header
             .kid
             .as_deref()
             .and_then(|kid| set.verifying.get(kid))
             .ok_or(JwsError::UnknownKey)?;
-        let signature = b64::decode(s).map_err(|_| JwsError::Malformed)?;
-        let signed_len = h.len() + 1 + p.len();
-        key.verify_sig(&token.as_bytes()[..signed_len], &signature)
+        let signature = b64::decode(parts.signature).map_err(|_| JwsError::Malformed)?;
+        key.verify_sig(parts.signed, &signature)
             .map_err(|_| JwsError::Signature)?;
-        let payload = b64::decode(p).map_err(|_| JwsError::Malformed)?;
-        Ok((header, payload))
+        let payload = b64::decode(parts.payload).map_err(|_| JwsError::Malformed)?;
+        Ok((parts.header, payload))
+    }
+
+    /// The header and payload of a compact JWS that passes every check but the signature's:
+    /// for a token the caller has already proven is one this provider issued (see
+    /// `bearer::live_access_token`).
+    pub fn decode_issued(&self, token: &str) -> Result<(JwsHeader, Vec<u8>), JwsError> {
+        let parts = Parts::of(token)?;
+        let payload = b64::decode(parts.payload).map_err(|_| JwsError::Malformed)?;
+        Ok((parts.header, payload))
     }
 
     /// The published JWKS document, serialized once per key change.
@@ -330,13 +321,52 @@ fn key_set(
     })
 }
 
+/// A compact JWS split, with the header read and the checks that need no key done.
+struct Parts<'a> {
+    header: JwsHeader,
+    /// `header.payload`, the signed bytes.
+    signed: &'a [u8],
+    payload: &'a str,
+    signature: &'a str,
+}
+
+impl<'a> Parts<'a> {
+    fn of(token: &'a str) -> Result<Parts<'a>, JwsError> {
+        if token.len() > MAX_JWS_LEN {
+            return Err(JwsError::Malformed);
+        }
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(JwsError::Malformed);
+        };
+        let header: JwsHeader = b64::decode(h)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or(JwsError::Malformed)?;
+        if header.alg != "ES256" {
+            return Err(JwsError::Algorithm);
+        }
+        if header.crit.is_some() {
+            return Err(JwsError::Critical);
+        }
+        Ok(Parts {
+            header,
+            signed: &token.as_bytes()[..h.len() + 1 + p.len()],
+            payload: p,
+            signature: s,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::SqliteStore;
 
     async fn keyring() -> Keyring {
-        let store = SqliteStore::in_memory().await.unwrap();
+        let store = SqliteStore::temporary().await.unwrap();
         Keyring::load_or_create(&store, 0).await.unwrap().0
     }
 
@@ -392,7 +422,7 @@ mod tests {
 
     #[tokio::test]
     async fn after_a_rotation_new_tokens_use_the_new_key_and_old_ones_still_verify() {
-        let store = SqliteStore::in_memory().await.unwrap();
+        let store = SqliteStore::temporary().await.unwrap();
         let (keys, _) = Keyring::load_or_create(&store, 0).await.unwrap();
         let old_kid = keys.active_kid();
         let old_token = keys.sign("JWT", &serde_json::json!({}));
@@ -412,7 +442,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_scheduled_key_is_published_before_it_signs_and_the_old_one_after() {
-        let store = SqliteStore::in_memory().await.unwrap();
+        let store = SqliteStore::temporary().await.unwrap();
         let (keys, _) = Keyring::load_or_create(&store, 0).await.unwrap();
         let policy = RotationPolicy {
             interval: Some(1000),
@@ -445,7 +475,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_rotation_by_another_process_is_picked_up() {
-        let store = SqliteStore::in_memory().await.unwrap();
+        let store = SqliteStore::temporary().await.unwrap();
         let (server, _) = Keyring::load_or_create(&store, 0).await.unwrap();
         let (cli, _) = Keyring::load_or_create(&store, 0).await.unwrap();
         let rotated = cli.rotate(&store, 5, 300).await.unwrap();
@@ -460,7 +490,7 @@ mod tests {
 
     #[tokio::test]
     async fn keys_survive_a_reload_from_the_store() {
-        let store = SqliteStore::in_memory().await.unwrap();
+        let store = SqliteStore::temporary().await.unwrap();
         let (first, created) = Keyring::load_or_create(&store, 0).await.unwrap();
         let (second, created_again) = Keyring::load_or_create(&store, 0).await.unwrap();
         assert!(created && !created_again);

@@ -53,6 +53,17 @@ pub async fn issue_code(
     req: &ValidatedAuthorizeRequest,
     auth: &Authentication<'_>,
 ) -> StoreResult<String> {
+    let (code, record) = new_code(p, req, auth);
+    p.store.issue_code(&record, record.issued_at).await?;
+    Ok(code)
+}
+
+/// A new code for a login and the record of it (with a new grant) for the store to keep.
+pub fn new_code(
+    p: &Provider,
+    req: &ValidatedAuthorizeRequest,
+    auth: &Authentication<'_>,
+) -> (String, AuthorizationCode) {
     let now = p.now();
     let code = random_token();
     let record = AuthorizationCode {
@@ -79,8 +90,7 @@ pub async fn issue_code(
                 .map(|d| serde_json::to_string(d).expect("details serialize")),
         },
     };
-    p.store.issue_code(&record, now).await?;
-    Ok(code)
+    (code, record)
 }
 
 /// The store's record of an access token issued under `grant_id`.
@@ -91,6 +101,7 @@ fn access_record(token: &AccessToken, grant_id: &str, client_id: &str) -> Access
         client_id: client_id.to_owned(),
         issued_at: token.issued_at,
         expires_at: token.expires_at,
+        token_hash: Some(sha256_b64(&token.token)),
         nnin_consent: false,
     }
 }

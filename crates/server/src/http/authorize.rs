@@ -3,14 +3,14 @@
 
 use crate::grants::{Authentication, issue_code};
 use crate::http::client_response::{deliver, deliver_error, redirect};
-use crate::http::cookie::set_session_cookie;
+use crate::http::cookie::{session_cookie, set_session_cookie};
 use crate::http::form::is_form;
 use crate::http::page::{error_page, store_failure_page};
 use crate::http::session::current_session;
 use crate::id_token_hint;
-use crate::login::flow::{self, Start, css_path};
+use crate::login::flow::{self, BrowserBinding, Start, css_path};
 use crate::request_objects;
-use crate::secret::{random_id, random_token};
+use crate::secret::random_token;
 use crate::store::{Session, StoreError, Taken};
 use crate::{AppState, Provider};
 use axum::body::Bytes;
@@ -218,26 +218,16 @@ async fn continue_login(
         };
         return Ok(redirect_error(e));
     }
-    // A flow is bound to the browser's session; a browser without one gets a short anonymous
-    // session, which a login replaces with a new one.
-    let (flow_session, new_cookie) = match &session {
-        Some(session) => (session.id.clone(), None),
-        None => {
-            let cookie = random_token();
-            let anonymous = Session {
-                id: random_id(),
-                user_id: None,
-                method: None,
-                auth_time: None,
-                created_at: now,
-                expires_at: now + p.config.flow_ttl,
-            };
-            p.store
-                .create_session(&anonymous, &sha256_b64(&cookie))
-                .await?;
-            (anonymous.id, Some(cookie))
-        }
+    // A flow is bound to the browser's session cookie. A browser without a session keeps the
+    // pre-login cookie it has (so that two tabs can log in at once) or gets a new one; either
+    // is sent again to last the flow's lifetime, and a login replaces it with a new session
+    // cookie (no session fixation).
+    let (cookie, pre_login) = match (session_cookie(headers), &session) {
+        (Some(cookie), Some(_)) => (cookie, false),
+        (Some(cookie), None) => (cookie, true),
+        (None, _) => (random_token(), true),
     };
+    let cookie_hash = sha256_b64(&cookie);
     let preselected = match req.login_hint.as_ref().and_then(LoginHint::nnin) {
         Some(nnin) => p.store.user_by_nnin(nnin.as_str()).await?,
         None => None,
@@ -252,9 +242,13 @@ async fn continue_login(
             user: preselected.as_ref(),
         },
     };
-    let flow_id = flow::start(p, &flow_session, req, start).await?;
+    let browser = BrowserBinding {
+        cookie_hash: &cookie_hash,
+        session_id: session.as_ref().map(|s| s.id.as_str()),
+    };
+    let flow_id = flow::start(p, browser, req, start).await?;
     let mut response = redirect(StatusCode::FOUND, &flow::flow_path(p, &flow_id));
-    if let Some(cookie) = new_cookie {
+    if pre_login {
         let value = set_session_cookie(
             &cookie,
             &p.realm.path,

@@ -1,13 +1,14 @@
 //! The login pages' endpoint: GET shows the flow's current step, POST submits it.
 
 use crate::AppState;
+use crate::http::cookie::session_cookie;
 use crate::http::form::is_form;
-use crate::http::session::current_session;
 use crate::login::flow::{self, LoginForm, flow_error_page};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use bankid_oidc_core::token_hash::sha256_b64;
 
 fn well_formed(flow_id: &str) -> bool {
     flow_id.len() == 43
@@ -24,11 +25,8 @@ async fn load(
     if !well_formed(flow_id) {
         return Err(flow_error_page(p, "login: no such login"));
     }
-    let session = current_session(p, headers).await.map_err(|e| {
-        tracing::error!(error = %e, "store failure reading a session");
-        flow_error_page(p, "login: the provider could not read its store")
-    })?;
-    flow::load(p, flow_id, session.as_ref().map(|s| s.id.as_str())).await
+    let cookie_hash = session_cookie(headers).map(|c| sha256_b64(&c));
+    flow::load(p, flow_id, cookie_hash.as_deref()).await
 }
 
 pub async fn show(

@@ -6,14 +6,14 @@ use super::binding::new_binding_message;
 use super::pages::{LoginPage, render_login};
 use super::texts::{Texts, texts};
 use crate::Provider;
-use crate::grants::{Authentication, issue_code};
+use crate::grants::{Authentication, new_code};
 use crate::http::client_response::deliver;
 use crate::http::client_response::deliver_error;
 use crate::http::cookie::set_session_cookie;
 use crate::http::page::{error_page, store_failure_page};
 use crate::issuer::realm::{LOGIN_ACTIONS_PATH, RESOURCES_PATH};
 use crate::secret::{random_id, random_token};
-use crate::store::{LoginFlow, Session, StoreError, User};
+use crate::store::{Completion, LoginFlow, NewLogin, Session, StoreError, User};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bankid_oidc_core::OAuthError;
@@ -68,17 +68,25 @@ pub fn needs_consent(req: &ValidatedAuthorizeRequest) -> bool {
     req.scope.contains("nnin") || req.authorization_details.is_some()
 }
 
-/// Creates a flow for a validated request in a browser session; returns the flow id.
+/// The browser a flow belongs to: the hash of its session cookie, and the authenticated
+/// session that cookie stands for, if any.
+pub struct BrowserBinding<'a> {
+    pub cookie_hash: &'a str,
+    pub session_id: Option<&'a str>,
+}
+
+/// Creates a flow for a validated request in a browser; returns the flow id.
 pub async fn start(
     p: &Provider,
-    session_id: &str,
+    browser: BrowserBinding<'_>,
     req: &ValidatedAuthorizeRequest,
     start: Start<'_>,
 ) -> Result<String, StoreError> {
     let now = p.now();
     let mut flow = LoginFlow {
         id: random_token(),
-        session_id: session_id.to_owned(),
+        browser_hash: browser.cookie_hash.to_owned(),
+        session_id: browser.session_id.map(str::to_owned),
         request: serde_json::to_string(req).map_err(StoreError::new)?,
         step: STEP_NNIN.to_owned(),
         method: (req.methods.len() == 1).then(|| req.methods[0]),
@@ -146,11 +154,12 @@ pub fn flow_error_page(p: &Provider, description: &str) -> Response {
     )
 }
 
-/// Loads a flow if it exists, has not expired and belongs to `session_id`.
+/// Loads a flow if it exists, has not expired and belongs to the browser whose session cookie
+/// hashes to `cookie_hash`.
 pub async fn load(
     p: &Provider,
     flow_id: &str,
-    session_id: Option<&str>,
+    cookie_hash: Option<&str>,
 ) -> Result<ActiveFlow, Response> {
     let flow = match p.store.flow(flow_id, p.now()).await {
         Ok(Some(flow)) => flow,
@@ -163,7 +172,9 @@ pub async fn load(
         Err(e) => return Err(store_failure_page(p, &e)),
     };
     // The flow id travels in the URL; the session cookie proves it is this browser's flow.
-    if session_id != Some(flow.session_id.as_str()) {
+    let owned = cookie_hash
+        .is_some_and(|hash| bool::from(hash.as_bytes().ct_eq(flow.browser_hash.as_bytes())));
+    if !owned {
         return Err(flow_error_page(
             p,
             "login: this login was started in another browser session",
@@ -488,83 +499,74 @@ async fn end_with_error(p: &Provider, active: &ActiveFlow, error: OAuthError) ->
 }
 
 /// The user is authenticated: a new session (never the pre-login one: no session fixation), a
-/// code, and the answer to the client.
+/// code, and the answer to the client; stored in one transaction.
 async fn complete(p: &Provider, active: &ActiveFlow) -> Response {
     let (Some(user_id), Some(method)) = (active.flow.user_id.as_deref(), active.flow.method) else {
         return flow_error_page(p, "login: no user was identified in this login");
     };
-    match p.store.finish_flow(&active.flow.id).await {
-        Ok(true) => {}
-        Ok(false) => return flow_error_page(p, "login: this login is already finished"),
-        Err(e) => return store_failure_page(p, &e),
-    }
     let now = p.now();
     // A consent to the NNIN is given only on the consent page, which this flow passed if the
     // scope asked for it.
     let nnin_consent = active.request.scope.contains("nnin");
-    if let Some(kept) = &active.flow.kept_session_id {
-        let auth = Authentication {
-            user_id,
-            session_id: kept,
-            method,
-            auth_time: now,
-            nnin_consent,
-        };
-        return match issue_code(p, &active.request, &auth).await {
-            Ok(code) => deliver(
-                &active.request.target,
-                &p.realm.issuer,
-                vec![("code", code)],
-                StatusCode::SEE_OTHER,
-            ),
-            Err(e) => store_failure_page(p, &e),
-        };
-    }
     let cookie = random_token();
-    let session = Session {
-        id: random_id(),
-        user_id: Some(user_id.to_owned()),
-        method: Some(method),
-        auth_time: Some(now),
-        created_at: now,
-        expires_at: now + p.config.session_ttl,
-    };
-    let result = async {
-        p.store.reset_login_failures(user_id).await?;
-        p.store
-            .replace_session(&active.flow.session_id, &session, &sha256_b64(&cookie))
-            .await?;
-        let auth = Authentication {
-            user_id,
-            session_id: &session.id,
-            method,
-            auth_time: now,
-            nnin_consent,
-        };
-        issue_code(p, &active.request, &auth).await
-    }
-    .await;
-    match result {
-        Ok(code) => {
-            let mut response = deliver(
-                &active.request.target,
-                &p.realm.issuer,
-                vec![("code", code)],
-                StatusCode::SEE_OTHER,
-            );
-            let set_cookie = set_session_cookie(
-                &cookie,
-                &p.realm.path,
-                p.config.session_ttl,
-                p.config.is_https(),
-            );
-            response
-                .headers_mut()
-                .append(header::SET_COOKIE, set_cookie);
-            response
+    let (login, session_id) = match &active.flow.kept_session_id {
+        Some(kept) => (None, kept.clone()),
+        None => {
+            let session = Session {
+                id: random_id(),
+                user_id: Some(user_id.to_owned()),
+                method: Some(method),
+                auth_time: Some(now),
+                created_at: now,
+                expires_at: now + p.config.session_ttl,
+            };
+            let id = session.id.clone();
+            let login = NewLogin {
+                replaced_session_id: active.flow.session_id.clone(),
+                session,
+                cookie_hash: sha256_b64(&cookie),
+            };
+            (Some(login), id)
         }
-        Err(e) => store_failure_page(p, &e),
+    };
+    let auth = Authentication {
+        user_id,
+        session_id: &session_id,
+        method,
+        auth_time: now,
+        nnin_consent,
+    };
+    let (code, record) = new_code(p, &active.request, &auth);
+    let logged_in = login.is_some();
+    let completion = Completion {
+        flow_id: active.flow.id.clone(),
+        login,
+        code: record,
+        grant_created_at: now,
+    };
+    match p.store.complete_flow(&completion).await {
+        Ok(true) => {}
+        Ok(false) => return flow_error_page(p, "login: this login is already finished"),
+        Err(e) => return store_failure_page(p, &e),
     }
+    let mut response = deliver(
+        &active.request.target,
+        &p.realm.issuer,
+        vec![("code", code)],
+        StatusCode::SEE_OTHER,
+    );
+    if logged_in {
+        let set_cookie = set_session_cookie(
+            &cookie,
+            &p.realm.path,
+            p.config.session_ttl,
+            p.config.is_https(),
+        );
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, set_cookie);
+    }
+    response
 }
 
 fn see_other(location: &str) -> Response {

@@ -13,7 +13,7 @@ use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::scope::ScopeSet;
 
 /// A store error: the backend failed. Not-found and lost races are ordinary results, not errors.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("store: {0}")]
 pub struct StoreError(String);
 
@@ -111,7 +111,13 @@ pub struct Session {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginFlow {
     pub id: String,
-    pub session_id: String,
+    /// SHA-256 of the browser's session cookie: only that browser can continue the flow. A
+    /// browser without a session gets a fresh pre-login cookie, which is not a session: a
+    /// login replaces it with a new one (no session fixation).
+    pub browser_hash: String,
+    /// The authenticated session the browser had when the flow started, replaced if the flow
+    /// logs the user in again (`prompt=login`, `max_age`, another method).
+    pub session_id: Option<String>,
     /// The validated authorization request, as JSON.
     pub request: String,
     pub step: String,
@@ -165,6 +171,8 @@ pub struct AccessTokenRecord {
     pub client_id: String,
     pub issued_at: i64,
     pub expires_at: i64,
+    /// SHA-256 of the token as issued; none for records from before it was kept.
+    pub token_hash: Option<String>,
     /// Read from the grant; ignored when the record is stored.
     pub nnin_consent: bool,
 }
@@ -288,6 +296,26 @@ pub trait SessionStore: Send + Sync {
     async fn end_session(&self, session_id: &str, now: i64) -> StoreResult<()>;
 }
 
+/// A login's end: the flow is finished and a code issued, all or nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub flow_id: String,
+    /// The user logged in: this authenticated session replaces the flow's pre-login one (no
+    /// session fixation) and the user's failure count is cleared. None when the flow completes
+    /// a session that was already authenticated (SSO with consent, or an id_token_hint).
+    pub login: Option<NewLogin>,
+    pub code: AuthorizationCode,
+    pub grant_created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLogin {
+    /// The browser's earlier authenticated session, if it had one.
+    pub replaced_session_id: Option<String>,
+    pub session: Session,
+    pub cookie_hash: String,
+}
+
 #[async_trait]
 pub trait FlowStore: Send + Sync {
     async fn create_flow(&self, flow: &LoginFlow) -> StoreResult<()>;
@@ -297,6 +325,10 @@ pub trait FlowStore: Send + Sync {
     async fn advance_flow(&self, flow: &LoginFlow, from_step: &str) -> StoreResult<bool>;
     /// Ends a flow; `Ok(false)` if it had already ended.
     async fn finish_flow(&self, id: &str) -> StoreResult<bool>;
+    /// Ends a flow with a login in one transaction: the flow is finished, the session replaced
+    /// (see [`Completion`]) and the grant with its code stored. `Ok(false)`, with nothing
+    /// written, if the flow had already ended (a double submit).
+    async fn complete_flow(&self, completion: &Completion) -> StoreResult<bool>;
 }
 
 /// What consuming an authorization code found.

@@ -1,0 +1,229 @@
+//! Clients and test users.
+
+use super::{SqliteStore, err, insert_unique, rows};
+use crate::store::*;
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+
+/// The client's columns, in the order of [`client_params`].
+const CLIENT_WRITE: &str = "name, secret_hash, redirect_uris, scopes, grant_types, \
+     token_endpoint_auth_method, post_logout_redirect_uris, jwks, jwks_uri, resource_server, \
+     require_pushed_authorization_requests, created_at, client_id";
+
+/// Every client column as a parameter, in the order of [`CLIENT_WRITE`].
+fn client_params(c: &Client) -> StoreResult<[Box<dyn rusqlite::ToSql + Send>; 13]> {
+    Ok([
+        Box::new(c.name.clone()),
+        Box::new(c.secret_hash.clone()),
+        Box::new(serde_json::to_string(&c.redirect_uris).map_err(err)?),
+        Box::new(c.scopes.to_string()),
+        Box::new(c.grant_types.join(" ")),
+        Box::new(c.token_endpoint_auth_method.clone()),
+        Box::new(serde_json::to_string(&c.post_logout_redirect_uris).map_err(err)?),
+        Box::new(c.jwks.clone()),
+        Box::new(c.jwks_uri.clone()),
+        Box::new(c.resource_server),
+        Box::new(c.require_pushed_authorization_requests),
+        Box::new(c.created_at),
+        Box::new(c.client_id.clone()),
+    ])
+}
+
+#[async_trait]
+impl ClientStore for SqliteStore {
+    async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {} FROM clients WHERE client_id = ?",
+                rows::CLIENT
+            ))?
+            .query_row([client_id], rows::client)
+            .optional()
+        })
+    }
+
+    async fn add_client(&self, c: &Client) -> StoreResult<bool> {
+        let values = client_params(c)?;
+        self.write(move |conn| {
+            let sql = format!(
+                "INSERT INTO clients ({CLIENT_WRITE}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            );
+            insert_unique(|| {
+                conn.prepare_cached(&sql)?
+                    .execute(rusqlite::params_from_iter(values.iter()))
+            })
+        })
+        .await
+    }
+
+    async fn update_client(&self, c: &Client) -> StoreResult<bool> {
+        let values = client_params(c)?;
+        self.write(move |conn| {
+            let changed = conn
+                .prepare_cached(
+                    "UPDATE clients SET name = ?, secret_hash = ?, redirect_uris = ?, scopes = ?,
+                         grant_types = ?, token_endpoint_auth_method = ?, post_logout_redirect_uris = ?,
+                         jwks = ?, jwks_uri = ?, resource_server = ?,
+                         require_pushed_authorization_requests = ?, created_at = ?
+                     WHERE client_id = ?",
+                )?
+                .execute(rusqlite::params_from_iter(values.iter()))?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn remove_client(&self, client_id: &str, now: i64) -> StoreResult<bool> {
+        let client_id = client_id.to_owned();
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "UPDATE grants SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL",
+            )?
+            .execute(params![now, client_id])?;
+            let removed = conn
+                .prepare_cached("DELETE FROM clients WHERE client_id = ?")?
+                .execute([&client_id])?;
+            Ok(removed == 1)
+        })
+        .await
+    }
+
+    async fn clients(&self) -> StoreResult<Vec<Client>> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {} FROM clients ORDER BY client_id",
+                rows::CLIENT
+            ))?
+            .query_map([], rows::client)?
+            .collect()
+        })
+    }
+}
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn user(&self, id: &str) -> StoreResult<Option<User>> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!("SELECT {} FROM users WHERE id = ?", rows::USER))?
+                .query_row([id], rows::user)
+                .optional()
+        })
+    }
+
+    async fn user_by_nnin(&self, nnin: &str) -> StoreResult<Option<User>> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!("SELECT {} FROM users WHERE nnin = ?", rows::USER))?
+                .query_row([nnin], rows::user)
+                .optional()
+        })
+    }
+
+    async fn users_by_phone(&self, phone: &str) -> StoreResult<Vec<User>> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!("SELECT {} FROM users WHERE phone = ?", rows::USER))?
+                .query_map([phone], rows::user)?
+                .collect()
+        })
+    }
+
+    async fn add_user(&self, u: &User) -> StoreResult<bool> {
+        let u = u.clone();
+        self.write(move |conn| {
+            insert_unique(|| {
+                conn.prepare_cached(
+                    "INSERT INTO users (id, nnin, pid, given_name, family_name, birthdate, email, phone,
+                         address, otp, password, updated_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )?
+                .execute(params![
+                    u.id,
+                    u.nnin,
+                    u.pid,
+                    u.given_name,
+                    u.family_name,
+                    u.birthdate,
+                    u.email,
+                    u.phone,
+                    u.address,
+                    u.otp,
+                    u.password,
+                    u.updated_at
+                ])
+            })
+        })
+        .await
+    }
+
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {} FROM users ORDER BY family_name, given_name",
+                rows::USER
+            ))?
+            .query_map([], rows::user)?
+            .collect()
+        })
+    }
+
+    async fn remove_user(&self, user_id: &str, now: i64) -> StoreResult<bool> {
+        let user_id = user_id.to_owned();
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "UPDATE grants SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+            )?
+            .execute(params![now, user_id])?;
+            // Sessions go with the user (ON DELETE CASCADE).
+            let removed = conn
+                .prepare_cached("DELETE FROM users WHERE id = ?")?
+                .execute([&user_id])?;
+            Ok(removed == 1)
+        })
+        .await
+    }
+
+    async fn record_login_failure(
+        &self,
+        user_id: &str,
+        now: i64,
+        max_failures: i64,
+        lock_seconds: i64,
+    ) -> StoreResult<FailureOutcome> {
+        let user_id = user_id.to_owned();
+        self.write(move |conn| {
+            // One statement: two concurrent failures both count, and the lock is set by whichever
+            // reaches the limit.
+            conn.prepare_cached(
+                "UPDATE users SET
+                     failed_attempts = CASE WHEN locked_until IS NOT NULL AND locked_until <= ?1 THEN 1
+                                            ELSE failed_attempts + 1 END,
+                     locked_until = CASE WHEN locked_until IS NOT NULL AND locked_until <= ?1 THEN NULL
+                                         WHEN failed_attempts + 1 >= ?2 THEN ?1 + ?3
+                                         ELSE locked_until END
+                 WHERE id = ?4
+                 RETURNING failed_attempts, locked_until",
+            )?
+            .query_row(params![now, max_failures, lock_seconds, user_id], |r| {
+                Ok(FailureOutcome {
+                    failed_attempts: r.get(0)?,
+                    locked_until: r.get(1)?,
+                })
+            })
+        })
+        .await
+    }
+
+    async fn reset_login_failures(&self, user_id: &str) -> StoreResult<()> {
+        let user_id = user_id.to_owned();
+        self.write(move |conn| reset_failures(conn, &user_id)).await
+    }
+}
+
+/// A successful login clears the user's failure count; a no-op when there is none.
+pub(super) fn reset_failures(conn: &rusqlite::Connection, user_id: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE users SET failed_attempts = 0, locked_until = NULL
+         WHERE id = ? AND (failed_attempts != 0 OR locked_until IS NOT NULL)",
+    )?
+    .execute([user_id])?;
+    Ok(())
+}

@@ -1,0 +1,425 @@
+//! The SQLite store's own rules: group commit, what waits for the disk, a failing write alone,
+//! migrations from earlier versions, housekeeping in chunks, and reads that stay compiled.
+
+use super::writer::{Durability, Writer};
+use super::{SqliteStore, migrate};
+use crate::secret::{random_id, random_token};
+use crate::store::*;
+use bankid_oidc_core::acr::Method;
+use bankid_oidc_core::scope::ScopeSet;
+use rusqlite::Connection;
+use std::time::Duration;
+
+fn user(nnin: &str) -> User {
+    User {
+        id: random_id(),
+        nnin: nnin.to_owned(),
+        pid: random_id(),
+        given_name: "Kari".into(),
+        family_name: "Nordmann".into(),
+        birthdate: "1985-01-01".into(),
+        email: None,
+        phone: None,
+        address: None,
+        otp: "otp".into(),
+        password: "qwer1234".into(),
+        failed_attempts: 0,
+        locked_until: None,
+        updated_at: 0,
+    }
+}
+
+fn client(id: &str) -> Client {
+    Client {
+        client_id: id.into(),
+        name: id.into(),
+        secret_hash: "hash".into(),
+        redirect_uris: vec!["https://shop.example/callback".into()],
+        scopes: ScopeSet::parse("openid profile").unwrap(),
+        created_at: 0,
+        grant_types: vec!["authorization_code".into()],
+        token_endpoint_auth_method: "client_secret_basic".into(),
+        post_logout_redirect_uris: vec![],
+        jwks: None,
+        jwks_uri: None,
+        resource_server: false,
+        require_pushed_authorization_requests: false,
+    }
+}
+
+fn flow(id: &str, expires_at: i64) -> LoginFlow {
+    LoginFlow {
+        id: id.into(),
+        browser_hash: "browser".into(),
+        session_id: None,
+        request: "{}".into(),
+        step: "nnin".into(),
+        method: Some(Method::Bid),
+        user_id: None,
+        csrf: "csrf".into(),
+        binding_message: None,
+        created_at: 0,
+        expires_at,
+        kept_session_id: None,
+    }
+}
+
+fn code(user_id: &str, client_id: &str, session_id: &str) -> AuthorizationCode {
+    AuthorizationCode {
+        code_hash: random_token(),
+        grant_id: random_id(),
+        client_id: client_id.into(),
+        redirect_uri: "https://shop.example/callback".into(),
+        code_challenge: "challenge".into(),
+        nonce: "nonce".into(),
+        scope: "openid profile".into(),
+        user_id: user_id.into(),
+        session_id: session_id.into(),
+        method: Method::Bid,
+        auth_time: 10,
+        api_version: 4,
+        issued_at: 10,
+        expires_at: 70,
+        consumed_at: None,
+        terms: GrantTerms::default(),
+    }
+}
+
+/// A login as the provider stores it: flow, two steps, the end with a new session and a code,
+/// the code redeemed. Returns the redeemed access token's jti.
+async fn login(store: &SqliteStore, user: &User, client_id: &str) -> String {
+    let mut f = flow(&random_token(), 600);
+    store.create_flow(&f).await.unwrap();
+    assert!(store.flow(&f.id, 1).await.unwrap().is_some());
+    store.user_by_nnin(&user.nnin).await.unwrap().unwrap();
+    f.user_id = Some(user.id.clone());
+    f.step = "otp".into();
+    assert!(store.advance_flow(&f, "nnin").await.unwrap());
+    store.user(&user.id).await.unwrap().unwrap();
+    let session = Session {
+        id: random_id(),
+        user_id: Some(user.id.clone()),
+        method: Some(Method::Bid),
+        auth_time: Some(10),
+        created_at: 10,
+        expires_at: 1000,
+    };
+    let cookie_hash = random_token();
+    let c = code(&user.id, client_id, &session.id);
+    let completion = Completion {
+        flow_id: f.id.clone(),
+        login: Some(NewLogin {
+            replaced_session_id: None,
+            session,
+            cookie_hash: cookie_hash.clone(),
+        }),
+        code: c.clone(),
+        grant_created_at: 10,
+    };
+    assert!(store.complete_flow(&completion).await.unwrap());
+    assert!(
+        store
+            .session_by_cookie(&cookie_hash, 11)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let found = store.code(&c.code_hash).await.unwrap().unwrap();
+    assert_eq!(found.grant_id, c.grant_id);
+    let jti = random_id();
+    let issued = Issued {
+        access: AccessTokenRecord {
+            jti: jti.clone(),
+            grant_id: c.grant_id.clone(),
+            client_id: client_id.into(),
+            issued_at: 11,
+            expires_at: 311,
+            token_hash: Some(random_token()),
+            nnin_consent: false,
+        },
+        refresh: None,
+    };
+    assert_eq!(
+        store.redeem_code(&c.code_hash, 11, &issued).await.unwrap(),
+        Consumed::Fresh
+    );
+    assert!(store.live_access_token(&jti).await.unwrap().is_some());
+    store.client(client_id).await.unwrap().unwrap();
+    jti
+}
+
+/// Holds the database's write lock from another connection until dropped, so that writes queue
+/// up behind the writer's next transaction.
+struct WriteLock(Connection);
+
+impl WriteLock {
+    fn take(store: &SqliteStore) -> WriteLock {
+        let conn = Connection::open(store.path()).unwrap();
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        WriteLock(conn)
+    }
+}
+
+impl Drop for WriteLock {
+    fn drop(&mut self) {
+        self.0.execute_batch("COMMIT").unwrap();
+    }
+}
+
+#[tokio::test]
+async fn writes_that_wait_together_are_committed_in_one_transaction() {
+    let store = SqliteStore::temporary().await.unwrap();
+    let before = store.write_stats();
+    let lock = WriteLock::take(&store);
+    // The first write holds the writer at BEGIN (the lock is taken); the rest queue behind it.
+    let first = tokio::spawn({
+        let store = store.clone();
+        async move { store.add_user(&user("01010100001")).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let rest: Vec<_> = (0..50)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { store.add_user(&user(&format!("0202020{i:04}"))).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(lock);
+    assert!(first.await.unwrap().unwrap());
+    for added in rest {
+        assert!(added.await.unwrap().unwrap());
+    }
+    let after = store.write_stats();
+    assert_eq!(after.writes - before.writes, 51);
+    assert_eq!(after.transactions - before.transactions, 2);
+    assert_eq!(store.users().await.unwrap().len(), 51);
+}
+
+#[tokio::test]
+async fn a_failing_write_is_rolled_back_alone_and_its_batch_commits() {
+    let store = SqliteStore::temporary().await.unwrap();
+    store.create_flow(&flow("taken", 600)).await.unwrap();
+    let before = store.write_stats();
+    let lock = WriteLock::take(&store);
+    let opener = tokio::spawn({
+        let store = store.clone();
+        async move { store.create_flow(&flow("first", 600)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let spawn = |f: LoginFlow| {
+        let store = store.clone();
+        tokio::spawn(async move { store.create_flow(&f).await })
+    };
+    let a = spawn(flow("a", 600));
+    let mut duplicate = flow("taken", 600);
+    duplicate.step = "password".into();
+    let dup = spawn(duplicate);
+    let b = spawn(flow("b", 600));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(lock);
+    opener.await.unwrap().unwrap();
+    a.await.unwrap().unwrap();
+    let refused = dup.await.unwrap().unwrap_err();
+    assert!(refused.to_string().contains("UNIQUE"), "{refused}");
+    b.await.unwrap().unwrap();
+    assert_eq!(store.write_stats().transactions - before.transactions, 2);
+    for id in ["first", "a", "b"] {
+        assert!(store.flow(id, 1).await.unwrap().is_some(), "{id}");
+    }
+    // The flow the duplicate tried to replace is as it was.
+    assert_eq!(store.flow("taken", 1).await.unwrap().unwrap().step, "nnin");
+}
+
+#[tokio::test]
+async fn a_login_in_progress_does_not_wait_for_the_disk_but_how_it_ends_does() {
+    let store = SqliteStore::temporary().await.unwrap();
+    let u = user("03030300001");
+    store.add_user(&u).await.unwrap();
+    store.add_client(&client("shop")).await.unwrap();
+    let before = store.write_stats();
+    let f = flow("progress", 600);
+    store.create_flow(&f).await.unwrap();
+    let mut next = f.clone();
+    next.step = "otp".into();
+    store.advance_flow(&next, "nnin").await.unwrap();
+    let after_progress = store.write_stats();
+    assert_eq!(after_progress.transactions - before.transactions, 2);
+    assert_eq!(
+        after_progress.synced, before.synced,
+        "progress waited for the disk"
+    );
+
+    let completion = Completion {
+        flow_id: f.id.clone(),
+        login: None,
+        code: code(&u.id, "shop", "kept-session"),
+        grant_created_at: 10,
+    };
+    assert!(store.complete_flow(&completion).await.unwrap());
+    assert_eq!(store.write_stats().synced, before.synced + 1);
+    // A second completion of the same flow (a double submit) writes nothing.
+    let again = Completion {
+        code: code(&u.id, "shop", "kept-session"),
+        ..completion
+    };
+    assert!(!store.complete_flow(&again).await.unwrap());
+    assert!(store.code(&again.code.code_hash).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_write_that_panics_is_rolled_back_and_the_writer_goes_on() {
+    let store = SqliteStore::temporary().await.unwrap();
+    let conn = Connection::open(store.path()).unwrap();
+    let writer = Writer::start(conn, "test-writer").unwrap();
+    let refused = writer
+        .write(
+            Durability::Disk,
+            |conn: &Connection| -> rusqlite::Result<()> {
+                conn.execute(
+                    "INSERT INTO provider_secrets (name, value) VALUES ('p', x'00')",
+                    [],
+                )?;
+                panic!("a bug in a write");
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("panicked"), "{refused}");
+    writer
+        .write(Durability::Disk, |conn: &Connection| {
+            conn.execute(
+                "INSERT INTO provider_secrets (name, value) VALUES ('q', x'01')",
+                [],
+            )
+        })
+        .await
+        .unwrap();
+    let names: Vec<String> = store
+        .read(|conn| {
+            conn.prepare("SELECT name FROM provider_secrets ORDER BY name")?
+                .query_map([], |r| r.get(0))?
+                .collect()
+        })
+        .unwrap();
+    assert_eq!(names, ["q"]);
+}
+
+#[tokio::test]
+async fn the_reads_of_a_login_are_not_compiled_again_on_every_run() {
+    let store = SqliteStore::temporary().await.unwrap();
+    let u = user("04040400001");
+    store.add_user(&u).await.unwrap();
+    store.add_client(&client("shop")).await.unwrap();
+    for _ in 0..20 {
+        login(&store, &u, "shop").await;
+    }
+    let idle = store.inner.idle_readers.lock().unwrap();
+    assert!(!idle.is_empty());
+    for conn in idle.iter() {
+        // SAFETY: the handle is only read while `conn` is borrowed, and the statements walked
+        // belong to it; none is finalized meanwhile.
+        unsafe {
+            use rusqlite::ffi;
+            let db = conn.handle();
+            let mut stmt = ffi::sqlite3_next_stmt(db, std::ptr::null_mut());
+            while !stmt.is_null() {
+                let recompiled =
+                    ffi::sqlite3_stmt_status(stmt, ffi::SQLITE_STMTSTATUS_REPREPARE, 0);
+                let sql = std::ffi::CStr::from_ptr(ffi::sqlite3_sql(stmt)).to_string_lossy();
+                assert_eq!(recompiled, 0, "compiled again {recompiled} times: {sql}");
+                stmt = ffi::sqlite3_next_stmt(db, stmt);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn housekeeping_deletes_in_chunks_until_nothing_expired_is_left() {
+    let store = SqliteStore::temporary().await.unwrap();
+    let expired = 2 * super::tokens::PURGE_CHUNK as usize + 5;
+    let writes = (0..expired).map(|i| flow(&format!("old-{i}"), 100));
+    for f in writes {
+        store.create_flow(&f).await.unwrap();
+    }
+    store.create_flow(&flow("live", 10_000)).await.unwrap();
+    let before = store.write_stats();
+    assert_eq!(store.purge_expired(500, 0).await.unwrap(), expired as u64);
+    // At least one write per chunk: the writer served other writes between them.
+    assert!(store.write_stats().transactions - before.transactions >= 3);
+    assert!(store.flow("live", 500).await.unwrap().is_some());
+    let left: i64 = store
+        .read(|c| c.query_row("SELECT COUNT(*) FROM login_flows", [], |r| r.get(0)))
+        .unwrap();
+    assert_eq!(left, 1);
+}
+
+/// The tables as the sqlx-based versions left them: migrations 1 to 4 and sqlx's history.
+fn sqlx_era_database(path: &std::path::Path) {
+    let conn = Connection::open(path).unwrap();
+    conn.pragma_update(None, "journal_mode", "wal").unwrap();
+    for (_, sql) in &migrate::MIGRATIONS[..4] {
+        conn.execute_batch(sql).unwrap();
+    }
+    conn.execute_batch(
+        "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL,
+             installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL,
+             checksum BLOB NOT NULL, execution_time BIGINT NOT NULL);
+         INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+             VALUES (1, 'foundation', 1, x'00', 1), (2, 'token lifecycle', 1, x'00', 1),
+                    (3, 'request security', 1, x'00', 1), (4, 'machine tokens', 1, x'00', 1);
+         INSERT INTO clients (client_id, name, secret_hash, redirect_uris, scopes, created_at)
+             VALUES ('shop', 'Shop', 'hash', '[\"https://shop.example/cb\"]', 'openid', 1);
+         INSERT INTO users (id, nnin, pid, given_name, family_name, birthdate, otp, password, updated_at)
+             VALUES ('u1', '01818512321', 'pid1', 'Per', 'Person', '1985-01-01', 'otp', 'pw', 1);
+         INSERT INTO sessions (id, cookie_hash, user_id, created_at, expires_at)
+             VALUES ('anonymous', 'h1', NULL, 1, 9999999999),
+                    ('logged-in', 'h2', 'u1', 1, 9999999999);
+         INSERT INTO login_flows (id, session_id, request, step, csrf, created_at, expires_at)
+             VALUES ('f1', 'anonymous', '{}', 'nnin', 'c', 1, 9999999999);",
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_database_of_the_sqlx_versions_is_migrated_and_keeps_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bankid-oidc.db");
+    sqlx_era_database(&path);
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(store.schema_version().unwrap(), migrate::LATEST);
+    assert_eq!(store.client("shop").await.unwrap().unwrap().name, "Shop");
+    assert_eq!(store.users().await.unwrap()[0].nnin, "01818512321");
+    assert!(store.session_by_cookie("h2", 2).await.unwrap().is_some());
+    // Pre-login sessions and the flows in progress do not survive the upgrade.
+    assert!(store.session_by_cookie("h1", 2).await.unwrap().is_none());
+    assert!(store.flow("f1", 2).await.unwrap().is_none());
+    drop(store);
+    // Opening again changes nothing.
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(store.schema_version().unwrap(), migrate::LATEST);
+    assert_eq!(store.users().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn two_processes_opening_a_new_database_at_once_both_find_it_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bankid-oidc.db");
+    let (a, b) = tokio::join!(SqliteStore::open(&path), SqliteStore::open(&path));
+    assert_eq!(a.unwrap().schema_version().unwrap(), migrate::LATEST);
+    assert_eq!(b.unwrap().schema_version().unwrap(), migrate::LATEST);
+}
+
+#[tokio::test]
+async fn the_writer_commits_durable_writes_with_synchronous_full() {
+    let store = SqliteStore::temporary().await.unwrap();
+    store.add_user(&user("05050500001")).await.unwrap();
+    let level: i64 = store
+        .inner
+        .writer
+        .write(Durability::Disk, |c: &Connection| {
+            c.pragma_query_value(None, "synchronous", |r| r.get(0))
+        })
+        .await
+        .unwrap();
+    assert_eq!(level, 2, "FULL");
+}
