@@ -199,6 +199,9 @@ async fn run(args: &Args) -> anyhow::Result<Measured> {
         let n = args.workers as u32;
         tasks.push(tokio::spawn(async move {
             let mut rec = Recorder::default();
+            // Warm-up operations are recorded here and dropped (made once: a histogram is tens
+            // of kilobytes to zero).
+            let mut scratch = Recorder::default();
             // Paced workers start staggered across one interval.
             let mut next = match interval {
                 Some(iv) => start + iv * i as u32 / n,
@@ -228,7 +231,6 @@ async fn run(args: &Args) -> anyhow::Result<Measured> {
                         break;
                     }
                 }
-                let mut scratch = Recorder::default();
                 let target = if measuring { &mut rec } else { &mut scratch };
                 worker.run_once(target, scheduled).await;
                 next = match interval {
