@@ -168,6 +168,32 @@ async fn invalid_and_unknown_nnins_are_explained_on_the_page() {
 }
 
 #[tokio::test]
+async fn a_step_done_answers_with_the_next_step_at_once_and_its_security_headers() {
+    let tp = TestProvider::start().await;
+    let user = tp.user("Kari").clone();
+    let browser = Browser::new(&tp);
+    let (_, nnin_page) = Browser::page(browser.get(&Pending::new(&[], &[]).url(&tp)).await);
+    let response = browser
+        .submit_response(&nnin_page, &[("nnin", &user.nnin)], None)
+        .await;
+    // No redirect to the same page: one round trip per step.
+    assert_eq!(response.status(), StatusCode::OK);
+    let h = response.headers();
+    assert!(h.get("location").is_none());
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    assert_eq!(h["cache-control"], "no-store");
+    let html = response.text().await.unwrap();
+    let form = &forms(&html)[0];
+    assert!(form.fields.iter().any(|(n, v)| n == "step" && v == "otp"));
+    assert!(text_of(&html, "error").is_none());
+}
+
+#[tokio::test]
 async fn a_replayed_step_does_not_advance_the_flow_twice() {
     let tp = TestProvider::start().await;
     let user = tp.user("Kari").clone();

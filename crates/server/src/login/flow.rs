@@ -15,7 +15,7 @@ use crate::issuer::realm::{LOGIN_ACTIONS_PATH, RESOURCES_PATH};
 use crate::secret::{random_id, random_token};
 use crate::store::{Completion, LoginFlow, NewLogin, Session, StoreError, User};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bankid_oidc_core::OAuthError;
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::authorize::ValidatedAuthorizeRequest;
@@ -301,7 +301,10 @@ pub async fn submit(p: &Provider, mut active: ActiveFlow, form: LoginForm) -> Re
     match outcome {
         Ok(Outcome::Retry(message)) => show(p, &active, message).await,
         Ok(Outcome::Advance(from)) => match p.store.advance_flow(&active.flow, &from).await {
-            Ok(true) => see_other(&flow_path(p, &active.flow.id)),
+            // The next step's page, at once: a redirect to it would cost the browser another
+            // round trip per step. A reload posts the old form again, which shows the current
+            // step (the step names in the forms no longer match).
+            Ok(true) => show(p, &active, None).await,
             Ok(false) => flow_error_page(p, "login: this step was already submitted"),
             Err(e) => store_failure_page(p, &e),
         },
@@ -567,8 +570,4 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Response {
             .append(header::SET_COOKIE, set_cookie);
     }
     response
-}
-
-fn see_other(location: &str) -> Response {
-    crate::http::client_response::redirect(StatusCode::SEE_OTHER, location).into_response()
 }
