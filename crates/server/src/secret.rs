@@ -30,12 +30,32 @@ pub fn random_token() -> String {
     b64::encode(random_bytes::<32>())
 }
 
-/// A random identifier (a UUID v4) for records whose id is shown: users, sessions, grants.
-pub fn random_id() -> String {
-    uuid::Builder::from_random_bytes(random_bytes::<16>())
+fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A new identifier (a UUID v7) for records whose id is shown: users, sessions, grants, token
+/// ids. Not a secret. Time-ordered, so that the store's indexes grow at their end instead of
+/// at random places, which costs a page write per index entry (BENCHMARKS.md); its 74 random
+/// bits keep ids unique.
+pub fn new_id() -> String {
+    uuid::Builder::from_unix_timestamp_millis(unix_millis(), &random_bytes::<10>())
         .into_uuid()
         .hyphenated()
         .to_string()
+}
+
+/// A secret like [`random_token`] that sorts by when it was made: 11 hex digits of the time in
+/// milliseconds, then 192 random bits (32 base64url characters), 43 characters in all. For
+/// secrets that are also keys of the store (login flow ids), for the reason [`new_id`] gives.
+pub fn ordered_token() -> String {
+    format!(
+        "{:011x}{}",
+        unix_millis() & 0xfff_ffff_ffff,
+        b64::encode(random_bytes::<24>())
+    )
 }
 
 pub fn hash_secret(secret: &str) -> String {
@@ -104,10 +124,30 @@ mod tests {
     }
 
     #[test]
-    fn random_ids_are_uuid_v4() {
-        let id = random_id();
-        let uuid = uuid::Uuid::parse_str(&id).unwrap();
-        assert_eq!(uuid.get_version_num(), 4);
+    fn ids_are_uuid_v7_and_sort_by_time() {
+        let first = new_id();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = new_id();
+        assert_eq!(uuid::Uuid::parse_str(&first).unwrap().get_version_num(), 7);
+        assert!(first < second, "{first} {second}");
+        assert_ne!(new_id(), new_id());
         assert_ne!(random_token(), random_token());
+    }
+
+    #[test]
+    fn ordered_tokens_sort_by_time_and_keep_192_random_bits() {
+        let first = ordered_token();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = ordered_token();
+        assert_eq!(first.len(), 43);
+        assert!(first < second, "{first} {second}");
+        assert!(
+            first
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
+        // Made in the same millisecond, two tokens still differ in their random part.
+        let (a, b) = (ordered_token(), ordered_token());
+        assert_ne!(a[11..], b[11..]);
     }
 }

@@ -1,7 +1,7 @@
 //! What a first start puts in an empty store: a demo client and a few test users, so that a
 //! login works without any setup.
 
-use crate::secret::{hash_secret, random_bytes, random_id, random_token};
+use crate::secret::{hash_secret, new_id, random_bytes, random_token};
 use crate::store::{Client, Store, StoreResult, User};
 use bankid_oidc_core::nnin::Nnin;
 use bankid_oidc_core::pid;
@@ -36,7 +36,7 @@ pub fn new_user(
     now: i64,
 ) -> User {
     User {
-        id: random_id(),
+        id: new_id(),
         nnin: nnin.to_string(),
         pid: pid::from_random(random_bytes::<16>()),
         given_name: given_name.to_owned(),

@@ -2,7 +2,7 @@
 //! storage is the caller's.
 
 use crate::Provider;
-use crate::secret::random_id;
+use crate::secret::new_id;
 use crate::store::User;
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::claims::{
@@ -90,7 +90,7 @@ pub fn for_login(p: &Provider, login: &LoginContext, user: &User, now: i64) -> L
             scope: login.scope.to_string(),
             exp: now + p.config.access_token_ttl,
             iat: now,
-            jti: random_id(),
+            jti: new_id(),
             sid: Some(login.session_id.to_owned()),
             acr: Some(login.method.acr()),
             authorization_details: details,
@@ -103,7 +103,7 @@ pub fn for_login(p: &Provider, login: &LoginContext, user: &User, now: i64) -> L
         exp: now + p.config.id_token_ttl,
         iat: now,
         azp: Some(login.client_id.to_owned()),
-        jti: Some(random_id()),
+        jti: Some(new_id()),
         sid: Some(login.session_id.to_owned()),
         nonce: login.nonce.map(str::to_owned),
         acr: Some(login.method.acr()),
@@ -139,7 +139,7 @@ pub fn for_client(p: &Provider, client_id: &str, scope: &ScopeSet, now: i64) -> 
             scope: scope.to_string(),
             exp: now + p.config.access_token_ttl,
             iat: now,
-            jti: random_id(),
+            jti: new_id(),
             sid: None,
             acr: None,
             authorization_details: None,

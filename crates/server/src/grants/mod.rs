@@ -7,7 +7,7 @@ pub mod client_credentials;
 pub mod refresh_token;
 
 use crate::Provider;
-use crate::secret::{random_id, random_token};
+use crate::secret::{new_id, random_token};
 use crate::store::{AccessTokenRecord, AuthorizationCode, GrantTerms, StoreError, StoreResult};
 use crate::tokens::AccessToken;
 use bankid_oidc_core::OAuthError;
@@ -68,7 +68,7 @@ pub fn new_code(
     let code = random_token();
     let record = AuthorizationCode {
         code_hash: sha256_b64(&code),
-        grant_id: random_id(),
+        grant_id: new_id(),
         client_id: req.client_id.clone(),
         redirect_uri: req.target.redirect_uri.clone(),
         code_challenge: req.code_challenge.clone(),

@@ -12,7 +12,7 @@ use crate::http::client_response::deliver_error;
 use crate::http::cookie::set_session_cookie;
 use crate::http::page::{error_page, store_failure_page};
 use crate::issuer::realm::{LOGIN_ACTIONS_PATH, RESOURCES_PATH};
-use crate::secret::{random_id, random_token};
+use crate::secret::{new_id, ordered_token, random_token};
 use crate::store::{Completion, LoginFlow, NewLogin, Session, StoreError, User};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
@@ -84,7 +84,7 @@ pub async fn start(
 ) -> Result<String, StoreError> {
     let now = p.now();
     let mut flow = LoginFlow {
-        id: random_token(),
+        id: ordered_token(),
         browser_hash: browser.cookie_hash.to_owned(),
         session_id: browser.session_id.map(str::to_owned),
         request: serde_json::to_string(req).map_err(StoreError::new)?,
@@ -516,7 +516,7 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Response {
         Some(kept) => (None, kept.clone()),
         None => {
             let session = Session {
-                id: random_id(),
+                id: new_id(),
                 user_id: Some(user_id.to_owned()),
                 method: Some(method),
                 auth_time: Some(now),

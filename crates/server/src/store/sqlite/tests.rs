@@ -3,7 +3,7 @@
 
 use super::writer::{Durability, Writer};
 use super::{SqliteStore, migrate};
-use crate::secret::{random_id, random_token};
+use crate::secret::{new_id, random_token};
 use crate::store::*;
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::scope::ScopeSet;
@@ -12,9 +12,9 @@ use std::time::Duration;
 
 fn user(nnin: &str) -> User {
     User {
-        id: random_id(),
+        id: new_id(),
         nnin: nnin.to_owned(),
-        pid: random_id(),
+        pid: new_id(),
         given_name: "Kari".into(),
         family_name: "Nordmann".into(),
         birthdate: "1985-01-01".into(),
@@ -67,7 +67,7 @@ fn flow(id: &str, expires_at: i64) -> LoginFlow {
 fn code(user_id: &str, client_id: &str, session_id: &str) -> AuthorizationCode {
     AuthorizationCode {
         code_hash: random_token(),
-        grant_id: random_id(),
+        grant_id: new_id(),
         client_id: client_id.into(),
         redirect_uri: "https://shop.example/callback".into(),
         code_challenge: "challenge".into(),
@@ -97,7 +97,7 @@ async fn login(store: &SqliteStore, user: &User, client_id: &str) -> String {
     assert!(store.advance_flow(&f, "nnin").await.unwrap());
     store.user(&user.id).await.unwrap().unwrap();
     let session = Session {
-        id: random_id(),
+        id: new_id(),
         user_id: Some(user.id.clone()),
         method: Some(Method::Bid),
         auth_time: Some(10),
@@ -126,7 +126,7 @@ async fn login(store: &SqliteStore, user: &User, client_id: &str) -> String {
     );
     let found = store.code(&c.code_hash).await.unwrap().unwrap();
     assert_eq!(found.grant_id, c.grant_id);
-    let jti = random_id();
+    let jti = new_id();
     let issued = Issued {
         access: AccessTokenRecord {
             jti: jti.clone(),
