@@ -2,6 +2,7 @@
 
 use crate::admin::open_store;
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use bankid_oidc_server::Provider;
 use bankid_oidc_server::clock::OffsetClock;
 use bankid_oidc_server::config::Config;
@@ -102,6 +103,12 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
             .run_key_schedule(std::time::Duration::from_secs(2)),
     );
     let app = bankid_oidc_server::http::router(provider);
+    // Answers are small: send each at once rather than wait for the previous one's ACK (Nagle).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY could not be set");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

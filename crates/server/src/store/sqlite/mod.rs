@@ -81,6 +81,9 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // Statement journals (each write runs in a savepoint) in memory, not in temporary files
+    // opened and removed for every write.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(conn)
 }
 
@@ -102,6 +105,9 @@ fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     // the pages a login touches often (the newest leaves, the inner pages) are copied once per
     // checkpoint however often they changed in between.
     conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
+    // The writer's page cache lasts (readers' caches are dropped at every commit of another
+    // connection): 16 MiB keeps the inner pages of the random-keyed indexes a login writes to.
+    conn.pragma_update(None, "cache_size", -16_384)?;
     migrate::run(&mut conn)?;
     Ok(conn)
 }
@@ -131,7 +137,7 @@ impl SqliteStore {
     /// A store in a new temporary database, removed when the store is dropped: for tests.
     pub async fn temporary() -> StoreResult<SqliteStore> {
         let dir =
-            std::env::temp_dir().join(format!("bankid-oidc-store-{}", crate::secret::random_id()));
+            std::env::temp_dir().join(format!("bankid-oidc-store-{}", crate::secret::new_id()));
         std::fs::create_dir_all(&dir).map_err(err)?;
         let path = dir.join("bankid-oidc.db");
         let owned = path.clone();
