@@ -8,7 +8,7 @@
 
 use crate::store::{Client, ClientStore, StoreResult};
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 const TTL: Duration = Duration::from_secs(1);
@@ -17,7 +17,7 @@ const MAX_ENTRIES: usize = 10_000;
 
 #[derive(Default)]
 pub struct ClientCache {
-    entries: RwLock<HashMap<String, (Instant, Client)>>,
+    entries: RwLock<HashMap<String, (Instant, Arc<Client>)>>,
 }
 
 impl ClientCache {
@@ -25,13 +25,13 @@ impl ClientCache {
         &self,
         store: &dyn ClientStore,
         client_id: &str,
-    ) -> StoreResult<Option<Client>> {
+    ) -> StoreResult<Option<Arc<Client>>> {
         if let Some((at, client)) = self.entries.read().expect("cache lock").get(client_id)
             && at.elapsed() < TTL
         {
             return Ok(Some(client.clone()));
         }
-        let client = store.client(client_id).await?;
+        let client = store.client(client_id).await?.map(Arc::new);
         let mut entries = self.entries.write().expect("cache lock");
         match &client {
             Some(c) => {

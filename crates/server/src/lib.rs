@@ -91,7 +91,7 @@ impl Provider {
     }
 
     /// A registered client, through the one-second cache (see `client_cache`).
-    pub async fn client(&self, client_id: &str) -> store::StoreResult<Option<store::Client>> {
+    pub async fn client(&self, client_id: &str) -> store::StoreResult<Option<Arc<store::Client>>> {
         self.clients.get(self.store.as_ref(), client_id).await
     }
 

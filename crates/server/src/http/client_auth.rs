@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, header};
 use bankid_oidc_core::OAuthError;
 use bankid_oidc_core::params::Params;
 use base64::Engine;
+use std::sync::Arc;
 
 /// Credentials as presented, before they are checked.
 enum Presented {
@@ -121,7 +122,7 @@ pub async fn authenticate(
     headers: &HeaderMap,
     params: &Params,
     endpoint: &str,
-) -> Result<Client, ApiError> {
+) -> Result<Arc<Client>, ApiError> {
     let challenge = format!("Basic realm=\"{}\"", p.realm.issuer);
     let with_challenge = |error: ApiError, basic: bool| {
         if basic {

@@ -197,7 +197,7 @@ pub async fn show(p: &Provider, active: &ActiveFlow, error: Option<String>) -> R
         .await
         .ok()
         .flatten()
-        .map(|c| c.name);
+        .map(|c| c.name.clone());
     let title = match flow.step.as_str() {
         STEP_OTP => t.title_otp,
         STEP_PASSWORD => t.title_password,
