@@ -6,7 +6,7 @@
 //! Only 127.0.0.1 is benchmarked, so domains are not tracked; paths are, because oidc-provider
 //! scopes its interaction cookies by path.
 
-use reqwest::header::{HeaderMap, SET_COOKIE};
+use http::header::{HeaderMap, SET_COOKIE};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Cookie {
@@ -105,7 +105,7 @@ fn path_matches(cookie_path: &str, request_path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
+    use http::header::HeaderValue;
 
     fn headers(values: &[&str]) -> HeaderMap {
         let mut map = HeaderMap::new();

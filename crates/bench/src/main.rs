@@ -4,8 +4,10 @@
 
 mod cookies;
 mod html;
+mod origin;
 mod scenario;
 mod stats;
+mod transport;
 
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
