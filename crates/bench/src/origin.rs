@@ -96,9 +96,14 @@ impl Origin {
                 return Ok(Destination::Here(path.to_owned()));
             }
         }
-        let joined = Url::parse(&format!("{}{base}", self.prefix))
-            .and_then(|base| base.join(reference))
-            .map_err(|e| e.to_string())?;
+        // An absolute URL (the redirect to the relying party) needs no base; `join` would
+        // parse it the same after parsing the base.
+        let joined = if reference.starts_with("http://") || reference.starts_with("https://") {
+            Url::parse(reference)
+        } else {
+            Url::parse(&format!("{}{base}", self.prefix)).and_then(|base| base.join(reference))
+        }
+        .map_err(|e| e.to_string())?;
         Ok(match self.path_of_url(&joined) {
             Some(path) => Destination::Here(path.to_owned()),
             None => Destination::Elsewhere(joined),
