@@ -176,6 +176,8 @@ impl Transport {
         let request = request
             .body(Full::new(body))
             .map_err(|e| Error::new("transport", format!("building the request: {e}")))?;
+        // For an error message; cheap clones (the path is shared, not copied).
+        let (method, uri) = (request.method().clone(), request.uri().clone());
         let result = tokio::time::timeout(self.timeout, self.exchange(request))
             .await
             .unwrap_or_else(|_| {
@@ -184,11 +186,11 @@ impl Transport {
                     format!("no complete answer within {:?}", self.timeout),
                 ))
             });
-        if result.is_err() {
+        result.map_err(|e| {
             // Whatever the connection was in the middle of, it cannot carry the next request.
             self.conn = None;
-        }
-        result
+            Error::new(e.kind, format!("{method} {uri}: {}", e.detail))
+        })
     }
 
     async fn exchange(&mut self, mut request: Request<Full<Bytes>>) -> Result<Response, Error> {
