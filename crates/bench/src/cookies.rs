@@ -1,7 +1,7 @@
 //! A browser's cookie jar, reduced to what a login on one host needs, and cleared between
 //! logins: every code flow starts as a new browser, so that single sign-on never skips the
-//! login and each flow costs the provider a whole login. (reqwest's own jar cannot be cleared,
-//! and a new HTTP client per flow would lose the worker's kept-alive connection.)
+//! login and each flow costs the provider a whole login, while the worker's connection stays
+//! alive across logins.
 //!
 //! Only 127.0.0.1 is benchmarked, so domains are not tracked; paths are, because oidc-provider
 //! scopes its interaction cookies by path.
