@@ -76,7 +76,8 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     config.test_controls = args.test_controls;
     config.validate().map_err(anyhow::Error::msg)?;
 
-    let store: Arc<dyn Store> = Arc::new(open_store(data_dir).await?);
+    let sqlite = Arc::new(open_store(data_dir).await?);
+    let store: Arc<dyn Store> = sqlite.clone();
     let provider = Provider::start(store.clone(), Arc::new(OffsetClock::default()), config).await?;
     let now = provider.now();
     if let Some(demo) = seed::demo_client(store.as_ref(), now).await? {
@@ -114,6 +115,13 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         .await?;
     schedule.abort();
     housekeeping.abort();
+    let stats = sqlite.write_stats();
+    tracing::info!(
+        writes = stats.writes,
+        transactions = stats.transactions,
+        synced = stats.synced,
+        "store: writes since start"
+    );
     Ok(())
 }
 
