@@ -7,7 +7,6 @@
 
 pub mod bearer;
 pub mod client_assertion;
-pub mod client_cache;
 pub mod clock;
 pub mod config;
 pub mod enc_keys;
@@ -17,6 +16,7 @@ pub mod id_token_hint;
 pub mod issuer;
 pub mod keys;
 pub mod login;
+pub mod record_cache;
 pub mod request_objects;
 pub mod secret;
 pub mod seed;
@@ -42,7 +42,8 @@ pub struct Provider {
     pub config: Config,
     pub realm: RealmIssuer,
     pub client_keys: ClientKeys,
-    clients: client_cache::ClientCache,
+    clients: record_cache::RecordCache<store::Client>,
+    users: record_cache::RecordCache<store::User>,
     /// Keys clients encrypt request objects to.
     pub encryption: enc_keys::EncryptionKeys,
     /// Derives values from other values: refresh token successors (see `grants::refresh_token`)
@@ -80,7 +81,8 @@ impl Provider {
             config,
             realm,
             client_keys: ClientKeys::default(),
-            clients: client_cache::ClientCache::default(),
+            clients: record_cache::RecordCache::default(),
+            users: record_cache::RecordCache::default(),
             encryption,
             derive_key: hmac::Key::new(hmac::HMAC_SHA256, &secret),
         }))
@@ -90,9 +92,22 @@ impl Provider {
         self.clock.now()
     }
 
-    /// A registered client, through the one-second cache (see `client_cache`).
+    /// A registered client, through the one-second cache (see `record_cache`).
     pub async fn client(&self, client_id: &str) -> store::StoreResult<Option<Arc<store::Client>>> {
-        self.clients.get(self.store.as_ref(), client_id).await
+        self.clients
+            .get(client_id, || self.store.client(client_id))
+            .await
+    }
+
+    /// A test user, through the one-second cache (see `record_cache`). Where a stale record
+    /// would matter (issuing tokens), read the store.
+    pub async fn user(&self, user_id: &str) -> store::StoreResult<Option<Arc<store::User>>> {
+        self.users.get(user_id, || self.store.user(user_id)).await
+    }
+
+    /// Drops a user from the cache after the server changed it (a failed attempt, a login).
+    pub fn user_changed(&self, user_id: &str) {
+        self.users.forget(user_id);
     }
 
     /// Rotates the signing key now (test controls, emergencies); returns the new kid.

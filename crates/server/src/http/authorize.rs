@@ -282,7 +282,7 @@ async fn reusable<'a>(
         return Ok(None);
     }
     // The user must still exist, and be the one a login_hint names, if it names one.
-    let Some(user) = p.store.user(user_id).await? else {
+    let Some(user) = p.user(user_id).await? else {
         return Ok(None);
     };
     if req

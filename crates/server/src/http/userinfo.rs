@@ -105,12 +105,7 @@ async fn claims(p: &Provider, token: &str) -> Result<Map<String, Value>, ApiErro
             "access token: issued to a client, not for a user (client credentials)",
         ));
     }
-    let Some(user) = p
-        .store
-        .user(&at.sub)
-        .await
-        .map_err(ApiError::server_error)?
-    else {
+    let Some(user) = p.user(&at.sub).await.map_err(ApiError::server_error)? else {
         return Err(invalid("access token: the user no longer exists"));
     };
     let scope = ScopeSet::try_from(at.scope).unwrap_or_default();

@@ -23,6 +23,7 @@ use bankid_oidc_core::locale::Locale;
 use bankid_oidc_core::nnin::Nnin;
 use bankid_oidc_core::token_hash::sha256_b64;
 use serde::Deserialize;
+use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 pub const STEP_NNIN: &str = "nnin";
@@ -356,7 +357,7 @@ async fn step_nnin(
     }
     // A user pre-selected by the login_hint is not asked for the NNIN again.
     let preselected = match &active.flow.user_id {
-        Some(id) => p.store.user(id).await?,
+        Some(id) => p.user(id).await?,
         None => None,
     };
     let user = match preselected {
@@ -369,7 +370,7 @@ async fn step_nnin(
             let Some(user) = p.store.user_by_nnin(nnin.as_str()).await? else {
                 return Ok(Outcome::Retry(Some(t.unknown_user.to_owned())));
             };
-            user
+            Arc::new(user)
         }
     };
     if user.is_locked(p.now()) {
@@ -378,7 +379,7 @@ async fn step_nnin(
     let method = chosen
         .or_else(|| methods.iter().copied().find(|m| *m != Method::Bim))
         .unwrap_or(Method::Bid);
-    active.flow.user_id = Some(user.id);
+    active.flow.user_id = Some(user.id.clone());
     active.flow.method = Some(method);
     if method == Method::Bis {
         active.flow.step = STEP_APPROVE.into();
@@ -418,6 +419,7 @@ async fn step_secret(
                 p.config.lockout_seconds,
             )
             .await?;
+        p.user_changed(&user.id);
         let message = if outcome.locked_until.is_some_and(|until| until > now) {
             t.locked.to_owned()
         } else {
@@ -480,9 +482,9 @@ fn birth_ddmmyy(user: &User) -> Option<String> {
     })
 }
 
-async fn flow_user(p: &Provider, active: &ActiveFlow) -> Result<Option<User>, StoreError> {
+async fn flow_user(p: &Provider, active: &ActiveFlow) -> Result<Option<Arc<User>>, StoreError> {
     match &active.flow.user_id {
-        Some(id) => p.store.user(id).await,
+        Some(id) => p.user(id).await,
         None => Ok(None),
     }
 }
@@ -548,7 +550,8 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Response {
         grant_created_at: now,
     };
     match p.store.complete_flow(&completion).await {
-        Ok(true) => {}
+        // The login cleared the user's failed attempts.
+        Ok(true) => p.user_changed(user_id),
         Ok(false) => return flow_error_page(p, "login: this login is already finished"),
         Err(e) => return store_failure_page(p, &e),
     }

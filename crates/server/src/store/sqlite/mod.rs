@@ -101,13 +101,9 @@ fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     // FULL: a write is on disk before it is answered (shared/DESIGN.md, "Nothing lost").
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
-    // Checkpoint (copy the log into the database file) every ~40 MB of log rather than 4 MB:
-    // the pages a login touches often (the newest leaves, the inner pages) are copied once per
-    // checkpoint however often they changed in between.
-    conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
     // The writer's page cache lasts (readers' caches are dropped at every commit of another
-    // connection): 16 MiB keeps the inner pages of the random-keyed indexes a login writes to.
-    conn.pragma_update(None, "cache_size", -16_384)?;
+    // connection): 8 MiB keeps the inner pages of the indexes a login writes to.
+    conn.pragma_update(None, "cache_size", -8_192)?;
     migrate::run(&mut conn)?;
     Ok(conn)
 }
