@@ -401,9 +401,12 @@ async fn the_authorization_endpoint_accepts_post() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::FOUND);
+    // The first step's page comes at once; its form posts to the login's own address.
+    assert_eq!(response.status(), StatusCode::OK);
     let (_, html) = Browser::page(browser.follow(response).await);
-    assert!(forms(&html)[0].fields.iter().any(|(n, _)| n == "nnin"));
+    let form = &forms(&html)[0];
+    assert!(form.fields.iter().any(|(n, _)| n == "nnin"));
+    assert!(form.action.contains("/login-actions/"), "{}", form.action);
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! browser's session where allowed, or start a login flow.
 
 use crate::grants::{Authentication, issue_code};
-use crate::http::client_response::{deliver, deliver_error, redirect};
+use crate::http::client_response::{deliver, deliver_error};
 use crate::http::cookie::{session_cookie, set_session_cookie};
 use crate::http::form::is_form;
 use crate::http::page::{error_page, store_failure_page};
@@ -246,8 +246,10 @@ async fn continue_login(
         cookie_hash: &cookie_hash,
         session_id: session.as_ref().map(|s| s.id.as_str()),
     };
-    let flow_id = flow::start(p, browser, req, start).await?;
-    let mut response = redirect(StatusCode::FOUND, &flow::flow_path(p, &flow_id));
+    let active = flow::start(p, browser, req, start).await?;
+    // The first step's page at once, its form posting to the flow's own address: a redirect
+    // to that address would cost the browser a round trip.
+    let mut response = flow::show(p, &active, None).await;
     if pre_login {
         let value = set_session_cookie(
             &cookie,

@@ -76,13 +76,13 @@ pub struct BrowserBinding<'a> {
     pub session_id: Option<&'a str>,
 }
 
-/// Creates a flow for a validated request in a browser; returns the flow id.
+/// Creates a flow for a validated request in a browser; returns it, ready to be shown.
 pub async fn start(
     p: &Provider,
     browser: BrowserBinding<'_>,
     req: &ValidatedAuthorizeRequest,
     start: Start<'_>,
-) -> Result<String, StoreError> {
+) -> Result<ActiveFlow, StoreError> {
     let now = p.now();
     let mut flow = LoginFlow {
         id: ordered_token(),
@@ -127,7 +127,10 @@ pub async fn start(
         Start::Identify { user: None } => {}
     }
     p.store.create_flow(&flow).await?;
-    Ok(flow.id)
+    Ok(ActiveFlow {
+        flow,
+        request: req.clone(),
+    })
 }
 
 /// The path of a flow's page.
