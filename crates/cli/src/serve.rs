@@ -119,7 +119,6 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(
         writes = stats.writes,
         transactions = stats.transactions,
-        synced = stats.synced,
         "store: writes since start"
     );
     Ok(())

@@ -329,3 +329,28 @@ async fn error_descriptions_are_url_encoded_not_injected() {
     assert_eq!(callback.get("state"), Some("a&code=forged#x"));
     assert_eq!(callback.get("code"), None);
 }
+
+#[tokio::test]
+async fn beyond_the_logins_in_progress_it_keeps_a_new_login_is_refused_with_temporarily_unavailable()
+ {
+    let tp = TestProvider::start().await;
+    tp.store.limit_logins_in_progress(2);
+    let browser = Browser::new(&tp);
+    let (_, first) = Browser::page(browser.get(&Pending::new(&[], &[]).url(&tp)).await);
+    Browser::page(browser.get(&Pending::new(&[], &[]).url(&tp)).await);
+    let refused = Pending::new(&[], &[]);
+    let callback = Browser::callback(browser.get(&refused.url(&tp)).await);
+    assert_eq!(callback.error(), "temporarily_unavailable");
+    assert_eq!(callback.get("state"), Some(refused.state.as_str()));
+    assert!(callback.get("iss").is_some());
+    // The logins in progress go on: the first one completes.
+    let user = tp.user("Kari").clone();
+    let (_, html) = Browser::page(browser.submit(&first, &[("nnin", &user.nnin)], None).await);
+    let (_, html) = Browser::page(browser.submit(&html, &[("otp", &user.otp)], None).await);
+    let done = Browser::callback(
+        browser
+            .submit(&html, &[("password", &user.password)], None)
+            .await,
+    );
+    assert!(!done.code().is_empty());
+}

@@ -88,7 +88,7 @@ pub async fn start(
         id: ordered_token(),
         browser_hash: browser.cookie_hash.to_owned(),
         session_id: browser.session_id.map(str::to_owned),
-        request: serde_json::to_string(req).map_err(StoreError::new)?,
+        request: Arc::new(req.clone()),
         step: STEP_NNIN.to_owned(),
         method: (req.methods.len() == 1).then(|| req.methods[0]),
         user_id: None,
@@ -127,10 +127,8 @@ pub async fn start(
         Start::Identify { user: None } => {}
     }
     p.store.create_flow(&flow).await?;
-    Ok(ActiveFlow {
-        flow,
-        request: req.clone(),
-    })
+    let request = flow.request.clone();
+    Ok(ActiveFlow { flow, request })
 }
 
 /// The path of a flow's page.
@@ -145,7 +143,7 @@ pub fn css_path(p: &Provider) -> String {
 /// A flow loaded for the browser that owns it.
 pub struct ActiveFlow {
     pub flow: LoginFlow,
-    pub request: ValidatedAuthorizeRequest,
+    pub request: Arc<ValidatedAuthorizeRequest>,
 }
 
 /// Why a flow cannot be shown or continued.
@@ -184,10 +182,7 @@ pub async fn load(
             "login: this login was started in another browser session",
         ));
     }
-    let request: ValidatedAuthorizeRequest = match serde_json::from_str(&flow.request) {
-        Ok(r) => r,
-        Err(e) => return Err(store_failure_page(p, &StoreError::new(e))),
-    };
+    let request = flow.request.clone();
     Ok(ActiveFlow { flow, request })
 }
 
@@ -506,8 +501,9 @@ async fn end_with_error(p: &Provider, active: &ActiveFlow, error: OAuthError) ->
     }
 }
 
-/// The user is authenticated: a new session (never the pre-login one: no session fixation), a
-/// code, and the answer to the client; stored in one transaction.
+/// The user is authenticated: the flow ends (once: a double submit finds it ended), then a new
+/// session (never the pre-login one: no session fixation) and a code are stored in one
+/// transaction, and the client gets its answer.
 async fn complete(p: &Provider, active: &ActiveFlow) -> Response {
     let (Some(user_id), Some(method)) = (active.flow.user_id.as_deref(), active.flow.method) else {
         return flow_error_page(p, "login: no user was identified in this login");
@@ -547,17 +543,20 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Response {
     let (code, record) = new_code(p, &active.request, &auth);
     let logged_in = login.is_some();
     let completion = Completion {
-        flow_id: active.flow.id.clone(),
         login,
         code: record,
         grant_created_at: now,
     };
-    match p.store.complete_flow(&completion).await {
-        // The login cleared the user's failed attempts.
-        Ok(true) => p.user_changed(user_id),
+    match p.store.finish_flow(&active.flow.id).await {
+        Ok(true) => {}
         Ok(false) => return flow_error_page(p, "login: this login is already finished"),
         Err(e) => return store_failure_page(p, &e),
     }
+    if let Err(e) = p.store.complete_login(&completion).await {
+        return store_failure_page(p, &e);
+    }
+    // The login cleared the user's failed attempts.
+    p.user_changed(user_id);
     let mut response = deliver(
         &active.request.target,
         &p.realm.issuer,

@@ -10,16 +10,37 @@ pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use bankid_oidc_core::acr::Method;
+use bankid_oidc_core::authorize::ValidatedAuthorizeRequest;
 use bankid_oidc_core::scope::ScopeSet;
+use std::sync::Arc;
 
-/// A store error: the backend failed. Not-found and lost races are ordinary results, not errors.
+/// A store error: the backend failed, or is full. Not-found and lost races are ordinary
+/// results, not errors.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("store: {0}")]
-pub struct StoreError(String);
+#[error("store: {message}")]
+pub struct StoreError {
+    message: String,
+    full: bool,
+}
 
 impl StoreError {
     pub fn new(message: impl std::fmt::Display) -> Self {
-        StoreError(message.to_string())
+        StoreError {
+            message: message.to_string(),
+            full: false,
+        }
+    }
+
+    /// The store holds as many of these records as it may; try again later.
+    pub fn full(message: impl std::fmt::Display) -> Self {
+        StoreError {
+            message: message.to_string(),
+            full: true,
+        }
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.full
     }
 }
 
@@ -118,8 +139,7 @@ pub struct LoginFlow {
     /// The authenticated session the browser had when the flow started, replaced if the flow
     /// logs the user in again (`prompt=login`, `max_age`, another method).
     pub session_id: Option<String>,
-    /// The validated authorization request, as JSON.
-    pub request: String,
+    pub request: Arc<ValidatedAuthorizeRequest>,
     pub step: String,
     pub method: Option<Method>,
     pub user_id: Option<String>,
@@ -296,12 +316,12 @@ pub trait SessionStore: Send + Sync {
     async fn end_session(&self, session_id: &str, now: i64) -> StoreResult<()>;
 }
 
-/// A login's end: the flow is finished and a code issued, all or nothing.
+/// What a login's end stores, all or nothing: the session it logged in (if it did) and the
+/// grant with its code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Completion {
-    pub flow_id: String,
-    /// The user logged in: this authenticated session replaces the flow's pre-login one (no
-    /// session fixation) and the user's failure count is cleared. None when the flow completes
+    /// The user logged in: this authenticated session replaces the browser's earlier one (no
+    /// session fixation) and the user's failure count is cleared. None when the login completes
     /// a session that was already authenticated (SSO with consent, or an id_token_hint).
     pub login: Option<NewLogin>,
     pub code: AuthorizationCode,
@@ -316,19 +336,18 @@ pub struct NewLogin {
     pub cookie_hash: String,
 }
 
+/// Logins in progress: the steps of the login pages between an authorization request and its
+/// code. Short-lived (minutes) and private to a browser.
 #[async_trait]
 pub trait FlowStore: Send + Sync {
+    /// Keeps a new flow; a [`StoreError::full`] error when too many are in progress.
     async fn create_flow(&self, flow: &LoginFlow) -> StoreResult<()>;
     async fn flow(&self, id: &str, now: i64) -> StoreResult<Option<LoginFlow>>;
     /// Moves a flow from `from_step` to the flow's new state; `Ok(false)` if it was not at
     /// `from_step` any more (a double submit or a race lost).
     async fn advance_flow(&self, flow: &LoginFlow, from_step: &str) -> StoreResult<bool>;
-    /// Ends a flow; `Ok(false)` if it had already ended.
+    /// Ends a flow; `Ok(false)` if it had already ended. Only the call that ends it gets `true`.
     async fn finish_flow(&self, id: &str) -> StoreResult<bool>;
-    /// Ends a flow with a login in one transaction: the flow is finished, the session replaced
-    /// (see [`Completion`]) and the grant with its code stored. `Ok(false)`, with nothing
-    /// written, if the flow had already ended (a double submit).
-    async fn complete_flow(&self, completion: &Completion) -> StoreResult<bool>;
 }
 
 /// What consuming an authorization code found.
@@ -345,6 +364,8 @@ pub enum Consumed {
 pub trait CodeStore: Send + Sync {
     /// Stores a grant and its first code together.
     async fn issue_code(&self, code: &AuthorizationCode, grant_created_at: i64) -> StoreResult<()>;
+    /// Stores a login's end in one transaction; see [`Completion`].
+    async fn complete_login(&self, completion: &Completion) -> StoreResult<()>;
     async fn code(&self, code_hash: &str) -> StoreResult<Option<AuthorizationCode>>;
     /// Consumes the code and records the tokens issued for it in one transaction, so that a code
     /// is redeemed at most once and never leaves tokens the store does not know.

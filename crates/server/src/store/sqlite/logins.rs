@@ -1,4 +1,4 @@
-//! Browser sessions, login flows, and the grants and codes a login ends with.
+//! Browser sessions, and the grants and codes a login ends with.
 
 use super::people::reset_failures;
 use super::{SqliteStore, rows};
@@ -28,13 +28,6 @@ fn delete_session(conn: &Connection, id: &str) -> rusqlite::Result<()> {
     conn.prepare_cached("DELETE FROM sessions WHERE id = ?")?
         .execute([id])?;
     Ok(())
-}
-
-fn delete_flow(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
-    let deleted = conn
-        .prepare_cached("DELETE FROM login_flows WHERE id = ?")?
-        .execute([id])?;
-    Ok(deleted == 1)
 }
 
 /// Stores a grant and its first code.
@@ -173,81 +166,17 @@ impl SessionStore for SqliteStore {
     }
 }
 
-/// A login's progress (a new flow, a step done, a cancel) is written without waiting for the
-/// disk: it survives a crash of the provider, and a power loss at worst sends a user back to the
-/// service to start again. How a login ends (its session, grant and code) waits for the disk.
 #[async_trait]
-impl FlowStore for SqliteStore {
-    async fn create_flow(&self, f: &LoginFlow) -> StoreResult<()> {
-        let f = f.clone();
-        self.write_unsynced(move |conn| {
-            conn.prepare_cached(&format!(
-                "INSERT INTO login_flows ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows::FLOW
-            ))?
-            .execute(params![
-                f.id,
-                f.browser_hash,
-                f.session_id,
-                f.request,
-                f.step,
-                f.method.map(Method::hint),
-                f.user_id,
-                f.csrf,
-                f.binding_message,
-                f.created_at,
-                f.expires_at,
-                f.kept_session_id
-            ])?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn flow(&self, id: &str, now: i64) -> StoreResult<Option<LoginFlow>> {
-        self.read(|conn| {
-            conn.prepare_cached(&format!(
-                "SELECT {} FROM login_flows WHERE id = ? AND expires_at > ?",
-                rows::FLOW
-            ))?
-            .query_row(params![id, now], rows::flow)
-            .optional()
-        })
-    }
-
-    async fn advance_flow(&self, f: &LoginFlow, from_step: &str) -> StoreResult<bool> {
-        let (f, from_step) = (f.clone(), from_step.to_owned());
-        self.write_unsynced(move |conn| {
-            let changed = conn
-                .prepare_cached(
-                    "UPDATE login_flows SET step = ?, method = ?, user_id = ?, binding_message = ?
-                     WHERE id = ? AND step = ?",
-                )?
-                .execute(params![
-                    f.step,
-                    f.method.map(Method::hint),
-                    f.user_id,
-                    f.binding_message,
-                    f.id,
-                    from_step
-                ])?;
-            Ok(changed == 1)
-        })
-        .await
-    }
-
-    async fn finish_flow(&self, id: &str) -> StoreResult<bool> {
-        let id = id.to_owned();
-        self.write_unsynced(move |conn| delete_flow(conn, &id))
+impl CodeStore for SqliteStore {
+    async fn issue_code(&self, c: &AuthorizationCode, grant_created_at: i64) -> StoreResult<()> {
+        let c = c.clone();
+        self.write(move |conn| insert_code(conn, &c, grant_created_at))
             .await
     }
 
-    async fn complete_flow(&self, c: &Completion) -> StoreResult<bool> {
+    async fn complete_login(&self, c: &Completion) -> StoreResult<()> {
         let c = c.clone();
         self.write(move |conn| {
-            if !delete_flow(conn, &c.flow_id)? {
-                return Ok(false);
-            }
             if let Some(login) = &c.login {
                 reset_failures(conn, &c.code.user_id)?;
                 if let Some(replaced) = &login.replaced_session_id {
@@ -255,19 +184,9 @@ impl FlowStore for SqliteStore {
                 }
                 insert_session(conn, &login.session, &login.cookie_hash)?;
             }
-            insert_code(conn, &c.code, c.grant_created_at)?;
-            Ok(true)
+            insert_code(conn, &c.code, c.grant_created_at)
         })
         .await
-    }
-}
-
-#[async_trait]
-impl CodeStore for SqliteStore {
-    async fn issue_code(&self, c: &AuthorizationCode, grant_created_at: i64) -> StoreResult<()> {
-        let c = c.clone();
-        self.write(move |conn| insert_code(conn, &c, grant_created_at))
-            .await
     }
 
     async fn code(&self, code_hash: &str) -> StoreResult<Option<AuthorizationCode>> {

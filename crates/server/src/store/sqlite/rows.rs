@@ -117,26 +117,6 @@ pub fn session(row: &Row) -> rusqlite::Result<Session> {
     })
 }
 
-pub const FLOW: &str = "id, browser_hash, session_id, request, step, method, user_id, csrf, \
-     binding_message, created_at, expires_at, kept_session_id";
-
-pub fn flow(row: &Row) -> rusqlite::Result<LoginFlow> {
-    Ok(LoginFlow {
-        id: row.get(0)?,
-        browser_hash: row.get(1)?,
-        session_id: row.get(2)?,
-        request: row.get(3)?,
-        step: row.get(4)?,
-        method: optional_method(row, 5)?,
-        user_id: row.get(6)?,
-        csrf: row.get(7)?,
-        binding_message: row.get(8)?,
-        created_at: row.get(9)?,
-        expires_at: row.get(10)?,
-        kept_session_id: row.get(11)?,
-    })
-}
-
 /// A code (`c`) with its grant's terms.
 pub const CODE: &str = "c.code_hash, c.grant_id, c.client_id, c.redirect_uri, c.code_challenge, \
      c.nonce, c.scope, c.user_id, c.session_id, c.method, c.auth_time, c.api_version, \

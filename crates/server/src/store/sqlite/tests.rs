@@ -1,13 +1,15 @@
-//! The SQLite store's own rules: group commit, what waits for the disk, a failing write alone,
+//! The SQLite store's own rules: group commit, a failing write alone, a login's end at once,
 //! migrations from earlier versions, housekeeping in chunks, and reads that stay compiled.
 
-use super::writer::{Durability, Writer};
+use super::writer::Writer;
 use super::{SqliteStore, migrate};
 use crate::secret::{new_id, random_token};
 use crate::store::*;
 use bankid_oidc_core::acr::Method;
+use bankid_oidc_core::authorize::ValidatedAuthorizeRequest;
 use bankid_oidc_core::scope::ScopeSet;
 use rusqlite::Connection;
+use std::sync::Arc;
 use std::time::Duration;
 
 fn user(nnin: &str) -> User {
@@ -47,12 +49,32 @@ fn client(id: &str) -> Client {
     }
 }
 
+/// A validated authorization request of client `shop`.
+pub(super) fn request() -> ValidatedAuthorizeRequest {
+    use bankid_oidc_core::authorize::{
+        AuthorizeParams, Channel, ClientPolicy, check_redirect, validate,
+    };
+    let query = "client_id=shop&redirect_uri=https%3A%2F%2Fshop.example%2Fcallback&response_type=code\
+        &scope=openid&state=s&nonce=n&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM\
+        &code_challenge_method=S256";
+    let params = AuthorizeParams::from_urlencoded(query.as_bytes()).unwrap();
+    let redirect_uris = vec!["https://shop.example/callback".to_owned()];
+    let scopes = ScopeSet::parse("openid profile").unwrap();
+    let policy = ClientPolicy {
+        client_id: "shop",
+        redirect_uris: &redirect_uris,
+        scopes: &scopes,
+    };
+    let target = check_redirect(&params, &policy).unwrap();
+    validate(&params, &policy, &target, Channel::Query).unwrap()
+}
+
 fn flow(id: &str, expires_at: i64) -> LoginFlow {
     LoginFlow {
         id: id.into(),
         browser_hash: "browser".into(),
         session_id: None,
-        request: "{}".into(),
+        request: Arc::new(request()),
         step: "nnin".into(),
         method: Some(Method::Bid),
         user_id: None,
@@ -107,7 +129,6 @@ async fn login(store: &SqliteStore, user: &User, client_id: &str) -> String {
     let cookie_hash = random_token();
     let c = code(&user.id, client_id, &session.id);
     let completion = Completion {
-        flow_id: f.id.clone(),
         login: Some(NewLogin {
             replaced_session_id: None,
             session,
@@ -116,7 +137,8 @@ async fn login(store: &SqliteStore, user: &User, client_id: &str) -> String {
         code: c.clone(),
         grant_created_at: 10,
     };
-    assert!(store.complete_flow(&completion).await.unwrap());
+    assert!(store.finish_flow(&f.id).await.unwrap());
+    store.complete_login(&completion).await.unwrap();
     assert!(
         store
             .session_by_cookie(&cookie_hash, 11)
@@ -198,72 +220,113 @@ async fn writes_that_wait_together_are_committed_in_one_transaction() {
 #[tokio::test]
 async fn a_failing_write_is_rolled_back_alone_and_its_batch_commits() {
     let store = SqliteStore::temporary().await.unwrap();
-    store.create_flow(&flow("taken", 600)).await.unwrap();
+    let u = user("03030300001");
+    store.add_user(&u).await.unwrap();
+    let taken = code(&u.id, "shop", "s");
+    store.issue_code(&taken, 10).await.unwrap();
     let before = store.write_stats();
     let lock = WriteLock::take(&store);
-    let opener = tokio::spawn({
+    let issue = |c: AuthorizationCode| {
         let store = store.clone();
-        async move { store.create_flow(&flow("first", 600)).await }
-    });
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let spawn = |f: LoginFlow| {
-        let store = store.clone();
-        tokio::spawn(async move { store.create_flow(&f).await })
+        tokio::spawn(async move { store.issue_code(&c, 10).await })
     };
-    let a = spawn(flow("a", 600));
-    let mut duplicate = flow("taken", 600);
-    duplicate.step = "password".into();
-    let dup = spawn(duplicate);
-    let b = spawn(flow("b", 600));
+    let opener = issue(code(&u.id, "shop", "s"));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (a, b) = (code(&u.id, "shop", "s"), code(&u.id, "shop", "s"));
+    let first = issue(a.clone());
+    // The same code hash again, under a new grant: the primary key refuses it.
+    let mut duplicate = code(&u.id, "shop", "s");
+    duplicate.code_hash = taken.code_hash.clone();
+    duplicate.redirect_uri = "https://attacker.example/cb".into();
+    let dup = issue(duplicate.clone());
+    let second = issue(b.clone());
     tokio::time::sleep(Duration::from_millis(100)).await;
     drop(lock);
     opener.await.unwrap().unwrap();
-    a.await.unwrap().unwrap();
+    first.await.unwrap().unwrap();
     let refused = dup.await.unwrap().unwrap_err();
     assert!(refused.to_string().contains("UNIQUE"), "{refused}");
-    b.await.unwrap().unwrap();
+    second.await.unwrap().unwrap();
     assert_eq!(store.write_stats().transactions - before.transactions, 2);
-    for id in ["first", "a", "b"] {
-        assert!(store.flow(id, 1).await.unwrap().is_some(), "{id}");
+    for c in [&a, &b] {
+        assert!(store.code(&c.code_hash).await.unwrap().is_some());
     }
-    // The flow the duplicate tried to replace is as it was.
-    assert_eq!(store.flow("taken", 1).await.unwrap().unwrap().step, "nnin");
+    // Nothing of the refused write stayed: neither its grant nor a change to the code it hit.
+    let grants: i64 = store
+        .read(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM grants WHERE id = ?",
+                [&duplicate.grant_id],
+                |r| r.get(0),
+            )
+        })
+        .unwrap();
+    assert_eq!(grants, 0);
+    let kept = store.code(&taken.code_hash).await.unwrap().unwrap();
+    assert_eq!(kept.redirect_uri, taken.redirect_uri);
 }
 
 #[tokio::test]
-async fn a_login_in_progress_does_not_wait_for_the_disk_but_how_it_ends_does() {
+async fn a_login_ends_once_and_its_session_grant_and_code_are_stored_together() {
     let store = SqliteStore::temporary().await.unwrap();
-    let u = user("03030300001");
+    let u = user("06060600001");
     store.add_user(&u).await.unwrap();
-    store.add_client(&client("shop")).await.unwrap();
-    let before = store.write_stats();
-    let f = flow("progress", 600);
+    store.record_login_failure(&u.id, 5, 5, 900).await.unwrap();
+    let earlier = Session {
+        id: new_id(),
+        user_id: Some(u.id.clone()),
+        method: Some(Method::Bid),
+        auth_time: Some(1),
+        created_at: 1,
+        expires_at: 1000,
+    };
+    store
+        .create_session(&earlier, "earlier-cookie")
+        .await
+        .unwrap();
+    let f = flow("ending", 600);
     store.create_flow(&f).await.unwrap();
-    let mut next = f.clone();
-    next.step = "otp".into();
-    store.advance_flow(&next, "nnin").await.unwrap();
-    let after_progress = store.write_stats();
-    assert_eq!(after_progress.transactions - before.transactions, 2);
-    assert_eq!(
-        after_progress.synced, before.synced,
-        "progress waited for the disk"
-    );
-
+    let session = Session {
+        id: new_id(),
+        auth_time: Some(10),
+        created_at: 10,
+        ..earlier.clone()
+    };
+    let c = code(&u.id, "shop", &session.id);
     let completion = Completion {
-        flow_id: f.id.clone(),
-        login: None,
-        code: code(&u.id, "shop", "kept-session"),
+        login: Some(NewLogin {
+            replaced_session_id: Some(earlier.id.clone()),
+            session: session.clone(),
+            cookie_hash: "new-cookie".into(),
+        }),
+        code: c.clone(),
         grant_created_at: 10,
     };
-    assert!(store.complete_flow(&completion).await.unwrap());
-    assert_eq!(store.write_stats().synced, before.synced + 1);
-    // A second completion of the same flow (a double submit) writes nothing.
-    let again = Completion {
-        code: code(&u.id, "shop", "kept-session"),
-        ..completion
-    };
-    assert!(!store.complete_flow(&again).await.unwrap());
-    assert!(store.code(&again.code.code_hash).await.unwrap().is_none());
+    assert!(store.finish_flow(&f.id).await.unwrap());
+    // A double submit finds the flow ended.
+    assert!(!store.finish_flow(&f.id).await.unwrap());
+    let before = store.write_stats();
+    store.complete_login(&completion).await.unwrap();
+    assert_eq!(store.write_stats().transactions, before.transactions + 1);
+    assert!(
+        store
+            .session_by_cookie("earlier-cookie", 11)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .session_by_cookie("new-cookie", 11)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        session.id
+    );
+    let stored = store.code(&c.code_hash).await.unwrap().unwrap();
+    assert_eq!(stored.session_id, session.id);
+    assert_eq!(store.user(&u.id).await.unwrap().unwrap().failed_attempts, 0);
 }
 
 #[tokio::test]
@@ -272,21 +335,18 @@ async fn a_write_that_panics_is_rolled_back_and_the_writer_goes_on() {
     let conn = Connection::open(store.path()).unwrap();
     let writer = Writer::start(conn, "test-writer").unwrap();
     let refused = writer
-        .write(
-            Durability::Disk,
-            |conn: &Connection| -> rusqlite::Result<()> {
-                conn.execute(
-                    "INSERT INTO provider_secrets (name, value) VALUES ('p', x'00')",
-                    [],
-                )?;
-                panic!("a bug in a write");
-            },
-        )
+        .write(|conn: &Connection| -> rusqlite::Result<()> {
+            conn.execute(
+                "INSERT INTO provider_secrets (name, value) VALUES ('p', x'00')",
+                [],
+            )?;
+            panic!("a bug in a write");
+        })
         .await
         .unwrap_err();
     assert!(refused.to_string().contains("panicked"), "{refused}");
     writer
-        .write(Durability::Disk, |conn: &Connection| {
+        .write(|conn: &Connection| {
             conn.execute(
                 "INSERT INTO provider_secrets (name, value) VALUES ('q', x'01')",
                 [],
@@ -337,18 +397,51 @@ async fn the_reads_of_a_login_are_not_compiled_again_on_every_run() {
 async fn housekeeping_deletes_in_chunks_until_nothing_expired_is_left() {
     let store = SqliteStore::temporary().await.unwrap();
     let expired = 2 * super::tokens::PURGE_CHUNK as usize + 5;
-    let writes = (0..expired).map(|i| flow(&format!("old-{i}"), 100));
-    for f in writes {
-        store.create_flow(&f).await.unwrap();
+    let session = |expires_at: i64| Session {
+        id: new_id(),
+        user_id: None,
+        method: None,
+        auth_time: None,
+        created_at: 0,
+        expires_at,
+    };
+    let writes: Vec<_> = (0..expired)
+        .map(|_| {
+            let store = store.clone();
+            let s = session(100);
+            tokio::spawn(async move { store.create_session(&s, &random_token()).await })
+        })
+        .collect();
+    for w in writes {
+        w.await.unwrap().unwrap();
     }
-    store.create_flow(&flow("live", 10_000)).await.unwrap();
+    store
+        .create_session(&session(10_000), "live")
+        .await
+        .unwrap();
+    store.create_flow(&flow("old flow", 100)).await.unwrap();
+    store.create_flow(&flow("live flow", 10_000)).await.unwrap();
     let before = store.write_stats();
-    assert_eq!(store.purge_expired(500, 0).await.unwrap(), expired as u64);
-    // At least one write per chunk: the writer served other writes between them.
+    assert_eq!(
+        store.purge_expired(500, 0).await.unwrap(),
+        expired as u64 + 1
+    );
+    // One write per chunk: the writer served other writes between them.
     assert!(store.write_stats().transactions - before.transactions >= 3);
-    assert!(store.flow("live", 500).await.unwrap().is_some());
+    assert!(
+        store
+            .session_by_cookie("live", 500)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(store.flow("live flow", 500).await.unwrap().is_some());
+    assert!(
+        store.flow("old flow", 50).await.unwrap().is_none(),
+        "purged"
+    );
     let left: i64 = store
-        .read(|c| c.query_row("SELECT COUNT(*) FROM login_flows", [], |r| r.get(0)))
+        .read(|c| c.query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0)))
         .unwrap();
     assert_eq!(left, 1);
 }
@@ -390,9 +483,18 @@ async fn a_database_of_the_sqlx_versions_is_migrated_and_keeps_its_data() {
     assert_eq!(store.client("shop").await.unwrap().unwrap().name, "Shop");
     assert_eq!(store.users().await.unwrap()[0].nnin, "01818512321");
     assert!(store.session_by_cookie("h2", 2).await.unwrap().is_some());
-    // Pre-login sessions and the flows in progress do not survive the upgrade.
+    // Pre-login sessions do not survive the upgrade, nor the table of flows in progress.
     assert!(store.session_by_cookie("h1", 2).await.unwrap().is_none());
-    assert!(store.flow("f1", 2).await.unwrap().is_none());
+    let flows_table: i64 = store
+        .read(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'login_flows'",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .unwrap();
+    assert_eq!(flows_table, 0);
     drop(store);
     // Opening again changes nothing.
     let store = SqliteStore::open(&path).await.unwrap();
@@ -416,9 +518,7 @@ async fn the_writer_commits_durable_writes_with_synchronous_full() {
     let level: i64 = store
         .inner
         .writer
-        .write(Durability::Disk, |c: &Connection| {
-            c.pragma_query_value(None, "synchronous", |r| r.get(0))
-        })
+        .write(|c: &Connection| c.pragma_query_value(None, "synchronous", |r| r.get(0)))
         .await
         .unwrap();
     assert_eq!(level, 2, "FULL");

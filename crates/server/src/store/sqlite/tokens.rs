@@ -414,18 +414,17 @@ impl SecretStore for SqliteStore {
     }
 }
 
-/// (table, its key, whether its rows are kept `keep` seconds past expiry), children before the
-/// grants they hang on.
-const EXPIRING: [(&str, &str, bool); 9] = [
-    ("login_flows", "id", false),
-    ("sessions", "rowid", false),
-    ("pushed_requests", "rowid", true),
-    ("authorization_codes", "rowid", true),
-    ("access_tokens", "rowid", true),
-    ("refresh_tokens", "rowid", true),
-    ("client_assertion_jtis", "rowid", false),
-    ("request_object_jtis", "rowid", false),
-    ("revoked_machine_tokens", "rowid", false),
+/// (table, whether its rows are kept `keep` seconds past expiry), children before the grants
+/// they hang on.
+const EXPIRING: [(&str, bool); 8] = [
+    ("sessions", false),
+    ("pushed_requests", true),
+    ("authorization_codes", true),
+    ("access_tokens", true),
+    ("refresh_tokens", true),
+    ("client_assertion_jtis", false),
+    ("request_object_jtis", false),
+    ("revoked_machine_tokens", false),
 ];
 
 /// Rows one housekeeping write deletes at most: the writer serves logins between two of them.
@@ -441,14 +440,14 @@ const PURGE_GRANTS: &str = "DELETE FROM grants WHERE rowid IN (
 #[async_trait]
 impl Housekeeping for SqliteStore {
     async fn purge_expired(&self, now: i64, keep: i64) -> StoreResult<u64> {
-        let mut deleted = 0u64;
+        let mut deleted = self.inner.flows.purge(now);
         let statements = EXPIRING
             .iter()
-            .map(|(table, key, kept)| {
+            .map(|(table, kept)| {
                 (
                     format!(
-                        "DELETE FROM {table} WHERE {key} IN
-                           (SELECT {key} FROM {table} WHERE expires_at <= ?1 LIMIT ?2)"
+                        "DELETE FROM {table} WHERE rowid IN
+                           (SELECT rowid FROM {table} WHERE expires_at <= ?1 LIMIT ?2)"
                     ),
                     if *kept { now - keep } else { now },
                 )

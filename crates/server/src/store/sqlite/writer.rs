@@ -1,14 +1,10 @@
 //! The one writer: a SQLite connection on its own thread that runs the writes waiting for it as
 //! one transaction and answers each of them after that transaction's commit (group commit).
 //!
-//! A write is [`Durability::Disk`] unless it says otherwise: its transaction commits with
-//! `synchronous = FULL`, which returns once the write-ahead log is on disk, so its answer means
-//! it survives a power loss. One fsync serves every write that queued while the previous one
-//! ran, instead of one fsync per write (BENCHMARKS.md: that fsync chain bound the code flow).
-//! A [`Durability::Process`] write (a login's progress between two of its pages) commits with
-//! `synchronous = NORMAL` when nothing durable shares its transaction: it is in the log, and so
-//! survives a crash of the provider, before it is answered, and on disk at the next durable
-//! commit, which syncs the whole log up to itself.
+//! Its transactions commit with `synchronous = FULL`, which returns once the write-ahead log is
+//! on disk, so an answer means the write survives a power loss. One fsync serves every write
+//! that queued while the previous one ran, instead of one fsync per write (BENCHMARKS.md: that
+//! fsync chain bound the code flow).
 //!
 //! Each write runs inside its own savepoint, so one that fails is rolled back alone and the
 //! others in its batch still commit. No write ever runs on the async runtime's threads: a
@@ -25,19 +21,8 @@ use tokio::sync::oneshot;
 /// The most writes one transaction takes; more wait for the next one.
 const MAX_BATCH: usize = 256;
 
-/// What a write's answer promises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Durability {
-    /// On disk: survives a power loss.
-    Disk,
-    /// Handed to the operating system: survives a crash of the provider, and reaches the disk
-    /// with the next durable write (within milliseconds under load) or the next checkpoint.
-    Process,
-}
-
 /// A write waiting for the writer.
 trait Job: Send {
-    fn durability(&self) -> Durability;
     /// Runs the write inside the batch's transaction; false if it failed.
     fn run(&mut self, conn: &Connection) -> bool;
     /// Sends the write's result; `failed` if its batch did not commit.
@@ -45,7 +30,6 @@ trait Job: Send {
 }
 
 struct Pending<F, R> {
-    durability: Durability,
     work: Option<F>,
     result: Option<rusqlite::Result<R>>,
     reply: oneshot::Sender<StoreResult<R>>,
@@ -56,10 +40,6 @@ where
     F: FnOnce(&Connection) -> rusqlite::Result<R> + Send,
     R: Send,
 {
-    fn durability(&self) -> Durability {
-        self.durability
-    }
-
     fn run(&mut self, conn: &Connection) -> bool {
         let Some(work) = self.work.take() else {
             return false;
@@ -91,15 +71,12 @@ pub struct WriteStats {
     pub writes: u64,
     /// Transactions committed (or rolled back); each carries one or more writes.
     pub transactions: u64,
-    /// Transactions that waited for the disk.
-    pub synced: u64,
 }
 
 #[derive(Default)]
 struct Counters {
     writes: AtomicU64,
     transactions: AtomicU64,
-    synced: AtomicU64,
 }
 
 /// The handle to the writer thread. Dropping it ends the thread once the queue is empty.
@@ -123,19 +100,17 @@ impl Writer {
         WriteStats {
             writes: self.counters.writes.load(Ordering::Relaxed),
             transactions: self.counters.transactions.load(Ordering::Relaxed),
-            synced: self.counters.synced.load(Ordering::Relaxed),
         }
     }
 
     /// Runs `work` in the writer's next transaction; the answer comes after the commit.
-    pub async fn write<R, F>(&self, durability: Durability, work: F) -> StoreResult<R>
+    pub async fn write<R, F>(&self, work: F) -> StoreResult<R>
     where
         F: FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
         R: Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job = Box::new(Pending {
-            durability,
             work: Some(work),
             result: None,
             reply,
@@ -150,8 +125,6 @@ impl Writer {
 }
 
 fn run_batches(conn: &Connection, queue: &mpsc::Receiver<Box<dyn Job>>, counters: &Counters) {
-    // The connection starts at FULL (see `open_writer`).
-    let mut synced = true;
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -160,11 +133,7 @@ fn run_batches(conn: &Connection, queue: &mpsc::Receiver<Box<dyn Job>>, counters
                 Err(_) => break,
             }
         }
-        let sync = batch.iter().any(|j| j.durability() == Durability::Disk);
-        let outcome = match set_sync(conn, &mut synced, sync) {
-            Ok(()) => run_batch(conn, &mut batch),
-            Err(e) => Err(err(e)),
-        };
+        let outcome = run_batch(conn, &mut batch);
         if let Err(e) = &outcome {
             tracing::error!(error = %e, writes = batch.len(), "store: a write transaction failed");
         }
@@ -172,29 +141,10 @@ fn run_batches(conn: &Connection, queue: &mpsc::Receiver<Box<dyn Job>>, counters
             .writes
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
         counters.transactions.fetch_add(1, Ordering::Relaxed);
-        if sync {
-            counters.synced.fetch_add(1, Ordering::Relaxed);
-        }
         for job in batch {
             job.answer(outcome.as_ref().err());
         }
     }
-}
-
-/// Whether the next commit waits for the disk.
-fn set_sync(conn: &Connection, synced: &mut bool, sync: bool) -> rusqlite::Result<()> {
-    if *synced != sync {
-        exec(
-            conn,
-            if sync {
-                "PRAGMA synchronous = FULL"
-            } else {
-                "PRAGMA synchronous = NORMAL"
-            },
-        )?;
-        *synced = sync;
-    }
-    Ok(())
 }
 
 fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
