@@ -15,9 +15,51 @@ pub fn sha256_b64(value: &str) -> String {
     crate::b64::encode(digest(&SHA256, value.as_bytes()))
 }
 
+/// How long the time prefix of a time-ordered secret is: 11 lowercase hex digits.
+const TIME_PREFIX: usize = 11;
+
+/// The key under which the store keeps a secret: its SHA-256 ([`sha256_b64`]), after the
+/// secret's time prefix when it has one (a secret that starts with 11 lowercase hex digits, as
+/// the provider's time-ordered tokens do). Keys of new records then sort by time, so that the
+/// store's index of them grows at its end instead of at random places. The prefix says only
+/// when the secret was made; the secret's random part is not in the key.
+pub fn store_key(secret: &str) -> String {
+    let hash = sha256_b64(secret);
+    match secret.get(..TIME_PREFIX) {
+        Some(prefix)
+            if prefix
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) =>
+        {
+            format!("{prefix}{hash}")
+        }
+        _ => hash,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn store_keys_keep_a_time_prefix_and_hash_the_rest() {
+        let ordered = "0190b2c3d4eAbCdEfGhIjKlMnOpQrStUvWxYz0123456";
+        let key = store_key(ordered);
+        assert_eq!(key, format!("0190b2c3d4e{}", sha256_b64(ordered)));
+        assert!(!key.contains("AbCdEf"), "the random part is hashed");
+        // Keys of later secrets sort after earlier ones.
+        assert!(store_key("0190b2c3d4exxxx") < store_key("0190b2c3d4fAAAA"));
+        // A secret without a time prefix (an older random token) is keyed by its hash alone.
+        assert_eq!(
+            store_key("Zm9vYmFyYmF6cXV4"),
+            sha256_b64("Zm9vYmFyYmF6cXV4")
+        );
+        assert_eq!(
+            store_key("0190b2C3d4e-rest"),
+            sha256_b64("0190b2C3d4e-rest")
+        );
+        assert_eq!(store_key("short"), sha256_b64("short"));
+    }
 
     #[test]
     fn at_hash_matches_the_openid_connect_example() {

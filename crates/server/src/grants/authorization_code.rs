@@ -8,7 +8,7 @@ use crate::tokens::{LoginContext, for_login};
 use bankid_oidc_core::claims::TokenResponse;
 use bankid_oidc_core::params::Params;
 use bankid_oidc_core::scope::ScopeSet;
-use bankid_oidc_core::token_hash::sha256_b64;
+use bankid_oidc_core::token_hash::store_key;
 use bankid_oidc_core::{OAuthError, pkce};
 
 pub async fn exchange(p: &Provider, client: &Client, params: &Params) -> GrantResult {
@@ -18,7 +18,7 @@ pub async fn exchange(p: &Provider, client: &Client, params: &Params) -> GrantRe
         OAuthError::invalid_request("code_verifier: required (PKCE is mandatory in API version 4)")
     })?;
     let now = p.now();
-    let code_hash = sha256_b64(code);
+    let code_hash = store_key(code);
     let Some(record) = p.store.code(&code_hash).await? else {
         return Err(invalid_grant("code: unknown authorization code"));
     };

@@ -7,14 +7,14 @@ pub mod client_credentials;
 pub mod refresh_token;
 
 use crate::Provider;
-use crate::secret::{new_id, random_token};
+use crate::secret::{new_id, ordered_token};
 use crate::store::{AccessTokenRecord, AuthorizationCode, GrantTerms, StoreError, StoreResult};
 use crate::tokens::AccessToken;
 use bankid_oidc_core::OAuthError;
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::authorize::ValidatedAuthorizeRequest;
 use bankid_oidc_core::claims::TokenResponse;
-use bankid_oidc_core::token_hash::sha256_b64;
+use bankid_oidc_core::token_hash::{sha256_b64, store_key};
 
 /// Who logged in, how and when.
 pub struct Authentication<'a> {
@@ -65,9 +65,9 @@ pub fn new_code(
     auth: &Authentication<'_>,
 ) -> (String, AuthorizationCode) {
     let now = p.now();
-    let code = random_token();
+    let code = ordered_token();
     let record = AuthorizationCode {
-        code_hash: sha256_b64(&code),
+        code_hash: store_key(&code),
         grant_id: new_id(),
         client_id: req.client_id.clone(),
         redirect_uri: req.target.redirect_uri.clone(),

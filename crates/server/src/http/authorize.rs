@@ -23,7 +23,7 @@ use bankid_oidc_core::authorize::{
 };
 use bankid_oidc_core::locale::Locale;
 use bankid_oidc_core::login_hint::LoginHint;
-use bankid_oidc_core::token_hash::sha256_b64;
+use bankid_oidc_core::token_hash::{sha256_b64, store_key};
 use bankid_oidc_core::{ErrorCode, OAuthError};
 
 pub async fn get(
@@ -137,7 +137,11 @@ async fn take_pushed(
     }
     let taken = p
         .store
-        .take_pushed_request(&sha256_b64(request_uri), client_id, p.now())
+        .take_pushed_request(
+            &store_key(&request_uri[REQUEST_URI_PREFIX.len()..]),
+            client_id,
+            p.now(),
+        )
         .await
         .map_err(|_| OAuthError::server_error("the provider could not read its store"))?;
     match taken {

@@ -8,7 +8,7 @@ use crate::http::authorize::REQUEST_URI_PREFIX;
 use crate::http::client_auth::authenticate;
 use crate::http::form::form_params;
 use crate::issuer::realm::PAR_PATH;
-use crate::secret::random_token;
+use crate::secret::ordered_token;
 use crate::{AppState, Provider, id_token_hint, request_objects};
 use axum::Json;
 use axum::body::Bytes;
@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bankid_oidc_core::OAuthError;
 use bankid_oidc_core::authorize::{AuthorizeError, ClientPolicy, check_redirect, validate};
-use bankid_oidc_core::token_hash::sha256_b64;
+use bankid_oidc_core::token_hash::store_key;
 use serde_json::json;
 
 /// Seconds a request_uri lives (RFC 9126 suggests 5 to 600; BankID uses 60 to 90).
@@ -76,11 +76,12 @@ async fn handle(p: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<(Strin
             .await
             .map_err(bad)?;
     }
-    let request_uri = format!("{REQUEST_URI_PREFIX}{}", random_token());
+    let token = ordered_token();
+    let request_uri = format!("{REQUEST_URI_PREFIX}{token}");
     let json = serde_json::to_string(&req).map_err(ApiError::server_error)?;
     p.store
         .push_request(
-            &sha256_b64(&request_uri),
+            &store_key(&token),
             &client.client_id,
             &json,
             p.now() + REQUEST_URI_TTL,

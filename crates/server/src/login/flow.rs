@@ -21,7 +21,7 @@ use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::authorize::ValidatedAuthorizeRequest;
 use bankid_oidc_core::locale::Locale;
 use bankid_oidc_core::nnin::Nnin;
-use bankid_oidc_core::token_hash::sha256_b64;
+use bankid_oidc_core::token_hash::store_key;
 use serde::Deserialize;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
@@ -512,7 +512,7 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Response {
     // A consent to the NNIN is given only on the consent page, which this flow passed if the
     // scope asked for it.
     let nnin_consent = active.request.scope.contains("nnin");
-    let cookie = random_token();
+    let cookie = ordered_token();
     let (login, session_id) = match &active.flow.kept_session_id {
         Some(kept) => (None, kept.clone()),
         None => {
@@ -528,7 +528,7 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Response {
             let login = NewLogin {
                 replaced_session_id: active.flow.session_id.clone(),
                 session,
-                cookie_hash: sha256_b64(&cookie),
+                cookie_hash: store_key(&cookie),
             };
             (Some(login), id)
         }
