@@ -40,6 +40,10 @@ pub struct ServeArgs {
     /// For merchants' test suites only: never on a shared provider.
     #[arg(long, env = "BANKID_OIDC_TEST_CONTROLS")]
     test_controls: bool,
+    /// Threads that serve requests (default: one per CPU). The store's writer has a thread of
+    /// its own besides; on a machine shared with a load generator, fewer can serve more.
+    #[arg(long, env = "BANKID_OIDC_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub worker_threads: Option<u16>,
 }
 
 pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {

@@ -536,6 +536,8 @@ async fn bad_registrations_are_refused_with_a_message_naming_the_flag() {
             ],
             "--client-id",
         ),
+        (&["serve", "--worker-threads", "0"], "--worker-threads"),
+        (&["serve", "--worker-threads", "many"], "--worker-threads"),
     ];
     for (args, expected) in cases {
         let out = cli(dir.path(), args);
@@ -679,7 +681,9 @@ async fn test_controls_rotate_keys_and_move_the_clock_only_when_enabled() {
     assert_eq!(status, StatusCode::NOT_FOUND, "off unless --test-controls");
     plain.crash().await;
 
-    let served = Served::start_with(dir.path(), &["--test-controls"]).await;
+    // One serving thread is enough to serve everything (as the benchmarks run it).
+    let served =
+        Served::start_with(dir.path(), &["--test-controls", "--worker-threads", "1"]).await;
     let rotated: serde_json::Value = http
         .post(format!("{}/test-controls/keys/rotate", served.base))
         .send()
