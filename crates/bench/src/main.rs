@@ -37,6 +37,34 @@ pub enum ScenarioName {
     ClientCredentials,
 }
 
+impl ScenarioName {
+    /// The steps an operation of this scenario records (see `scenario::Worker::code_flow`).
+    fn steps(self) -> &'static [&'static str] {
+        const LOGIN: &[&str] = &[
+            "authorize",
+            "nnin",
+            "otp",
+            "password",
+            "token + ID token",
+            "userinfo",
+        ];
+        const PUSHED_LOGIN: &[&str] = &[
+            "push",
+            "authorize",
+            "nnin",
+            "otp",
+            "password",
+            "token + ID token",
+            "userinfo",
+        ];
+        match self {
+            ScenarioName::CodeFlow => LOGIN,
+            ScenarioName::ParFlow => PUSHED_LOGIN,
+            _ => &[],
+        }
+    }
+}
+
 /// How the login is driven: our form steps, or oidc-provider's auto-completing interaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -191,6 +219,12 @@ async fn run(args: &Args) -> anyhow::Result<Measured> {
     for _ in 0..args.workers {
         workers.push(Worker::new(setup.clone()).await?);
     }
+    // Each worker's recorders, made before the clock starts: the measured one, and one for the
+    // warm-up operations, which are recorded and dropped.
+    let steps = args.scenario.steps();
+    let recorders: Vec<_> = (0..args.workers)
+        .map(|_| (Recorder::with_steps(steps), Recorder::with_steps(steps)))
+        .collect();
     let start = Instant::now() + Duration::from_millis(50);
     let measure_from = start + Duration::from_secs_f64(args.warmup);
     let stop_at = measure_from + Duration::from_secs_f64(args.duration);
@@ -201,14 +235,11 @@ async fn run(args: &Args) -> anyhow::Result<Measured> {
         .map(|rate| Duration::from_secs_f64(args.workers as f64 / rate));
 
     let mut tasks = Vec::with_capacity(args.workers);
-    for (i, mut worker) in workers.into_iter().enumerate() {
+    for (i, (mut worker, (mut rec, mut scratch))) in workers.into_iter().zip(recorders).enumerate()
+    {
         let tickets = tickets.clone();
         let n = args.workers as u32;
         tasks.push(tokio::spawn(async move {
-            let mut rec = Recorder::default();
-            // Warm-up operations are recorded here and dropped (made once: a histogram is tens
-            // of kilobytes to zero).
-            let mut scratch = Recorder::default();
             // Paced workers start staggered across one interval.
             let mut next = match interval {
                 Some(iv) => start + iv * i as u32 / n,
