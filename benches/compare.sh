@@ -11,10 +11,14 @@
 #   SCENARIOS="discovery code-flow" MEMORY_SECONDS=0 benches/compare.sh
 #
 # Settings (environment):
-#   WORKERS=8 DURATION=10 WARMUP=2       load per run
+#   WORKERS=64 DURATION=10 WARMUP=2      load per run (64 in flight keep ours busy while its
+#                                        logins wait for the disk; oidc-provider is flat from 8)
 #   GENERATOR_THREADS=1                  threads of the load generator (it shares the machine)
 #   SCENARIOS="discovery jwks client-credentials code-flow par-flow"
 #   HALF_LOAD=1                          also run the code flow paced at half of each peak
+#   HALF_LOAD_TMPFS=1                    and ours once more at that rate with its store on
+#                                        /dev/shm, which tells the server's latency from the disk's
+#   FSYNC_PROBE=1                        time 5 s of 4 KB writes + fdatasync on the data disk
 #   MEMORY_SECONDS=0                     then run code flows against ours this long and read VmRSS
 #   CRYPTO=1                             run the ES256 criterion benchmark (short) for the limit
 #   NODE_PORT=18401 OURS_PORT=18402      loopback ports
@@ -23,12 +27,14 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-WORKERS=${WORKERS:-8}
+WORKERS=${WORKERS:-64}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 GENERATOR_THREADS=${GENERATOR_THREADS:-1}
 SCENARIOS=${SCENARIOS:-"discovery jwks client-credentials code-flow par-flow"}
 HALF_LOAD=${HALF_LOAD:-1}
+HALF_LOAD_TMPFS=${HALF_LOAD_TMPFS:-1}
+FSYNC_PROBE=${FSYNC_PROBE:-1}
 MEMORY_SECONDS=${MEMORY_SECONDS:-0}
 CRYPTO=${CRYPTO:-1}
 NODE_PORT=${NODE_PORT:-18401}
@@ -50,10 +56,14 @@ mkdir -p "$RESULTS"
 rm -f "$RESULTS"/*.json
 NODE_PID=
 OURS_PID=
+SHM=
+SHM_PID=
 cleanup() {
+  [ -n "$SHM_PID" ] && kill "$SHM_PID" 2>/dev/null && wait "$SHM_PID" 2>/dev/null
   [ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null && wait "$NODE_PID" 2>/dev/null
   [ -n "$OURS_PID" ] && kill "$OURS_PID" 2>/dev/null && wait "$OURS_PID" 2>/dev/null
   rm -rf "$WORK"
+  [ -n "$SHM" ] && rm -rf "$SHM"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -92,6 +102,34 @@ if [ "$CRYPTO" = 1 ]; then
     const mean = (f) => JSON.parse(fs.readFileSync(`${process.argv[1]}/criterion/es256/${f}/new/estimates.json`)).mean.point_estimate;
     console.log(JSON.stringify({ sign_ns: mean("sign"), verify_ns: mean("verify") }));
   ' "$TARGET_DIR" > "$RESULTS/es256.json"
+fi
+
+# --- the data disk -------------------------------------------------------------------------
+# How long the disk under the data directory takes to make a small write durable: the floor of
+# every answer ours gives after a durable write, and the cause of its worst latencies.
+if [ "$FSYNC_PROBE" = 1 ]; then
+  log "fdatasync latency of the data disk (5 s)"
+  node -e '
+    const fs = require("fs");
+    const file = process.argv[1];
+    const fd = fs.openSync(file, "w");
+    const page = Buffer.alloc(16384, 1);
+    for (let i = 0; i < 64; i++) fs.writeSync(fd, page, 0, page.length, i * page.length);
+    fs.fdatasyncSync(fd);
+    const lat = [];
+    const until = Date.now() + 5000;
+    for (let i = 0; Date.now() < until; i++) {
+      fs.writeSync(fd, page, 0, page.length, (i % 64) * page.length);
+      const t = process.hrtime.bigint();
+      fs.fdatasyncSync(fd);
+      lat.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    fs.closeSync(fd); fs.unlinkSync(file);
+    lat.sort((a, b) => a - b);
+    const at = (q) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))];
+    console.log(JSON.stringify({ count: lat.length, p50_ms: at(0.5), p99_ms: at(0.99), max_ms: lat[lat.length - 1],
+      over_20ms: lat.filter((x) => x > 20).length, seconds: 5 }));
+  ' "$WORK/fsync-probe" > "$RESULTS/fsync.json"
 fi
 
 # --- oidc-provider -------------------------------------------------------------------------
@@ -154,6 +192,29 @@ if [ "$HALF_LOAD" = 1 ] && [ -f "$RESULTS/code-flow-ours.json" ]; then
     rate=$(node -e 'console.log(Math.max(1, Math.round(process.argv[1] / 2)))' "$peak")
     bench "$target" code-flow "code-flow-half-$target.json" --duration "$DURATION" --rate "$rate"
   done
+  if [ "$HALF_LOAD_TMPFS" = 1 ] && [ -d /dev/shm ]; then
+    log "code flow at half of ours' peak, ours with its store on /dev/shm"
+    SHM=$(mktemp -d /dev/shm/bankid-oidc-bench.XXXXXX)
+    "$BIN" --data-dir "$SHM" clients add --client-id "$CLIENT_ID" --client-secret "$CLIENT_SECRET" \
+      --redirect-uri "$REDIRECT_URI" --scope "openid profile esign/csc" --name "Benchmark" \
+      --grant-type authorization_code --grant-type client_credentials >/dev/null
+    "$BIN" --data-dir "$SHM" users add --nnin "$NNIN" --given-name Per --family-name Person \
+      --birthdate 1985-01-01 >/dev/null
+    SHM_PORT=$((OURS_PORT + 1))
+    BANKID_OIDC_LOG=warn "$BIN" --data-dir "$SHM" serve --listen "127.0.0.1:$SHM_PORT" >"$WORK/ours-shm.log" 2>&1 &
+    SHM_PID=$!
+    SHM_ISSUER=http://127.0.0.1:$SHM_PORT/auth/realms/current
+    wait_for "$SHM_ISSUER/.well-known/openid-configuration" "$SHM_PID" ours-shm
+    peak=$(throughput "$RESULTS/code-flow-ours.json")
+    rate=$(node -e 'console.log(Math.max(1, Math.round(process.argv[1] / 2)))' "$peak")
+    "$BENCH" --scenario code-flow --target ours --issuer "$SHM_ISSUER" \
+      --client-id "$CLIENT_ID" --client-secret "$CLIENT_SECRET" --redirect-uri "$REDIRECT_URI" \
+      --nnin "$NNIN" --workers "$WORKERS" --warmup "$WARMUP" --threads "$GENERATOR_THREADS" \
+      --server-pid "$SHM_PID" --json --duration "$DURATION" --rate "$rate" >"$RESULTS/code-flow-half-ours-tmpfs.json"
+    kill "$SHM_PID" 2>/dev/null && wait "$SHM_PID" 2>/dev/null || true
+    SHM_PID=
+    rm -rf "$SHM"; SHM=
+  fi
 fi
 
 if [ "$MEMORY_SECONDS" != 0 ]; then

@@ -18,6 +18,7 @@ const load = (name) => {
   return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : undefined;
 };
 const meta = load('meta.json');
+const fsync = load('fsync.json');
 const es256 = load('es256.json');
 const memory = load('memory.json');
 
@@ -80,12 +81,13 @@ out();
 
 const halfOurs = load('code-flow-half-ours.json');
 const halfNode = load('code-flow-half-node.json');
+const halfTmpfs = load('code-flow-half-ours-tmpfs.json');
 if (halfOurs || halfNode) {
   out('Code flow at half of each provider\'s peak (paced; latency from the scheduled start):');
   out();
   out('| provider | paced at | achieved flows/s | p50 ms | p90 ms | p99 ms | errors |');
   out('| --- | ---: | ---: | ---: | ---: | ---: | --- |');
-  for (const [name, r] of [['bankid-oidc', halfOurs], ['oidc-provider', halfNode]]) {
+  for (const [name, r] of [['bankid-oidc', halfOurs], ['bankid-oidc, store on tmpfs', halfTmpfs], ['oidc-provider', halfNode]]) {
     if (!r) continue;
     out(`| ${name} | ${num(r.rate)} /s | ${num(r.throughput, 1)} | ${ms(r.latency_ms.p50)} | ${ms(r.latency_ms.p90)} | ${ms(r.latency_ms.p99)} | ${errorsCell(r)} |`);
   }
@@ -147,6 +149,10 @@ if (meta) {
   out();
   out(`- CPU: ${meta.cpu_model}, ${meta.nproc} cores (nproc); memory ${meta.mem_total}`);
   out(`- load average before the run: ${meta.loadavg_before}; after: ${meta.loadavg_after ?? '–'}`);
+  if (fsync) {
+    out(`- data disk: 4 KB write + fdatasync p50 ${ms(fsync.p50_ms)} ms, p99 ${ms(fsync.p99_ms)} ms, `
+      + `max ${ms(fsync.max_ms)} ms; ${fsync.over_20ms} of ${fsync.count} over 20 ms in ${fsync.seconds} s`);
+  }
   if (meta.shared) out(`- **shared machine**: the load average before the run was high (other work was running), so the figures are noisy`);
   out(`- ${meta.rustc}; ${meta.node_version}; oidc-provider ${meta.oidc_provider}; bankid-oidc at ${meta.commit}`);
   out(`- kernel ${meta.kernel}`);
