@@ -5,8 +5,29 @@ use aws_lc_rs::digest::{SHA256, digest};
 /// `at_hash` for an ES256/RS256/PS256-signed ID token: the left half of SHA-256 of the access
 /// token's ASCII octets, base64url-encoded.
 pub fn at_hash(access_token: &str) -> String {
-    let hash = digest(&SHA256, access_token.as_bytes());
-    crate::b64::encode(&hash.as_ref()[..16])
+    TokenDigest::of(access_token).at_hash()
+}
+
+/// The SHA-256 of a token, made once for its two uses: the ID token's `at_hash` and the key the
+/// store keeps the token under (an access token is a kilobyte to hash).
+pub struct TokenDigest([u8; 32]);
+
+impl TokenDigest {
+    pub fn of(token: &str) -> TokenDigest {
+        let mut bytes = [0u8; 32];
+        bytes.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
+        TokenDigest(bytes)
+    }
+
+    /// See [`at_hash`].
+    pub fn at_hash(&self) -> String {
+        crate::b64::encode(&self.0[..16])
+    }
+
+    /// See [`sha256_b64`].
+    pub fn sha256_b64(&self) -> String {
+        crate::b64::encode(self.0)
+    }
 }
 
 /// SHA-256, base64url-encoded: how one-time values (codes, session cookies) are stored, so that a
@@ -59,6 +80,14 @@ mod tests {
             sha256_b64("0190b2C3d4e-rest")
         );
         assert_eq!(store_key("short"), sha256_b64("short"));
+    }
+
+    #[test]
+    fn one_digest_gives_the_at_hash_and_the_store_hash() {
+        let token = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln";
+        let d = TokenDigest::of(token);
+        assert_eq!(d.at_hash(), at_hash(token));
+        assert_eq!(d.sha256_b64(), sha256_b64(token));
     }
 
     #[test]

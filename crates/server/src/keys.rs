@@ -15,6 +15,7 @@ use aws_lc_rs::signature::{
     ParsedPublicKey,
 };
 use bankid_oidc_core::b64;
+use bankid_oidc_core::claims::ACCESS_TOKEN_TYP;
 use bankid_oidc_core::jwk::{Jwk, Jwks};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -52,6 +53,41 @@ pub enum JwsError {
 struct SigningKey {
     kid: String,
     pair: EcdsaKeyPair,
+    /// The encoded headers of the two kinds of token signed on every login, made once.
+    id_header: String,
+    access_header: String,
+}
+
+impl SigningKey {
+    fn new(kid: &str, pair: EcdsaKeyPair) -> SigningKey {
+        SigningKey {
+            id_header: encoded_header(kid, ID_TOKEN_HEADER_TYP),
+            access_header: encoded_header(kid, ACCESS_TOKEN_TYP),
+            kid: kid.to_owned(),
+            pair,
+        }
+    }
+
+    fn header(&self, typ: &str) -> std::borrow::Cow<'_, str> {
+        match typ {
+            ID_TOKEN_HEADER_TYP => self.id_header.as_str().into(),
+            ACCESS_TOKEN_TYP => self.access_header.as_str().into(),
+            other => encoded_header(&self.kid, other).into(),
+        }
+    }
+}
+
+/// The `typ` of an ID token's JWS header.
+const ID_TOKEN_HEADER_TYP: &str = "JWT";
+
+fn encoded_header(kid: &str, typ: &str) -> String {
+    let header = JwsHeader {
+        alg: "ES256".into(),
+        kid: Some(kid.to_owned()),
+        typ: Some(typ.into()),
+        crit: None,
+    };
+    b64::encode(serde_json::to_vec(&header).expect("a header serializes"))
 }
 
 struct KeySet {
@@ -198,15 +234,8 @@ impl Keyring {
     /// Signs `claims` as a compact JWS with the active key.
     pub fn sign<T: Serialize>(&self, typ: &str, claims: &T) -> String {
         let set = self.set.load();
-        let header = JwsHeader {
-            alg: "ES256".into(),
-            kid: Some(set.signing.kid.clone()),
-            typ: Some(typ.into()),
-            crit: None,
-        };
-        let header = serde_json::to_vec(&header).expect("a header serializes");
         let payload = serde_json::to_vec(claims).expect("claims serialize");
-        let mut jws = b64::encode(header);
+        let mut jws = set.signing.header(typ).into_owned();
         jws.push('.');
         jws.push_str(&b64::encode(payload));
         let signature = set
@@ -302,10 +331,7 @@ fn key_set(
         jwks.keys.push(jwk);
         // Keys come oldest first: the newest active key signs.
         if key.state == "active" {
-            signing = Some(SigningKey {
-                kid: key.kid.clone(),
-                pair,
-            });
+            signing = Some(SigningKey::new(&key.kid, pair));
         }
     }
     let signing = signing.ok_or_else(|| invalid("-", "no active signing key in the store"))?;

@@ -10,7 +10,7 @@ use bankid_oidc_core::claims::{
 };
 use bankid_oidc_core::permission::AuthorizationDetail;
 use bankid_oidc_core::scope::ScopeSet;
-use bankid_oidc_core::token_hash::at_hash;
+use bankid_oidc_core::token_hash::TokenDigest;
 
 /// What a person login contributes to its tokens, whether they come from a code or a refresh.
 pub struct LoginContext<'a> {
@@ -35,6 +35,8 @@ pub struct AccessToken {
 
 pub struct LoginTokens {
     pub access: AccessToken,
+    /// SHA-256 of the access token, base64url: how the store records it.
+    pub access_hash: String,
     pub id_token: String,
 }
 
@@ -96,6 +98,7 @@ pub fn for_login(p: &Provider, login: &LoginContext, user: &User, now: i64) -> L
             authorization_details: details,
         },
     );
+    let access_digest = TokenDigest::of(&access.token);
     let id = IdTokenClaims {
         iss: issuer.clone(),
         sub: user.id.clone(),
@@ -110,7 +113,7 @@ pub fn for_login(p: &Provider, login: &LoginContext, user: &User, now: i64) -> L
         amr: login.method.amr().iter().map(|s| (*s).to_owned()).collect(),
         typ: Some(ID_TOKEN_TYP.into()),
         api_ver: Some(login.api_version),
-        at_hash: Some(at_hash(&access.token)),
+        at_hash: Some(access_digest.at_hash()),
         bankid_altsub: Some(user.pid.clone()),
         nnin_altsub: login
             .scope
@@ -123,7 +126,11 @@ pub fn for_login(p: &Provider, login: &LoginContext, user: &User, now: i64) -> L
         permission_digest,
     };
     let id_token = p.keys.sign("JWT", &id);
-    LoginTokens { access, id_token }
+    LoginTokens {
+        access,
+        access_hash: access_digest.sha256_b64(),
+        id_token,
+    }
 }
 
 /// Signs the access token of a machine client (client credentials): the client is the subject.

@@ -59,7 +59,7 @@ pub async fn exchange(p: &Provider, client: &Client, params: &Params) -> GrantRe
         .allows_grant("refresh_token")
         .then(|| refresh_token::first(p, &record, &scope, now));
     let issued = Issued {
-        access: access_record(&tokens.access, &record.grant_id, &client.client_id),
+        access: access_record(&tokens, &record.grant_id, &client.client_id),
         refresh: refresh.as_ref().map(|(_, row)| row.clone()),
     };
     match p.store.redeem_code(&code_hash, now, &issued).await? {

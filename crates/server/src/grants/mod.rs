@@ -9,12 +9,12 @@ pub mod refresh_token;
 use crate::Provider;
 use crate::secret::{new_id, ordered_token};
 use crate::store::{AccessTokenRecord, AuthorizationCode, GrantTerms, StoreError, StoreResult};
-use crate::tokens::AccessToken;
+use crate::tokens::LoginTokens;
 use bankid_oidc_core::OAuthError;
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::authorize::ValidatedAuthorizeRequest;
 use bankid_oidc_core::claims::TokenResponse;
-use bankid_oidc_core::token_hash::{sha256_b64, store_key};
+use bankid_oidc_core::token_hash::store_key;
 
 /// Who logged in, how and when.
 pub struct Authentication<'a> {
@@ -93,15 +93,16 @@ pub fn new_code(
     (code, record)
 }
 
-/// The store's record of an access token issued under `grant_id`.
-fn access_record(token: &AccessToken, grant_id: &str, client_id: &str) -> AccessTokenRecord {
+/// The store's record of a login's access token issued under `grant_id`.
+fn access_record(tokens: &LoginTokens, grant_id: &str, client_id: &str) -> AccessTokenRecord {
+    let token = &tokens.access;
     AccessTokenRecord {
         jti: token.jti.clone(),
         grant_id: grant_id.to_owned(),
         client_id: client_id.to_owned(),
         issued_at: token.issued_at,
         expires_at: token.expires_at,
-        token_hash: Some(sha256_b64(&token.token)),
+        token_hash: Some(tokens.access_hash.clone()),
         nnin_consent: false,
     }
 }

@@ -117,7 +117,7 @@ pub async fn exchange(p: &Provider, client: &Client, params: &Params) -> GrantRe
         used_at: None,
         ..family.clone()
     };
-    let access = access_record(&tokens.access, &family.grant_id, &client.client_id);
+    let access = access_record(&tokens, &family.grant_id, &client.client_id);
     let outcome = p
         .store
         .exchange_refresh_token(

@@ -108,6 +108,9 @@ fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     // The writer's page cache lasts (readers' caches are dropped at every commit of another
     // connection): 8 MiB keeps the inner pages of the indexes a login writes to.
     conn.pragma_update(None, "cache_size", -8_192)?;
+    if let Ok(n) = std::env::var("XX_AUTOCKPT") {
+        conn.pragma_update(None, "wal_autocheckpoint", n.parse::<i64>().unwrap())?;
+    }
     migrate::run(&mut conn)?;
     Ok(conn)
 }
