@@ -108,9 +108,6 @@ fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     // The writer's page cache lasts (readers' caches are dropped at every commit of another
     // connection): 8 MiB keeps the inner pages of the indexes a login writes to.
     conn.pragma_update(None, "cache_size", -8_192)?;
-    if let Ok(n) = std::env::var("XX_AUTOCKPT") {
-        conn.pragma_update(None, "wal_autocheckpoint", n.parse::<i64>().unwrap())?;
-    }
     migrate::run(&mut conn)?;
     Ok(conn)
 }
@@ -121,6 +118,9 @@ fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
     // crash, at start) is short.
     conn.busy_timeout(Duration::from_millis(200))?;
     conn.pragma_update(None, "query_only", true)?;
+    // A reader's page cache is dropped whenever the writer commits (WAL), which under load is
+    // between any two reads: a small one does as well and keeps the provider's memory small.
+    conn.pragma_update(None, "cache_size", -512)?;
     Ok(conn)
 }
 
