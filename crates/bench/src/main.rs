@@ -40,14 +40,6 @@ pub enum ScenarioName {
 impl ScenarioName {
     /// The steps an operation of this scenario records (see `scenario::Worker::code_flow`).
     fn steps(self) -> &'static [&'static str] {
-        const LOGIN: &[&str] = &[
-            "authorize",
-            "nnin",
-            "otp",
-            "password",
-            "token + ID token",
-            "userinfo",
-        ];
         const PUSHED_LOGIN: &[&str] = &[
             "push",
             "authorize",
@@ -57,6 +49,7 @@ impl ScenarioName {
             "token + ID token",
             "userinfo",
         ];
+        const LOGIN: &[&str] = PUSHED_LOGIN.split_at(1).1;
         match self {
             ScenarioName::CodeFlow => LOGIN,
             ScenarioName::ParFlow => PUSHED_LOGIN,

@@ -125,30 +125,7 @@ impl FlowStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bankid_oidc_core::acr::Method;
-    use bankid_oidc_core::authorize::ValidatedAuthorizeRequest;
-    use std::sync::Arc;
-
-    fn flow(id: &str, created_at: i64, expires_at: i64) -> LoginFlow {
-        LoginFlow {
-            id: id.into(),
-            browser_hash: "browser".into(),
-            session_id: None,
-            request: Arc::new(request()),
-            step: "nnin".into(),
-            method: Some(Method::Bid),
-            user_id: None,
-            csrf: "csrf".into(),
-            binding_message: None,
-            created_at,
-            expires_at,
-            kept_session_id: None,
-        }
-    }
-
-    fn request() -> ValidatedAuthorizeRequest {
-        crate::store::sqlite::tests::request()
-    }
+    use crate::store::sqlite::tests::flow_at as flow;
 
     #[test]
     fn a_flow_moves_one_step_at_a_time_and_ends_once() {

@@ -70,6 +70,11 @@ pub(super) fn request() -> ValidatedAuthorizeRequest {
 }
 
 fn flow(id: &str, expires_at: i64) -> LoginFlow {
+    flow_at(id, 0, expires_at)
+}
+
+/// A login flow at its first step, made at `created_at`.
+pub(super) fn flow_at(id: &str, created_at: i64, expires_at: i64) -> LoginFlow {
     LoginFlow {
         id: id.into(),
         browser_hash: "browser".into(),
@@ -80,7 +85,7 @@ fn flow(id: &str, expires_at: i64) -> LoginFlow {
         user_id: None,
         csrf: "csrf".into(),
         binding_message: None,
-        created_at: 0,
+        created_at,
         expires_at,
         kept_session_id: None,
     }
