@@ -13,6 +13,7 @@
 # Settings (environment):
 #   WORKERS=64 DURATION=10 WARMUP=2      load per run (64 in flight keep ours busy while its
 #                                        logins wait for the disk; oidc-provider is flat from 8)
+#   REPEAT=1                             runs of each scenario; the median ratio's pair is reported
 #   GENERATOR_THREADS=1                  threads of the load generator (it shares the machine)
 #   SCENARIOS="discovery jwks client-credentials code-flow par-flow"
 #   HALF_LOAD=1                          also run the code flow paced at half of each peak
@@ -28,6 +29,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORKERS=${WORKERS:-64}
+REPEAT=${REPEAT:-1}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 GENERATOR_THREADS=${GENERATOR_THREADS:-1}
@@ -177,11 +179,32 @@ bench() { # TARGET SCENARIO OUTFILE [extra args...]
   sleep 1
 }
 
+# Each scenario runs REPEAT times, the two providers in turn; the pair with the median ratio
+# is the one reported (the machine's speed drifts between runs, its disk stalls now and then),
+# and the report lists every pair's ratio.
 for scenario in $SCENARIOS; do
   log "scenario $scenario"
-  for target in node ours; do
-    bench "$target" "$scenario" "$scenario-$target.json" --duration "$DURATION"
+  for rep in $(seq 1 "$REPEAT"); do
+    for target in node ours; do
+      bench "$target" "$scenario" "$scenario-$target-$rep.json" --duration "$DURATION"
+    done
   done
+  node -e '
+    const fs = require("fs");
+    const [dir, scenario, reps] = [process.argv[1], process.argv[2], +process.argv[3]];
+    const read = (t, r) => JSON.parse(fs.readFileSync(`${dir}/${scenario}-${t}-${r}.json`));
+    const pairs = [];
+    for (let r = 1; r <= reps; r++) {
+      const [ours, node] = [read("ours", r), read("node", r)];
+      pairs.push({ r, ratio: node.throughput > 0 ? ours.throughput / node.throughput : 0 });
+    }
+    const sorted = [...pairs].sort((a, b) => a.ratio - b.ratio);
+    const median = sorted[Math.floor((sorted.length - 1) / 2)];
+    for (const t of ["ours", "node"]) {
+      fs.copyFileSync(`${dir}/${scenario}-${t}-${median.r}.json`, `${dir}/${scenario}-${t}.json`);
+    }
+    fs.writeFileSync(`${dir}/${scenario}-ratios.json`, JSON.stringify(pairs.map((p) => p.ratio)));
+  ' "$RESULTS" "$scenario" "$REPEAT"
 done
 
 throughput() { node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).throughput)' "$1"; }
@@ -227,8 +250,8 @@ if [ "$MEMORY_SECONDS" != 0 ]; then
     const [dir, rssStart, rssBefore, rssAfter, hwm, seconds, dbBytes] = process.argv.slice(1);
     const get = (f) => { try { return JSON.parse(fs.readFileSync(`${dir}/${f}`)); } catch { return undefined; } };
     const run = get("memory-run.json");
-    const earlier = ["code-flow-ours.json", "code-flow-half-ours.json"].map(get).filter(Boolean)
-      .reduce((n, r) => n + r.completed, 0);
+    const earlier = fs.readdirSync(dir).filter((f) => /^(code|par)-flow-(ours-\d+|half-ours)\.json$/.test(f))
+      .map(get).filter(Boolean).reduce((n, r) => n + r.completed, 0);
     console.log(JSON.stringify({
       rss_start_kb: +rssStart, rss_before_kb: +rssBefore, rss_after_kb: +rssAfter, hwm_kb: +hwm,
       seconds: +seconds, flows_run: run.completed, flows_total: run.completed + earlier,
@@ -242,16 +265,16 @@ fi
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 NPROC=$(nproc)
 node -e '
-  const [nproc, before, after, workers, duration, warmup, threads, cpu, mem, rustc, nodeV, oidcV, commit, kernel] = process.argv.slice(1);
+  const [nproc, before, after, workers, duration, warmup, threads, repeat, cpu, mem, rustc, nodeV, oidcV, commit, kernel] = process.argv.slice(1);
   console.log(JSON.stringify({
     date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
     nproc: +nproc, loadavg_before: before, loadavg_after: after,
     shared: parseFloat(before) > 0.5 * nproc,
-    workers: +workers, duration: +duration, warmup: +warmup, generator_threads: +threads,
+    workers: +workers, duration: +duration, warmup: +warmup, generator_threads: +threads, repeat: +repeat,
     cpu_model: cpu, mem_total: mem, rustc, node_version: `node ${nodeV}`, oidc_provider: oidcV,
     commit, kernel,
   }));
-' "$NPROC" "$LOAD_BEFORE" "$LOAD_AFTER" "$WORKERS" "$DURATION" "$WARMUP" "$GENERATOR_THREADS" \
+' "$NPROC" "$LOAD_BEFORE" "$LOAD_AFTER" "$WORKERS" "$DURATION" "$WARMUP" "$GENERATOR_THREADS" "$REPEAT" \
   "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
   "$(awk '/MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)" \
   "$(rustc --version)" "$(node --version)" \

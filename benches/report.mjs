@@ -63,7 +63,8 @@ out(`### Results${meta?.date ? ` (${meta.date})` : ''}`);
 out();
 if (meta) {
   out(`${meta.workers} workers per run, ${meta.duration} s measured after ${meta.warmup} s of warm-up, `
-    + `load generator on ${meta.generator_threads} thread(s); both servers on 127.0.0.1, one after the other.`);
+    + `load generator on ${meta.generator_threads} thread(s); both servers on 127.0.0.1, one after the other`
+    + (meta.repeat > 1 ? `; each scenario run ${meta.repeat} times in turn, the pair with the median ratio shown.` : '.'));
   out();
 }
 out('| scenario | bankid-oidc | oidc-provider | ratio | latency p50 / p99 ms (ours) | latency p50 / p99 ms (node) | server CPU ms per op (ours / node) | errors (ours / node) |');
@@ -72,7 +73,11 @@ for (const scenario of ['discovery', 'jwks', 'client-credentials', 'code-flow', 
   const ours = load(`${scenario}-ours.json`);
   const node = load(`${scenario}-node.json`);
   if (!ours && !node) continue;
-  const ratio = supported(ours) && supported(node) ? `${(ours.throughput / node.throughput).toFixed(2)}×` : '–';
+  const ratios = load(`${scenario}-ratios.json`);
+  let ratio = supported(ours) && supported(node) ? `${(ours.throughput / node.throughput).toFixed(2)}×` : '–';
+  if (ratios && ratios.length > 1) {
+    ratio += ` (runs: ${[...ratios].sort((a, b) => a - b).map((r) => r.toFixed(2)).join(', ')})`;
+  }
   const lat = (r) => (supported(r) ? `${ms(r.latency_ms.p50)} / ${ms(r.latency_ms.p99)}` : '–');
   const cpu = (r) => (supported(r) && r.server_cpu_s != null ? (1000 * r.server_cpu_s / r.completed).toFixed(3) : '–');
   out(`| ${scenario} (${UNIT[scenario] ?? 'req/s'}) | ${throughputCell(ours)} | ${throughputCell(node)} | ${ratio} | ${lat(ours)} | ${lat(node)} | ${cpu(ours)} / ${cpu(node)} | ${errorsCell(ours)} / ${errorsCell(node)} |`);
