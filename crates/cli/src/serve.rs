@@ -123,6 +123,7 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(
         writes = stats.writes,
         transactions = stats.transactions,
+        busy_ms = stats.busy_us / 1000,
         "store: writes since start"
     );
     Ok(())
