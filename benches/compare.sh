@@ -14,9 +14,9 @@
 #   WORKERS=64 DURATION=10 WARMUP=2      load per run (64 in flight keep ours busy while its
 #                                        logins wait for the disk; oidc-provider is flat from 8)
 #   REPEAT=1                             runs of each scenario; the median ratio's pair is reported
-#   GENERATOR_THREADS=1                  threads of the load generator (it shares the machine;
-#                                        two leave the CPUs less idle in the code flow but take
-#                                        a fifth of ours' client-credentials; BENCHMARKS.md)
+#   GENERATOR_THREADS=$(nproc)           threads of the load generator (it shares the machine;
+#                                        on one thread it was itself the limit of the code
+#                                        flow: the CPUs sat 15-18% idle; BENCHMARKS.md)
 #   SCENARIOS="discovery jwks client-credentials code-flow par-flow"
 #   HALF_LOAD=1                          also run the code flow paced at half of each peak
 #   HALF_LOAD_TMPFS=1                    and ours once more at that rate with its store on
@@ -34,7 +34,7 @@ WORKERS=${WORKERS:-64}
 REPEAT=${REPEAT:-1}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
-GENERATOR_THREADS=${GENERATOR_THREADS:-1}
+GENERATOR_THREADS=${GENERATOR_THREADS:-$(nproc)}
 SCENARIOS=${SCENARIOS:-"discovery jwks client-credentials code-flow par-flow"}
 HALF_LOAD=${HALF_LOAD:-1}
 HALF_LOAD_TMPFS=${HALF_LOAD_TMPFS:-1}
