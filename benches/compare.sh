@@ -14,9 +14,12 @@
 #   WORKERS=64 DURATION=10 WARMUP=2      load per run (64 in flight keep ours busy while its
 #                                        logins wait for the disk; oidc-provider is flat from 8)
 #   REPEAT=1                             runs of each scenario; the median ratio's pair is reported
-#   GENERATOR_THREADS=$(nproc)           threads of the load generator (it shares the machine;
-#                                        on one thread it was itself the limit of the code
-#                                        flow: the CPUs sat 15-18% idle; BENCHMARKS.md)
+#   GENERATOR_THREADS                    threads of the load generator, which shares the
+#                                        machine. Default: $(nproc) for the logins (code-flow,
+#                                        par-flow: on one thread the generator was itself their
+#                                        limit, the CPUs sat 15-18% idle) and 1 for the single
+#                                        requests (one thread keeps the server busy; a second
+#                                        only takes CPU from it). Set: that many for every run
 #   SCENARIOS="discovery jwks client-credentials code-flow par-flow"
 #   HALF_LOAD=1                          also run the code flow paced at half of each peak
 #   HALF_LOAD_TMPFS=1                    and ours once more at that rate with its store on
@@ -34,7 +37,15 @@ WORKERS=${WORKERS:-64}
 REPEAT=${REPEAT:-1}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
-GENERATOR_THREADS=${GENERATOR_THREADS:-$(nproc)}
+GENERATOR_THREADS=${GENERATOR_THREADS:-}
+FLOW_THREADS=${GENERATOR_THREADS:-$(nproc)}
+REQUEST_THREADS=${GENERATOR_THREADS:-1}
+threads_for() { # SCENARIO
+  case "$1" in
+    code-flow | par-flow) echo "$FLOW_THREADS" ;;
+    *) echo "$REQUEST_THREADS" ;;
+  esac
+}
 SCENARIOS=${SCENARIOS:-"discovery jwks client-credentials code-flow par-flow"}
 HALF_LOAD=${HALF_LOAD:-1}
 HALF_LOAD_TMPFS=${HALF_LOAD_TMPFS:-1}
@@ -173,7 +184,7 @@ bench() { # TARGET SCENARIO OUTFILE [extra args...]
   if [ "$target" = node ]; then issuer=$NODE_ISSUER; pid=$NODE_PID; cc_scope=api:read; fi
   "$BENCH" --scenario "$scenario" --target "$target" --issuer "$issuer" \
     --client-id "$CLIENT_ID" --client-secret "$CLIENT_SECRET" --redirect-uri "$REDIRECT_URI" \
-    --nnin "$NNIN" --workers "$WORKERS" --warmup "$WARMUP" --threads "$GENERATOR_THREADS" \
+    --nnin "$NNIN" --workers "$WORKERS" --warmup "$WARMUP" --threads "$(threads_for "$scenario")" \
     --cc-scope "$cc_scope" --server-pid "$pid" --json "$@" >"$RESULTS/$outfile"
   node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
@@ -235,7 +246,7 @@ if [ "$HALF_LOAD" = 1 ] && [ -f "$RESULTS/code-flow-ours.json" ]; then
     rate=$(node -e 'console.log(Math.max(1, Math.round(process.argv[1] / 2)))' "$peak")
     "$BENCH" --scenario code-flow --target ours --issuer "$SHM_ISSUER" \
       --client-id "$CLIENT_ID" --client-secret "$CLIENT_SECRET" --redirect-uri "$REDIRECT_URI" \
-      --nnin "$NNIN" --workers "$WORKERS" --warmup "$WARMUP" --threads "$GENERATOR_THREADS" \
+      --nnin "$NNIN" --workers "$WORKERS" --warmup "$WARMUP" --threads "$FLOW_THREADS" \
       --server-pid "$SHM_PID" --json --duration "$DURATION" --rate "$rate" >"$RESULTS/code-flow-half-ours-tmpfs.json"
     kill "$SHM_PID" 2>/dev/null && wait "$SHM_PID" 2>/dev/null || true
     SHM_PID=
@@ -268,16 +279,16 @@ fi
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 NPROC=$(nproc)
 node -e '
-  const [nproc, before, after, workers, duration, warmup, threads, repeat, cpu, mem, rustc, nodeV, oidcV, commit, kernel] = process.argv.slice(1);
+  const [nproc, before, after, workers, duration, warmup, requestThreads, flowThreads, repeat, cpu, mem, rustc, nodeV, oidcV, commit, kernel] = process.argv.slice(1);
   console.log(JSON.stringify({
     date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
     nproc: +nproc, loadavg_before: before, loadavg_after: after,
     shared: parseFloat(before) > 0.5 * nproc,
-    workers: +workers, duration: +duration, warmup: +warmup, generator_threads: +threads, repeat: +repeat,
+    workers: +workers, duration: +duration, warmup: +warmup, generator_threads: { requests: +requestThreads, flows: +flowThreads }, repeat: +repeat,
     cpu_model: cpu, mem_total: mem, rustc, node_version: `node ${nodeV}`, oidc_provider: oidcV,
     commit, kernel,
   }));
-' "$NPROC" "$LOAD_BEFORE" "$LOAD_AFTER" "$WORKERS" "$DURATION" "$WARMUP" "$GENERATOR_THREADS" "$REPEAT" \
+' "$NPROC" "$LOAD_BEFORE" "$LOAD_AFTER" "$WORKERS" "$DURATION" "$WARMUP" "$REQUEST_THREADS" "$FLOW_THREADS" "$REPEAT" \
   "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
   "$(awk '/MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)" \
   "$(rustc --version)" "$(node --version)" \

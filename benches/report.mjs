@@ -59,11 +59,19 @@ function errorsCell(r) {
 const lines = [];
 const out = (s = '') => lines.push(s);
 
+// meta.generator_threads: a number (older runs) or { requests, flows }.
+function generatorThreads(t) {
+  const n = (k) => `${k} thread${k === 1 ? '' : 's'}`;
+  if (typeof t === 'number') return n(t);
+  if (t.requests === t.flows) return n(t.flows);
+  return `${n(t.requests)} for the single requests and ${n(t.flows)} for the logins`;
+}
+
 out(`### Results${meta?.date ? ` (${meta.date})` : ''}`);
 out();
 if (meta) {
   out(`${meta.workers} workers per run, ${meta.duration} s measured after ${meta.warmup} s of warm-up, `
-    + `load generator on ${meta.generator_threads} thread(s); both servers on 127.0.0.1, one after the other`
+    + `load generator on ${generatorThreads(meta.generator_threads)}; both servers on 127.0.0.1, one after the other`
     + (meta.repeat > 1 ? `; each scenario run ${meta.repeat} times in turn, the pair with the median ratio shown.` : '.'));
   out();
 }
