@@ -127,8 +127,7 @@ pub async fn start(
         Start::Identify { user: None } => {}
     }
     p.store.create_flow(&flow).await?;
-    let request = flow.request.clone();
-    Ok(ActiveFlow { flow, request })
+    Ok(ActiveFlow { flow })
 }
 
 /// The path of a flow's page.
@@ -143,7 +142,13 @@ pub fn css_path(p: &Provider) -> String {
 /// A flow loaded for the browser that owns it.
 pub struct ActiveFlow {
     pub flow: LoginFlow,
-    pub request: Arc<ValidatedAuthorizeRequest>,
+}
+
+impl ActiveFlow {
+    /// The authorization request the flow answers.
+    pub fn request(&self) -> &ValidatedAuthorizeRequest {
+        &self.flow.request
+    }
 }
 
 /// Why a flow cannot be shown or continued.
@@ -182,15 +187,14 @@ pub async fn load(
             "login: this login was started in another browser session",
         ));
     }
-    let request = flow.request.clone();
-    Ok(ActiveFlow { flow, request })
+    Ok(ActiveFlow { flow })
 }
 
 /// Renders the flow's current step, with an optional message.
 pub async fn show(p: &Provider, active: &ActiveFlow, error: Option<String>) -> Response {
-    let t = texts(active.request.locale);
+    let t = texts(active.request().locale);
     let flow = &active.flow;
-    let req = &active.request;
+    let req = active.request();
     let client_name = p
         .client(&req.client_id)
         .await
@@ -258,7 +262,7 @@ fn method_label(t: &Texts, m: Method) -> &'static str {
 
 /// Handles a posted step.
 pub async fn submit(p: &Provider, mut active: ActiveFlow, form: LoginForm) -> Response {
-    let t = texts(active.request.locale);
+    let t = texts(active.request().locale);
     if !bool::from(form.csrf.as_bytes().ct_eq(active.flow.csrf.as_bytes())) {
         return flow_error_page(p, "csrf: the form's CSRF token does not match this login");
     }
@@ -328,7 +332,7 @@ enum Secret {
 
 /// The user is identified at `step`: ask for consent when the request needs it, else complete.
 fn identified(active: &mut ActiveFlow, step: &str) -> Outcome {
-    if needs_consent(&active.request) {
+    if needs_consent(active.request()) {
         active.flow.step = STEP_CONSENT.into();
         Outcome::Advance(step.into())
     } else {
@@ -342,7 +346,7 @@ async fn step_nnin(
     form: &LoginForm,
     t: &Texts,
 ) -> Result<Outcome, StoreError> {
-    let methods = &active.request.methods;
+    let methods = &active.request().methods;
     let chosen = form
         .method
         .as_deref()
@@ -491,7 +495,7 @@ async fn flow_user(p: &Provider, active: &ActiveFlow) -> Result<Option<Arc<User>
 async fn end_with_error(p: &Provider, active: &ActiveFlow, error: OAuthError) -> Response {
     match p.store.finish_flow(&active.flow.id).await {
         Ok(true) => deliver_error(
-            &active.request.target,
+            &active.request().target,
             &p.realm.issuer,
             &error,
             StatusCode::SEE_OTHER,
@@ -511,7 +515,7 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Response {
     let now = p.now();
     // A consent to the NNIN is given only on the consent page, which this flow passed if the
     // scope asked for it.
-    let nnin_consent = active.request.scope.contains("nnin");
+    let nnin_consent = active.request().scope.contains("nnin");
     let cookie = ordered_token();
     let (login, session_id) = match &active.flow.kept_session_id {
         Some(kept) => (None, kept.clone()),
@@ -540,7 +544,7 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Response {
         auth_time: now,
         nnin_consent,
     };
-    let (code, record) = new_code(p, &active.request, &auth);
+    let (code, record) = new_code(p, active.request(), &auth);
     let logged_in = login.is_some();
     let completion = Completion {
         login,
@@ -558,7 +562,7 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Response {
     // The login cleared the user's failed attempts.
     p.user_changed(user_id);
     let mut response = deliver(
-        &active.request.target,
+        &active.request().target,
         &p.realm.issuer,
         vec![("code", code)],
         StatusCode::SEE_OTHER,
