@@ -188,15 +188,32 @@ async fn a_request_uri_is_bound_to_its_client_and_expires() {
     let (error, description) = page_error(&expiring).await;
     assert_eq!(error, "invalid_request_uri");
     assert!(description.contains("expired"));
-    assert_eq!(
-        page_error(&format!(
-            "{}?client_id={RP}&request_uri=urn%3Aother",
+    let refused = |request_uri: String| {
+        let url = format!(
+            "{}?client_id={RP}&request_uri={request_uri}",
             tp.authorization_endpoint()
-        ))
-        .await
-        .0,
-        "invalid_request_uri"
-    );
+        );
+        async move { page_error(&url).await }
+    };
+    let prefix = "urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3A";
+    for (request_uri, expected) in [
+        (
+            "urn%3Aother".to_owned(),
+            "not a request_uri from this provider",
+        ),
+        (
+            format!("{prefix}{}", "a".repeat(200)),
+            "not a request_uri from this provider",
+        ),
+        (format!("{prefix}0190b2c3d4enever-pushed"), "unknown"),
+    ] {
+        let (error, description) = refused(request_uri.clone()).await;
+        assert_eq!(error, "invalid_request_uri", "{request_uri}");
+        assert!(
+            description.contains(expected),
+            "{request_uri}: {description}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -130,18 +130,15 @@ async fn take_pushed(
 ) -> Result<ValidatedAuthorizeRequest, OAuthError> {
     let invalid =
         |d: &str| OAuthError::new(ErrorCode::InvalidRequestUri, format!("request_uri: {d}"));
-    if !request_uri.starts_with(REQUEST_URI_PREFIX) || request_uri.len() > 200 {
-        return Err(invalid(
-            "not a request_uri from this provider's pushed authorization request endpoint",
-        ));
-    }
+    let token = request_uri
+        .strip_prefix(REQUEST_URI_PREFIX)
+        .filter(|_| request_uri.len() <= 200)
+        .ok_or_else(|| {
+            invalid("not a request_uri from this provider's pushed authorization request endpoint")
+        })?;
     let taken = p
         .store
-        .take_pushed_request(
-            &store_key(&request_uri[REQUEST_URI_PREFIX.len()..]),
-            client_id,
-            p.now(),
-        )
+        .take_pushed_request(&store_key(token), client_id, p.now())
         .await
         .map_err(|_| OAuthError::server_error("the provider could not read its store"))?;
     match taken {
