@@ -18,7 +18,7 @@ use crate::store::{FlowStore, LoginFlow, StoreError, StoreResult};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 
 /// Logins in progress one server keeps at most, unless told otherwise (a flow is about a
 /// kilobyte and a half).
@@ -27,6 +27,10 @@ pub const MAX_FLOWS: usize = 20_000;
 pub struct MemoryFlows {
     flows: Mutex<HashMap<String, LoginFlow>>,
     max: AtomicUsize,
+    /// The second of the last sweep for expired flows made because the map was full: a full
+    /// map is swept at most once a second, not by every request refused meanwhile (each sweep
+    /// walks every flow while holding the lock).
+    full_sweep_at: AtomicI64,
 }
 
 impl Default for MemoryFlows {
@@ -34,6 +38,7 @@ impl Default for MemoryFlows {
         MemoryFlows {
             flows: Mutex::new(HashMap::new()),
             max: AtomicUsize::new(MAX_FLOWS),
+            full_sweep_at: AtomicI64::new(i64::MIN),
         }
     }
 }
@@ -56,7 +61,9 @@ impl MemoryFlows {
         let mut flows = self.lock();
         if flows.len() >= max {
             let now = flow.created_at;
-            flows.retain(|_, f| f.expires_at > now);
+            if self.full_sweep_at.swap(now, Ordering::Relaxed) != now {
+                flows.retain(|_, f| f.expires_at > now);
+            }
             if flows.len() >= max {
                 return Err(StoreError::full(format!(
                     "{max} logins are in progress, the most this provider keeps"
@@ -182,5 +189,28 @@ mod tests {
         // Once they have expired, a new login starts (and the expired are dropped).
         flows.create(&flow("later", 600, 1200)).unwrap();
         assert_eq!(flows.len(), 1);
+    }
+
+    #[test]
+    fn a_full_map_is_swept_at_most_once_a_second() {
+        let flows = MemoryFlows::default();
+        flows.set_max(2);
+        flows.create(&flow("a", 0, 100)).unwrap();
+        flows.create(&flow("b", 0, 200)).unwrap();
+        // Full at second 100: the first request of that second sweeps ("a" has expired) and
+        // gets the place.
+        flows.create(&flow("c", 100, 700)).unwrap();
+        assert_eq!(flows.len(), 2);
+        // A flow that expires at once, let in past the bound for the test's sake.
+        flows.set_max(3);
+        flows.create(&flow("x", 100, 100)).unwrap();
+        flows.set_max(2);
+        // Later in the same second the full map is refused without another sweep.
+        assert!(flows.create(&flow("d", 100, 700)).unwrap_err().is_full());
+        assert_eq!(flows.len(), 3, "not swept again within the second");
+        // A later second sweeps again: "x" and "b" (expired at 200) go, "e" comes in.
+        flows.create(&flow("e", 200, 800)).unwrap();
+        assert_eq!(flows.len(), 2);
+        assert!(flows.get("c", 200).is_some() && flows.get("e", 200).is_some());
     }
 }
