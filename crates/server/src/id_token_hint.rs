@@ -2,7 +2,7 @@
 //! identification, seed 001) or at logout. Signature and issuer are checked; it may be expired.
 
 use crate::Provider;
-use crate::store::User;
+use crate::store::{Session, User};
 use bankid_oidc_core::OAuthError;
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::claims::{ACCESS_TOKEN_TYP, Audience, ID_TOKEN_TYP, IdTokenClaims};
@@ -35,6 +35,14 @@ pub struct HintedLogin {
     pub user: User,
     pub method: Method,
     pub sid: String,
+}
+
+impl HintedLogin {
+    /// Whether `session` (the browser's, found by its cookie, so live) is the one the hint's
+    /// `sid` names, logged in as the hint's user.
+    pub fn names_live_session(&self, session: &Session) -> bool {
+        session.id == self.sid && session.user_id.as_deref() == Some(self.user.id.as_str())
+    }
 }
 
 /// Resolves the hint of an authorization request of `client_id`: the token must have been issued

@@ -8,7 +8,7 @@ use bankid_oidc_core::jwe::{self, ContentEncryption, EncryptOptions, KeyManageme
 use bankid_oidc_core::jwk::{Jwk, Jwks};
 use bankid_oidc_core::scope::ScopeSet;
 use bankid_oidc_server::seed::new_client;
-use bankid_oidc_server::store::{ClientStore, UserStore};
+use bankid_oidc_server::store::{ClientStore, CodeStore, SessionStore, UserStore};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::*;
@@ -569,8 +569,11 @@ async fn the_nnin_consent_flow_of_seed_001() {
     let merchant_has_nnin = |_altsub: &str| false; // the merchant's own records
 
     // Step 1: an authorization request with nnin_altsub (no nnin scope yet).
+    let browser = Browser::new(&tp);
     let first = rp_pending(&[("scope", "openid profile nnin_altsub")]);
-    let callback = login_at(&tp, &first.url(&tp)).await;
+    let callback = browser
+        .login_bid_at(&first.url(&tp), &user.nnin, &user.otp, &user.password)
+        .await;
     // Step 2: exchange the code; the NNIN is in the ID token as nnin_altsub.
     let tokens = redeem_rp(&tp, callback.code(), &first.verifier).await;
     let id_token = tokens["id_token"].as_str().unwrap().to_owned();
@@ -580,10 +583,10 @@ async fn the_nnin_consent_flow_of_seed_001() {
     assert!(!merchant_has_nnin(
         claims["bankid_altsub"].as_str().unwrap()
     ));
-    // Step 4: a new request with scope nnin and the ID token as id_token_hint: no identification,
-    // only the consent page naming the merchant and the NNIN.
+    // Step 4: a new request with scope nnin and the ID token as id_token_hint, in the browser
+    // whose session the token names: no identification, only the consent page naming the
+    // merchant and the NNIN.
     let second = rp_pending(&[("scope", "openid nnin"), ("id_token_hint", &id_token)]);
-    let browser = Browser::new(&tp);
     let (_, html) = Browser::page(browser.get(&second.url(&tp)).await);
     assert!(
         text_of(&html, "consent-nnin").is_some(),
@@ -618,17 +621,16 @@ async fn denying_consent_ends_with_access_denied_and_no_nnin() {
     let tp = TestProvider::start().await;
     register(&tp, &ClientKey::new("k"), false).await;
     let first = rp_pending(&[("scope", "openid")]);
-    let tokens = redeem_rp(
-        &tp,
-        login_at(&tp, &first.url(&tp)).await.code(),
-        &first.verifier,
-    )
-    .await;
+    let browser = Browser::new(&tp);
+    let kari = tp.user("Kari").clone();
+    let callback = browser
+        .login_bid_at(&first.url(&tp), &kari.nnin, &kari.otp, &kari.password)
+        .await;
+    let tokens = redeem_rp(&tp, callback.code(), &first.verifier).await;
     let second = rp_pending(&[
         ("scope", "openid nnin"),
         ("id_token_hint", tokens["id_token"].as_str().unwrap()),
     ]);
-    let browser = Browser::new(&tp);
     let (_, html) = Browser::page(browser.get(&second.url(&tp)).await);
     let callback = Browser::callback(browser.submit(&html, &[], Some(("decision", "deny"))).await);
     assert_eq!(callback.error(), "access_denied");
@@ -790,13 +792,11 @@ async fn an_id_token_hint_skips_identification_only_for_the_nnin_consent() {
     )
     .await;
     let hint = tokens["id_token"].as_str().unwrap().to_owned();
-    // A plain login with a hint, in a browser without a session: the user must identify.
+    // A plain login with a hint, in a browser without a session: the user must identify (the
+    // hint pre-selects them: the one-time code is asked).
     let plain = rp_pending(&[("scope", "openid profile"), ("id_token_hint", &hint)]);
     let (_, html) = Browser::page(Browser::new(&tp).get(&plain.url(&tp)).await);
-    assert!(
-        forms(&html)[0].fields.iter().any(|(n, _)| n == "nnin"),
-        "identification is not skipped"
-    );
+    assert!(asks_to_identify(&html), "identification is not skipped");
     // A payment with a hint, even with the nnin scope: the user must identify too.
     let details = json!([{ "type": "payment.v1", "permission": statement() }]).to_string();
     let pay = rp_pending(&[
@@ -805,10 +805,7 @@ async fn an_id_token_hint_skips_identification_only_for_the_nnin_consent() {
         ("authorization_details", &details),
     ]);
     let (_, html) = Browser::page(Browser::new(&tp).get(&pushed_url(&tp, &pay).await).await);
-    assert!(
-        forms(&html)[0].fields.iter().any(|(n, _)| n == "nnin"),
-        "a payment needs the user"
-    );
+    assert!(asks_to_identify(&html), "a payment needs the user");
     // A browser logged in as another user is not taken for the hinted one.
     let ola = tp.user("Ola").clone();
     let browser = Browser::new(&tp);
@@ -818,7 +815,116 @@ async fn an_id_token_hint_skips_identification_only_for_the_nnin_consent() {
         .await;
     let (_, html) = Browser::page(browser.get(&plain.url(&tp)).await);
     assert!(
-        forms(&html)[0].fields.iter().any(|(n, _)| n == "nnin"),
+        asks_to_identify(&html),
         "Ola's session does not serve Kari's hint"
+    );
+}
+
+/// The page is a step of identification (the NNIN or, for a pre-selected user, the choice of
+/// method or the one-time code), not the consent.
+fn asks_to_identify(html: &str) -> bool {
+    forms(html)[0]
+        .fields
+        .iter()
+        .any(|(n, v)| n == "step" && ["nnin", "otp", "mobile"].contains(&v.as_str()))
+}
+
+/// Logs Kari in with BankID in `browser` for RP; returns her ID token and the code's record.
+async fn kari_logged_in(tp: &TestProvider, browser: &Browser) -> String {
+    let kari = tp.user("Kari").clone();
+    let first = rp_pending(&[("scope", "openid")]);
+    let callback = browser
+        .login_bid_at(&first.url(tp), &kari.nnin, &kari.otp, &kari.password)
+        .await;
+    let tokens = redeem_rp(tp, callback.code(), &first.verifier).await;
+    tokens["id_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_id_token_alone_is_not_a_login_in_a_browser_without_its_session() {
+    let tp = TestProvider::start().await;
+    register(&tp, &ClientKey::new("k"), false).await;
+    let victim_token = kari_logged_in(&tp, &Browser::new(&tp)).await;
+    // The attacker's browser has no session: the hint names the user, who must identify.
+    let attack = rp_pending(&[("scope", "openid nnin"), ("id_token_hint", &victim_token)]);
+    let attacker = Browser::new(&tp);
+    let (_, html) = Browser::page(attacker.get(&attack.url(&tp)).await);
+    assert!(
+        asks_to_identify(&html),
+        "no consent page without identification"
+    );
+    assert!(text_of(&html, "consent-nnin").is_none());
+    // Consenting at once (the consent page's answer posted to the identification step) gets
+    // nothing.
+    let step = attacker
+        .submit(&html, &[], Some(("decision", "allow")))
+        .await;
+    assert!(
+        matches!(step, Step::Page { .. }),
+        "no code without identification"
+    );
+    // prompt=none cannot log in either.
+    let silent = rp_pending(&[
+        ("scope", "openid nnin"),
+        ("id_token_hint", &victim_token),
+        ("prompt", "none"),
+    ]);
+    let callback = Browser::callback(Browser::new(&tp).get(&silent.url(&tp)).await);
+    assert_eq!(callback.error(), "login_required");
+}
+
+#[tokio::test]
+async fn an_id_token_hint_of_a_logged_out_session_does_not_skip_identification() {
+    let tp = TestProvider::start().await;
+    register(&tp, &ClientKey::new("k"), false).await;
+    let browser = Browser::new(&tp);
+    let token = kari_logged_in(&tp, &browser).await;
+    // The session the token names ends (a logout elsewhere, say) while this browser still
+    // presents its cookie.
+    let claims = verify_with_jwks(&tp, &token).await;
+    tp.store
+        .end_session(claims["sid"].as_str().unwrap(), tp.now())
+        .await
+        .unwrap();
+    let again = rp_pending(&[("scope", "openid nnin"), ("id_token_hint", &token)]);
+    let (_, html) = Browser::page(browser.get(&again.url(&tp)).await);
+    assert!(asks_to_identify(&html), "the hint names an ended session");
+    let stale = Browser::new(&tp);
+    let (_, html) = Browser::page(stale.get(&again.url(&tp)).await);
+    assert!(
+        asks_to_identify(&html),
+        "and a browser without a session has none"
+    );
+}
+
+#[tokio::test]
+async fn an_id_token_hint_in_its_live_session_keeps_the_session_auth_time_after_expiry() {
+    let tp = TestProvider::start().await;
+    register(&tp, &ClientKey::new("k"), false).await;
+    let browser = Browser::new(&tp);
+    let logged_in_at = tp.now();
+    let token = kari_logged_in(&tp, &browser).await;
+    // An hour later the ID token has long expired, but the session (8 h) is live.
+    tp.advance(3600);
+    let consent = rp_pending(&[("scope", "openid nnin"), ("id_token_hint", &token)]);
+    let (_, html) = Browser::page(browser.get(&consent.url(&tp)).await);
+    assert!(
+        text_of(&html, "consent-nnin").is_some(),
+        "only consent in the live session"
+    );
+    let callback = Browser::callback(
+        browser
+            .submit(&html, &[], Some(("decision", "allow")))
+            .await,
+    );
+    let code = tp
+        .store
+        .code(&bankid_oidc_core::token_hash::store_key(callback.code()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        code.auth_time, logged_in_at,
+        "the grant carries when the user authenticated, not when they consented"
     );
 }

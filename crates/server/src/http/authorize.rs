@@ -164,10 +164,12 @@ async fn continue_login(
     let session = current_session(p, headers).await?;
     let consent = flow::needs_consent(req);
 
-    // Who is already known, and in which session: the id_token_hint's login (seed 001), or the
-    // browser's single sign-on.
-    // The hint is checked whenever it is sent. It skips identification only for what seed 001
-    // describes, a consent to share the NNIN; a payment, or a plain login, still needs the user.
+    // Who is already known, and in which session: the browser's single sign-on, or the login an
+    // id_token_hint names (seed 001). The hint is checked whenever it is sent. It skips
+    // identification only for what seed 001 describes, a consent to share the NNIN, and only in
+    // the browser that presents the live session the hint's `sid` names, for the same user: an
+    // ID token alone is not a login (every merchant holds its users' ID tokens). Otherwise the
+    // hint pre-selects its user, who identifies as usual.
     let hinted = match &req.id_token_hint {
         Some(token) => match id_token_hint::resolve(p, &req.client_id, token).await {
             Ok(h) => Some(h),
@@ -175,26 +177,29 @@ async fn continue_login(
         },
         None => None,
     };
-    let hint_skips_identification =
-        req.scope.contains("nnin") && req.authorization_details.is_none();
+    let hint_may_skip = req.scope.contains("nnin") && req.authorization_details.is_none();
     let hinted_user = hinted.as_ref().map(|h| h.user.id.clone());
-    let known = match (hinted, &session) {
-        (Some(h), _) if hint_skips_identification => Some((h.user.id, h.method, h.sid)),
+    let known = match (&hinted, &session) {
+        (Some(h), Some(s)) if hint_may_skip && h.names_live_session(s) => s
+            .method
+            .zip(s.auth_time)
+            .map(|(method, auth_time)| (h.user.id.clone(), method, s.id.clone(), auth_time)),
         (_, Some(s)) => reusable(p, s, req, now)
             .await?
-            .map(|a| (a.user_id.to_owned(), a.method, s.id.clone()))
+            .map(|a| (a.user_id.to_owned(), a.method, s.id.clone(), a.auth_time))
             // A session of another user than the hint names does not serve the request.
-            .filter(|(user_id, _, _)| hinted_user.as_ref().is_none_or(|hinted| hinted == user_id)),
+            .filter(|(user_id, ..)| hinted_user.as_ref().is_none_or(|hinted| hinted == user_id)),
         (_, None) => None,
     };
-    if let Some((user_id, method, session_id)) = &known
+    if let Some((user_id, method, session_id, auth_time)) = &known
         && !consent
     {
+        // The tokens keep the session's authentication time: nobody authenticated now.
         let auth = Authentication {
             user_id,
             session_id,
             method: *method,
-            auth_time: now,
+            auth_time: *auth_time,
             nnin_consent: false,
         };
         let code = issue_code(p, req, &auth).await?;
@@ -229,15 +234,17 @@ async fn continue_login(
         (None, _) => (random_token(), true),
     };
     let cookie_hash = sha256_b64(&cookie);
+    // An NNIN login_hint pre-selects its user; else an id_token_hint does.
     let preselected = match req.login_hint.as_ref().and_then(LoginHint::nnin) {
         Some(nnin) => p.store.user_by_nnin(nnin.as_str()).await?,
-        None => None,
+        None => hinted.map(|h| h.user),
     };
     let start = match &known {
-        Some((user_id, method, session_id)) => Start::Consent {
+        Some((user_id, method, session_id, auth_time)) => Start::Consent {
             user_id,
             method: *method,
             session_id,
+            auth_time: *auth_time,
         },
         None => Start::Identify {
             user: preselected.as_ref(),

@@ -13,7 +13,7 @@ use crate::http::cookie::set_session_cookie;
 use crate::http::page::{error_page, store_failure_page};
 use crate::issuer::realm::{LOGIN_ACTIONS_PATH, RESOURCES_PATH};
 use crate::secret::{new_id, ordered_token, random_token};
-use crate::store::{Completion, LoginFlow, NewLogin, Session, StoreError, User};
+use crate::store::{Completion, KeptSession, LoginFlow, NewLogin, Session, StoreError, User};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 use bankid_oidc_core::OAuthError;
@@ -61,6 +61,7 @@ pub enum Start<'a> {
         user_id: &'a str,
         method: Method,
         session_id: &'a str,
+        auth_time: i64,
     },
 }
 
@@ -96,18 +97,22 @@ pub async fn start(
         binding_message: None,
         created_at: now,
         expires_at: now + p.config.flow_ttl,
-        kept_session_id: None,
+        kept_session: None,
     };
     match start {
         Start::Consent {
             user_id,
             method,
             session_id,
+            auth_time,
         } => {
             flow.step = STEP_CONSENT.into();
             flow.user_id = Some(user_id.to_owned());
             flow.method = Some(method);
-            flow.kept_session_id = Some(session_id.to_owned());
+            flow.kept_session = Some(KeptSession {
+                id: session_id.to_owned(),
+                auth_time,
+            });
         }
         Start::Identify { user: Some(user) } => {
             flow.user_id = Some(user.id.clone());
@@ -517,8 +522,8 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Response {
     // scope asked for it.
     let nnin_consent = active.request().scope.contains("nnin");
     let cookie = ordered_token();
-    let (login, session_id) = match &active.flow.kept_session_id {
-        Some(kept) => (None, kept.clone()),
+    let (login, session_id, auth_time) = match &active.flow.kept_session {
+        Some(kept) => (None, kept.id.clone(), kept.auth_time),
         None => {
             let session = Session {
                 id: new_id(),
@@ -534,14 +539,14 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Response {
                 session,
                 cookie_hash: store_key(&cookie),
             };
-            (Some(login), id)
+            (Some(login), id, now)
         }
     };
     let auth = Authentication {
         user_id,
         session_id: &session_id,
         method,
-        auth_time: now,
+        auth_time,
         nnin_consent,
     };
     let (code, record) = new_code(p, active.request(), &auth);

@@ -149,7 +149,15 @@ pub struct LoginFlow {
     pub expires_at: i64,
     /// The already authenticated session this flow completes (SSO with consent, or
     /// identification skipped by id_token_hint); none when the flow logs the user in.
-    pub kept_session_id: Option<String>,
+    pub kept_session: Option<KeptSession>,
+}
+
+/// An authenticated session a login flow completes without a new login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptSession {
+    pub id: String,
+    /// When the session's user authenticated: the tokens carry this, not the time of consent.
+    pub auth_time: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -147,6 +147,11 @@ impl TestProvider {
         self.clock.advance(seconds);
     }
 
+    /// The provider's clock.
+    pub fn now(&self) -> i64 {
+        bankid_oidc_server::clock::Clock::now(self.clock.as_ref())
+    }
+
     pub fn authorization_endpoint(&self) -> &str {
         self.meta.authorization_endpoint.as_deref().unwrap()
     }

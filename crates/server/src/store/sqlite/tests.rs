@@ -87,7 +87,7 @@ pub(super) fn flow_at(id: &str, created_at: i64, expires_at: i64) -> LoginFlow {
         binding_message: None,
         created_at,
         expires_at,
-        kept_session_id: None,
+        kept_session: None,
     }
 }
 
