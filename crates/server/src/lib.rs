@@ -31,11 +31,15 @@ use issuer::RealmIssuer;
 use keys::Keyring;
 use std::sync::Arc;
 use std::time::Duration;
-use store::Store;
+use store::{FlowStore, MemoryFlows, Store};
 
 /// Everything a request handler needs, shared by all of them.
 pub struct Provider {
     pub store: Arc<dyn Store>,
+    /// Logins in progress: their own component, apart from the store (see `store::flows`).
+    pub flows: Arc<dyn FlowStore>,
+    /// Seals login flows that are not kept yet (see `login::seal`).
+    pub seal: login::seal::FlowSeal,
     pub keys: Keyring,
     /// The system clock, moved forward only by tests and the test controls.
     pub clock: Arc<OffsetClock>,
@@ -54,9 +58,21 @@ pub struct Provider {
 pub type AppState = Arc<Provider>;
 
 impl Provider {
-    /// Loads (or on first start creates) the signing keys and provider secrets.
+    /// Loads (or on first start creates) the signing keys and provider secrets; keeps logins in
+    /// progress in memory.
     pub async fn start(
         store: Arc<dyn Store>,
+        clock: Arc<OffsetClock>,
+        config: Config,
+    ) -> anyhow::Result<AppState> {
+        let flows = Arc::new(MemoryFlows::default());
+        Provider::start_with_flows(store, flows, clock, config).await
+    }
+
+    /// Like [`Provider::start`], with logins in progress kept by `flows`.
+    pub async fn start_with_flows(
+        store: Arc<dyn Store>,
+        flows: Arc<dyn FlowStore>,
         clock: Arc<OffsetClock>,
         config: Config,
     ) -> anyhow::Result<AppState> {
@@ -73,9 +89,14 @@ impl Provider {
                 &secret::random_bytes::<32>(),
             )
             .await?;
+        let seal_secret = store
+            .provider_secret(login::seal::SECRET_NAME, &secret::random_bytes::<32>())
+            .await?;
         let realm = RealmIssuer::new(&config);
         Ok(Arc::new(Provider {
             store,
+            flows,
+            seal: login::seal::FlowSeal::new(&seal_secret),
             keys,
             clock,
             config,
@@ -128,6 +149,11 @@ impl Provider {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(rows = n, "expired rows deleted"),
                 Err(e) => tracing::error!(error = %e, "housekeeping failed"),
+            }
+            match self.flows.purge_expired_flows(self.now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(flows = n, "expired logins in progress dropped"),
+                Err(e) => tracing::error!(error = %e, "housekeeping of logins failed"),
             }
         }
     }

@@ -334,23 +334,150 @@ async fn error_descriptions_are_url_encoded_not_injected() {
 async fn beyond_the_logins_in_progress_it_keeps_a_new_login_is_refused_with_temporarily_unavailable()
  {
     let tp = TestProvider::start().await;
-    tp.store.limit_logins_in_progress(2);
+    tp.flows.set_max(2);
+    let user = tp.user("Kari").clone();
     let browser = Browser::new(&tp);
-    let (_, first) = Browser::page(browser.get(&Pending::new(&[], &[]).url(&tp)).await);
-    Browser::page(browser.get(&Pending::new(&[], &[]).url(&tp)).await);
+    // Two logins past their first page are kept.
+    let mut kept = Vec::new();
+    for _ in 0..2 {
+        let (_, html) = Browser::page(browser.get(&Pending::new(&[], &[]).url(&tp)).await);
+        let (_, html) = Browser::page(browser.submit(&html, &[("nnin", &user.nnin)], None).await);
+        kept.push(html);
+    }
+    // A third is shown its first page (nothing is kept for it yet), and refused when it would
+    // be kept.
     let refused = Pending::new(&[], &[]);
-    let callback = Browser::callback(browser.get(&refused.url(&tp)).await);
+    let (_, html) = Browser::page(browser.get(&refused.url(&tp)).await);
+    let callback = Browser::callback(browser.submit(&html, &[("nnin", &user.nnin)], None).await);
     assert_eq!(callback.error(), "temporarily_unavailable");
     assert_eq!(callback.get("state"), Some(refused.state.as_str()));
     assert!(callback.get("iss").is_some());
     // The logins in progress go on: the first one completes.
-    let user = tp.user("Kari").clone();
-    let (_, html) = Browser::page(browser.submit(&first, &[("nnin", &user.nnin)], None).await);
-    let (_, html) = Browser::page(browser.submit(&html, &[("otp", &user.otp)], None).await);
+    let (_, html) = Browser::page(browser.submit(&kept[0], &[("otp", &user.otp)], None).await);
     let done = Browser::callback(
         browser
             .submit(&html, &[("password", &user.password)], None)
             .await,
     );
     assert!(!done.code().is_empty());
+}
+
+#[tokio::test]
+async fn a_flood_of_authorization_requests_keeps_nothing_and_real_logins_go_on() {
+    let tp = TestProvider::start().await;
+    tp.flows.set_max(50);
+    let user = tp.user("Kari").clone();
+    // A real user opens the login page before the flood.
+    let before = Browser::new(&tp);
+    let pending = Pending::new(&[], &[]);
+    let (_, first_page) = Browser::page(before.get(&pending.url(&tp)).await);
+    // 2,000 plain authorization requests from a client that keeps no cookies, 40 times the
+    // bound, 16 at a time.
+    let url = Pending::new(&[], &[]).url(&tp);
+    let http = reqwest::Client::new();
+    let flood: Vec<_> = (0..16)
+        .map(|_| {
+            let (http, url) = (http.clone(), url.clone());
+            tokio::spawn(async move {
+                for _ in 0..125 {
+                    let status = http.get(&url).send().await.unwrap().status();
+                    assert_eq!(status, StatusCode::OK);
+                }
+            })
+        })
+        .collect();
+    for task in flood {
+        task.await.unwrap();
+    }
+    assert_eq!(
+        tp.flows.len(),
+        0,
+        "nothing is kept for a login nobody typed into"
+    );
+    // The user who opened the page before the flood logs in, and so does a new one.
+    let (_, html) = Browser::page(
+        before
+            .submit(&first_page, &[("nnin", &user.nnin)], None)
+            .await,
+    );
+    let (_, html) = Browser::page(before.submit(&html, &[("otp", &user.otp)], None).await);
+    let callback = Browser::callback(
+        before
+            .submit(&html, &[("password", &user.password)], None)
+            .await,
+    );
+    assert_eq!(callback.get("state"), Some(pending.state.as_str()));
+    let fresh = Browser::new(&tp)
+        .login_bid(&tp, &Pending::new(&[], &[]), &user)
+        .await;
+    assert!(!fresh.code().is_empty());
+}
+
+#[tokio::test]
+async fn a_sealed_first_page_cannot_be_moved_changed_or_replayed() {
+    let tp = TestProvider::start().await;
+    let user = tp.user("Kari").clone();
+    let browser = Browser::new(&tp);
+    let (_, html) = Browser::page(browser.get(&Pending::new(&[], &[]).url(&tp)).await);
+    let action = forms(&html)[0].action.clone();
+    let (path, seal) = action
+        .split_once("?seal=")
+        .expect("the first page's address is sealed");
+    // Another browser cannot use it (it is bound to this browser's cookie).
+    let other = Browser::new(&tp);
+    let (_, page) = Browser::page(other.get(&format!("{}{action}", tp.base)).await);
+    assert!(
+        text_of(&page, "error_description")
+            .unwrap()
+            .contains("another browser")
+    );
+    // A changed seal, or the seal under another flow's address, does not open.
+    let mut changed = seal.to_owned();
+    let last = if changed.ends_with('A') { "B" } else { "A" };
+    changed.replace_range(changed.len() - 1.., last);
+    let (_, page) = Browser::page(
+        browser
+            .get(&format!("{}{path}?seal={changed}", tp.base))
+            .await,
+    );
+    assert!(
+        text_of(&page, "error_description")
+            .unwrap()
+            .contains("expired or is finished")
+    );
+    let (_, second) = Browser::page(browser.get(&Pending::new(&[], &[]).url(&tp)).await);
+    let other_path = forms(&second)[0]
+        .action
+        .split_once('?')
+        .unwrap()
+        .0
+        .to_owned();
+    let (_, page) = Browser::page(
+        browser
+            .get(&format!("{}{other_path}?seal={seal}", tp.base))
+            .await,
+    );
+    assert!(
+        text_of(&page, "error_description")
+            .unwrap()
+            .contains("expired or is finished")
+    );
+    // Cancelled, the login ends; the same sealed page posted again does not start it anew.
+    let cancelled = Browser::callback(browser.submit(&html, &[], Some(("action", "cancel"))).await);
+    assert_eq!(cancelled.error(), "access_denied");
+    let (_, page) = Browser::page(browser.submit(&html, &[("nnin", &user.nnin)], None).await);
+    assert!(
+        text_of(&page, "error_description")
+            .unwrap()
+            .contains("expired or is finished")
+    );
+    // And a sealed page expires with its login.
+    let (_, late) = Browser::page(browser.get(&Pending::new(&[], &[]).url(&tp)).await);
+    tp.advance(601);
+    let (_, page) = Browser::page(browser.submit(&late, &[("nnin", &user.nnin)], None).await);
+    assert!(
+        text_of(&page, "error_description")
+            .unwrap()
+            .contains("expired or is finished")
+    );
 }

@@ -254,17 +254,7 @@ async fn continue_login(
         cookie_hash: &cookie_hash,
         session_id: session.as_ref().map(|s| s.id.as_str()),
     };
-    let active = match flow::start(p, browser, req, start).await {
-        Ok(active) => active,
-        Err(e) if e.is_full() => {
-            tracing::warn!(error = %e, "a login was refused");
-            return Ok(redirect_error(OAuthError::new(
-                ErrorCode::TemporarilyUnavailable,
-                "too many logins are in progress; try again in a few minutes",
-            )));
-        }
-        Err(e) => return Err(e),
-    };
+    let active = flow::start(p, browser, req, start);
     // The first step's page at once, its form posting to the flow's own address: a redirect
     // to that address would cost the browser a round trip.
     let mut response = flow::show(p, &active, None).await;

@@ -13,15 +13,17 @@ use crate::http::cookie::set_session_cookie;
 use crate::http::page::{error_page, store_failure_page};
 use crate::issuer::realm::{LOGIN_ACTIONS_PATH, RESOURCES_PATH};
 use crate::secret::{new_id, ordered_token, random_token};
-use crate::store::{Completion, KeptSession, LoginFlow, NewLogin, Session, StoreError, User};
+use crate::store::{
+    Completion, FlowState, KeptSession, LoginFlow, NewLogin, Session, StoreError, User,
+};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
-use bankid_oidc_core::OAuthError;
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::authorize::ValidatedAuthorizeRequest;
 use bankid_oidc_core::locale::Locale;
 use bankid_oidc_core::nnin::Nnin;
 use bankid_oidc_core::token_hash::store_key;
+use bankid_oidc_core::{ErrorCode, OAuthError};
 use serde::Deserialize;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
@@ -77,13 +79,15 @@ pub struct BrowserBinding<'a> {
     pub session_id: Option<&'a str>,
 }
 
-/// Creates a flow for a validated request in a browser; returns it, ready to be shown.
-pub async fn start(
+/// Makes a flow for a validated request in a browser, ready to be shown. It is not kept until
+/// its first page is posted: until then it travels sealed in the page's address (see
+/// [`super::seal`]).
+pub fn start(
     p: &Provider,
     browser: BrowserBinding<'_>,
     req: &ValidatedAuthorizeRequest,
     start: Start<'_>,
-) -> Result<ActiveFlow, StoreError> {
+) -> ActiveFlow {
     let now = p.now();
     let mut flow = LoginFlow {
         id: ordered_token(),
@@ -131,8 +135,11 @@ pub async fn start(
         }
         Start::Identify { user: None } => {}
     }
-    p.store.create_flow(&flow).await?;
-    Ok(ActiveFlow { flow })
+    let sealed = p.seal.seal(&flow);
+    ActiveFlow {
+        flow,
+        sealed: Some(sealed),
+    }
 }
 
 /// The path of a flow's page.
@@ -147,6 +154,8 @@ pub fn css_path(p: &Provider) -> String {
 /// A flow loaded for the browser that owns it.
 pub struct ActiveFlow {
     pub flow: LoginFlow,
+    /// The flow sealed, while the store does not keep it (no step was posted yet).
+    sealed: Option<String>,
 }
 
 impl ActiveFlow {
@@ -166,21 +175,28 @@ pub fn flow_error_page(p: &Provider, description: &str) -> Response {
     )
 }
 
-/// Loads a flow if it exists, has not expired and belongs to the browser whose session cookie
-/// hashes to `cookie_hash`.
+/// Loads a flow if it is kept or `sealed` holds it, has not expired and belongs to the browser
+/// whose session cookie hashes to `cookie_hash`.
 pub async fn load(
     p: &Provider,
     flow_id: &str,
+    sealed: Option<&str>,
     cookie_hash: Option<&str>,
 ) -> Result<ActiveFlow, Response> {
-    let flow = match p.store.flow(flow_id, p.now()).await {
-        Ok(Some(flow)) => flow,
-        Ok(None) => {
-            return Err(flow_error_page(
-                p,
-                "login: this login has expired or is finished; start again from the service",
-            ));
-        }
+    let gone = || {
+        flow_error_page(
+            p,
+            "login: this login has expired or is finished; start again from the service",
+        )
+    };
+    let now = p.now();
+    let (flow, sealed) = match p.flows.flow(flow_id, now).await {
+        Ok(FlowState::Live(flow)) => (*flow, None),
+        Ok(FlowState::Ended) => return Err(gone()),
+        Ok(FlowState::Unknown) => match sealed.and_then(|s| Some((p.seal.open(flow_id, s)?, s))) {
+            Some((flow, sealed)) if flow.expires_at > now => (flow, Some(sealed.to_owned())),
+            _ => return Err(gone()),
+        },
         Err(e) => return Err(store_failure_page(p, &e)),
     };
     // The flow id travels in the URL; the session cookie proves it is this browser's flow.
@@ -192,7 +208,7 @@ pub async fn load(
             "login: this login was started in another browser session",
         ));
     }
-    Ok(ActiveFlow { flow })
+    Ok(ActiveFlow { flow, sealed })
 }
 
 /// Renders the flow's current step, with an optional message.
@@ -233,7 +249,10 @@ pub async fn show(p: &Provider, active: &ActiveFlow, error: Option<String>) -> R
         .filter(|m| **m != Method::Bim)
         .map(|m| (m.hint(), method_label(t, *m)))
         .collect();
-    let action = flow_path(p, &flow.id);
+    let action = match &active.sealed {
+        Some(sealed) => format!("{}?seal={sealed}", flow_path(p, &flow.id)),
+        None => flow_path(p, &flow.id),
+    };
     let css = css_path(p);
     let page = LoginPage {
         t,
@@ -308,14 +327,30 @@ pub async fn submit(p: &Provider, mut active: ActiveFlow, form: LoginForm) -> Re
     };
     match outcome {
         Ok(Outcome::Retry(message)) => show(p, &active, message).await,
-        Ok(Outcome::Advance(from)) => match p.store.advance_flow(&active.flow, &from).await {
-            // The next step's page, at once: a redirect to it would cost the browser another
-            // round trip per step. A reload posts the old form again, which shows the current
-            // step (the step names in the forms no longer match).
-            Ok(true) => show(p, &active, None).await,
-            Ok(false) => flow_error_page(p, "login: this step was already submitted"),
-            Err(e) => store_failure_page(p, &e),
-        },
+        Ok(Outcome::Advance(from)) => {
+            // The first posted step keeps the flow; a later one moves it on, if no other post
+            // did first.
+            let kept = match active.sealed.take() {
+                Some(_) => p.flows.create_flow(&active.flow).await,
+                None => p.flows.advance_flow(&active.flow, &from).await,
+            };
+            match kept {
+                // The next step's page, at once: a redirect to it would cost the browser
+                // another round trip per step. A reload posts the old form again, which shows
+                // the current step (the step names in the forms no longer match).
+                Ok(true) => show(p, &active, None).await,
+                Ok(false) => flow_error_page(p, "login: this step was already submitted"),
+                Err(e) if e.is_full() => {
+                    tracing::warn!(error = %e, "a login was refused");
+                    let e = OAuthError::new(
+                        ErrorCode::TemporarilyUnavailable,
+                        "too many logins are in progress; try again in a few minutes",
+                    );
+                    end_with_error(p, &active, e).await
+                }
+                Err(e) => store_failure_page(p, &e),
+            }
+        }
         Ok(Outcome::Complete) => complete(p, &active).await,
         Err(e) => store_failure_page(p, &e),
     }
@@ -498,7 +533,11 @@ async fn flow_user(p: &Provider, active: &ActiveFlow) -> Result<Option<Arc<User>
 
 /// Ends the flow and sends an error to the client.
 async fn end_with_error(p: &Provider, active: &ActiveFlow, error: OAuthError) -> Response {
-    match p.store.finish_flow(&active.flow.id).await {
+    match p
+        .flows
+        .finish_flow(&active.flow.id, active.flow.expires_at)
+        .await
+    {
         Ok(true) => deliver_error(
             &active.request().target,
             &p.realm.issuer,
@@ -556,7 +595,11 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Response {
         code: record,
         grant_created_at: now,
     };
-    match p.store.finish_flow(&active.flow.id).await {
+    match p
+        .flows
+        .finish_flow(&active.flow.id, active.flow.expires_at)
+        .await
+    {
         Ok(true) => {}
         Ok(false) => return flow_error_page(p, "login: this login is already finished"),
         Err(e) => return store_failure_page(p, &e),

@@ -9,4 +9,5 @@
 mod binding;
 pub mod flow;
 mod pages;
+pub mod seal;
 pub mod texts;

@@ -4,8 +4,12 @@
 //!
 //! One-time things are consumed with a single conditional write ([`CodeStore::consume_code`]).
 
+#[cfg(test)]
+pub(crate) mod fixtures;
+pub mod flows;
 mod sqlite;
 
+pub use flows::MemoryFlows;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -128,8 +132,9 @@ pub struct Session {
     pub expires_at: i64,
 }
 
-/// Where a login flow stands; see `login::flow`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a login flow stands; see `login::flow`. Serializable: until its first page is
+/// posted, a flow travels sealed in that page's address (`login::seal`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LoginFlow {
     pub id: String,
     /// SHA-256 of the browser's session cookie: only that browser can continue the flow. A
@@ -153,7 +158,7 @@ pub struct LoginFlow {
 }
 
 /// An authenticated session a login flow completes without a new login.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KeptSession {
     pub id: String,
     /// When the session's user authenticated: the tokens carry this, not the time of consent.
@@ -345,17 +350,33 @@ pub struct NewLogin {
 }
 
 /// Logins in progress: the steps of the login pages between an authorization request and its
-/// code. Short-lived (minutes) and private to a browser.
+/// code. Short-lived (minutes) and private to a browser. Its own component, apart from
+/// [`Store`]: the server is wired with one ([`MemoryFlows`] today).
 #[async_trait]
 pub trait FlowStore: Send + Sync {
-    /// Keeps a new flow; a [`StoreError::full`] error when too many are in progress.
-    async fn create_flow(&self, flow: &LoginFlow) -> StoreResult<()>;
-    async fn flow(&self, id: &str, now: i64) -> StoreResult<Option<LoginFlow>>;
+    /// Keeps a flow whose first page was posted; `Ok(false)` if a flow with its id is kept or
+    /// has ended (a first page posted twice); a [`StoreError::full`] error when too many are in
+    /// progress.
+    async fn create_flow(&self, flow: &LoginFlow) -> StoreResult<bool>;
+    async fn flow(&self, id: &str, now: i64) -> StoreResult<FlowState>;
     /// Moves a flow from `from_step` to the flow's new state; `Ok(false)` if it was not at
     /// `from_step` any more (a double submit or a race lost).
     async fn advance_flow(&self, flow: &LoginFlow, from_step: &str) -> StoreResult<bool>;
-    /// Ends a flow; `Ok(false)` if it had already ended. Only the call that ends it gets `true`.
-    async fn finish_flow(&self, id: &str) -> StoreResult<bool>;
+    /// Ends a flow, kept or not, remembering its id until `expires_at`; `Ok(false)` if it had
+    /// already ended. Only the call that ends it gets `true`.
+    async fn finish_flow(&self, id: &str, expires_at: i64) -> StoreResult<bool>;
+    /// Drops expired flows; returns how many.
+    async fn purge_expired_flows(&self, now: i64) -> StoreResult<u64>;
+}
+
+/// What the store knows of a flow id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlowState {
+    Live(Box<LoginFlow>),
+    /// It ended (completed, cancelled or denied).
+    Ended,
+    /// Never kept, or expired.
+    Unknown,
 }
 
 /// What consuming an authorization code found.
@@ -485,7 +506,7 @@ pub trait EncryptionKeyStore: Send + Sync {
 
 #[async_trait]
 pub trait Housekeeping: Send + Sync {
-    /// Deletes what has expired: login flows and sessions at once; codes, tokens, pushed requests
+    /// Deletes what has expired: sessions at once; codes, tokens, pushed requests
     /// and one-time ids `keep` seconds after they expired (a code replayed within that time
     /// still revokes what it gave); grants with nothing left under them. Returns rows deleted.
     async fn purge_expired(&self, now: i64, keep: i64) -> StoreResult<u64>;
@@ -504,7 +525,6 @@ pub trait Store:
     + UserStore
     + KeyStore
     + SessionStore
-    + FlowStore
     + CodeStore
     + RefreshTokenStore
     + GrantStore
@@ -524,7 +544,6 @@ impl<T> Store for T where
         + UserStore
         + KeyStore
         + SessionStore
-        + FlowStore
         + CodeStore
         + RefreshTokenStore
         + GrantStore

@@ -8,7 +8,7 @@ use bankid_oidc_server::Provider;
 use bankid_oidc_server::clock::OffsetClock;
 use bankid_oidc_server::config::Config;
 use bankid_oidc_server::seed::{new_client, test_users};
-use bankid_oidc_server::store::{ClientStore, SqliteStore, Store, User};
+use bankid_oidc_server::store::{ClientStore, MemoryFlows, SqliteStore, Store, User};
 use reqwest::header::LOCATION;
 use reqwest::{Response, StatusCode};
 use scraper::{Html, Selector};
@@ -34,6 +34,8 @@ pub struct TestProvider {
     pub issuer: String,
     pub meta: ProviderMetadata,
     pub clock: Arc<OffsetClock>,
+    /// The logins in progress (to bound them in a test).
+    pub flows: Arc<MemoryFlows>,
     pub store: Arc<SqliteStore>,
     pub users: Vec<User>,
     pub provider: bankid_oidc_server::AppState,
@@ -97,9 +99,15 @@ impl TestProvider {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let config = Config::new(&base).unwrap();
-        let provider = Provider::start(store.clone() as Arc<dyn Store>, clock.clone(), config)
-            .await
-            .unwrap();
+        let flows = Arc::new(MemoryFlows::default());
+        let provider = Provider::start_with_flows(
+            store.clone() as Arc<dyn Store>,
+            flows.clone(),
+            clock.clone(),
+            config,
+        )
+        .await
+        .unwrap();
         let issuer = provider.realm.issuer.clone();
         let app = bankid_oidc_server::http::router(provider.clone());
         let server = tokio::spawn(async move {
@@ -118,6 +126,7 @@ impl TestProvider {
             meta,
             clock,
             store,
+            flows,
             users,
             provider,
             dir: None,

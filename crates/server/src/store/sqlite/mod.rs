@@ -6,7 +6,7 @@
 //! - **Writes** go to one connection on its own thread ([`writer`]), which commits the writes
 //!   waiting for it together: one fsync for all of them, and each answered only after that
 //!   commit is on disk (`synchronous = FULL`).
-//! - **Logins in progress** are kept in memory ([`flows`]), not in the file.
+//! - **Logins in progress** are not here: they are kept in memory (`store::flows`).
 //! - **Reads** run where they are asked for, on a connection from a small pool. A read here is a
 //!   lookup by key in pages the OS already caches: a few microseconds, less than handing it to
 //!   another thread and back would cost (BENCHMARKS.md measures both), and in WAL mode a reader
@@ -17,7 +17,6 @@
 //! every statement over a channel, two thread hand-offs per statement, which cost more CPU than
 //! the rest of a login together (BENCHMARKS.md, "What bounds each scenario").
 
-mod flows;
 mod logins;
 mod migrate;
 mod people;
@@ -51,8 +50,6 @@ struct Inner {
     path: PathBuf,
     writer: Writer,
     idle_readers: Mutex<Vec<Connection>>,
-    /// Logins in progress (see [`flows`]).
-    flows: flows::MemoryFlows,
     /// A temporary database's directory, removed with the store.
     temporary: Option<PathBuf>,
 }
@@ -162,7 +159,6 @@ impl SqliteStore {
                 path,
                 writer,
                 idle_readers: Mutex::new(Vec::new()),
-                flows: flows::MemoryFlows::default(),
                 temporary,
             }),
         })
@@ -176,12 +172,6 @@ impl SqliteStore {
     /// How many writes the writer has committed, in how many transactions.
     pub fn write_stats(&self) -> WriteStats {
         self.inner.writer.stats()
-    }
-
-    /// How many logins in progress the store keeps at most (see [`flows`]); beyond it a new
-    /// login is refused with `temporarily_unavailable`. The default is 20,000.
-    pub fn limit_logins_in_progress(&self, max: usize) {
-        self.inner.flows.set_max(max);
     }
 
     /// The schema version of the open database.

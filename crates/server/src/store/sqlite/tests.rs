@@ -6,10 +6,8 @@ use super::{SqliteStore, migrate};
 use crate::secret::{new_id, random_token};
 use crate::store::*;
 use bankid_oidc_core::acr::Method;
-use bankid_oidc_core::authorize::ValidatedAuthorizeRequest;
 use bankid_oidc_core::scope::ScopeSet;
 use rusqlite::Connection;
-use std::sync::Arc;
 use std::time::Duration;
 
 fn user(nnin: &str) -> User {
@@ -49,48 +47,6 @@ fn client(id: &str) -> Client {
     }
 }
 
-/// A validated authorization request of client `shop`.
-pub(super) fn request() -> ValidatedAuthorizeRequest {
-    use bankid_oidc_core::authorize::{
-        AuthorizeParams, Channel, ClientPolicy, check_redirect, validate,
-    };
-    let query = "client_id=shop&redirect_uri=https%3A%2F%2Fshop.example%2Fcallback&response_type=code\
-        &scope=openid&state=s&nonce=n&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM\
-        &code_challenge_method=S256";
-    let params = AuthorizeParams::from_urlencoded(query.as_bytes()).unwrap();
-    let redirect_uris = vec!["https://shop.example/callback".to_owned()];
-    let scopes = ScopeSet::parse("openid profile").unwrap();
-    let policy = ClientPolicy {
-        client_id: "shop",
-        redirect_uris: &redirect_uris,
-        scopes: &scopes,
-    };
-    let target = check_redirect(&params, &policy).unwrap();
-    validate(&params, &policy, &target, Channel::Query).unwrap()
-}
-
-fn flow(id: &str, expires_at: i64) -> LoginFlow {
-    flow_at(id, 0, expires_at)
-}
-
-/// A login flow at its first step, made at `created_at`.
-pub(super) fn flow_at(id: &str, created_at: i64, expires_at: i64) -> LoginFlow {
-    LoginFlow {
-        id: id.into(),
-        browser_hash: "browser".into(),
-        session_id: None,
-        request: Arc::new(request()),
-        step: "nnin".into(),
-        method: Some(Method::Bid),
-        user_id: None,
-        csrf: "csrf".into(),
-        binding_message: None,
-        created_at,
-        expires_at,
-        kept_session: None,
-    }
-}
-
 fn code(user_id: &str, client_id: &str, session_id: &str) -> AuthorizationCode {
     AuthorizationCode {
         code_hash: random_token(),
@@ -112,16 +68,10 @@ fn code(user_id: &str, client_id: &str, session_id: &str) -> AuthorizationCode {
     }
 }
 
-/// A login as the provider stores it: flow, two steps, the end with a new session and a code,
+/// A login as the provider stores it: the user read at two steps, the end with a new session and a code,
 /// the code redeemed. Returns the redeemed access token's jti.
 async fn login(store: &SqliteStore, user: &User, client_id: &str) -> String {
-    let mut f = flow(&random_token(), 600);
-    store.create_flow(&f).await.unwrap();
-    assert!(store.flow(&f.id, 1).await.unwrap().is_some());
     store.user_by_nnin(&user.nnin).await.unwrap().unwrap();
-    f.user_id = Some(user.id.clone());
-    f.step = "otp".into();
-    assert!(store.advance_flow(&f, "nnin").await.unwrap());
     store.user(&user.id).await.unwrap().unwrap();
     let session = Session {
         id: new_id(),
@@ -142,7 +92,6 @@ async fn login(store: &SqliteStore, user: &User, client_id: &str) -> String {
         code: c.clone(),
         grant_created_at: 10,
     };
-    assert!(store.finish_flow(&f.id).await.unwrap());
     store.complete_login(&completion).await.unwrap();
     assert!(
         store
@@ -289,8 +238,6 @@ async fn a_login_ends_once_and_its_session_grant_and_code_are_stored_together() 
         .create_session(&earlier, "earlier-cookie")
         .await
         .unwrap();
-    let f = flow("ending", 600);
-    store.create_flow(&f).await.unwrap();
     let session = Session {
         id: new_id(),
         auth_time: Some(10),
@@ -307,9 +254,6 @@ async fn a_login_ends_once_and_its_session_grant_and_code_are_stored_together() 
         code: c.clone(),
         grant_created_at: 10,
     };
-    assert!(store.finish_flow(&f.id).await.unwrap());
-    // A double submit finds the flow ended.
-    assert!(!store.finish_flow(&f.id).await.unwrap());
     let before = store.write_stats();
     store.complete_login(&completion).await.unwrap();
     assert_eq!(store.write_stats().transactions, before.transactions + 1);
@@ -424,13 +368,8 @@ async fn housekeeping_deletes_in_chunks_until_nothing_expired_is_left() {
         .create_session(&session(10_000), "live")
         .await
         .unwrap();
-    store.create_flow(&flow("old flow", 100)).await.unwrap();
-    store.create_flow(&flow("live flow", 10_000)).await.unwrap();
     let before = store.write_stats();
-    assert_eq!(
-        store.purge_expired(500, 0).await.unwrap(),
-        expired as u64 + 1
-    );
+    assert_eq!(store.purge_expired(500, 0).await.unwrap(), expired as u64);
     // One write per chunk: the writer served other writes between them.
     assert!(store.write_stats().transactions - before.transactions >= 3);
     assert!(
@@ -439,11 +378,6 @@ async fn housekeeping_deletes_in_chunks_until_nothing_expired_is_left() {
             .await
             .unwrap()
             .is_some()
-    );
-    assert!(store.flow("live flow", 500).await.unwrap().is_some());
-    assert!(
-        store.flow("old flow", 50).await.unwrap().is_none(),
-        "purged"
     );
     let left: i64 = store
         .read(|c| c.query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0)))

@@ -440,7 +440,7 @@ const PURGE_GRANTS: &str = "DELETE FROM grants WHERE rowid IN (
 #[async_trait]
 impl Housekeeping for SqliteStore {
     async fn purge_expired(&self, now: i64, keep: i64) -> StoreResult<u64> {
-        let mut deleted = self.inner.flows.purge(now);
+        let mut deleted = 0;
         let statements = EXPIRING
             .iter()
             .map(|(table, kept)| {

@@ -1,0 +1,105 @@
+//! A login flow that nobody has posted to yet travels sealed in its page's address instead of
+//! being kept by the server: anyone can send authorization requests by the thousand, and a flood
+//! of them must not fill the store of logins in progress and lock real users out (issue
+//! "Provider hardening", point 3). The flow is kept from its first posted step on.
+//!
+//! The seal is AES-256-GCM under a provider secret, with the flow id as associated data: it
+//! cannot be read (it may carry an NNIN login_hint from a pushed request), changed, or moved to
+//! another flow id. It is bound to the browser like a kept flow (the cookie's hash is inside),
+//! expires with the flow, and once the flow has ended the store remembers its id, so a sealed
+//! page cannot start that login again.
+
+use crate::store::LoginFlow;
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use bankid_oidc_core::b64;
+
+/// The name of the provider secret the seal key is made from.
+pub const SECRET_NAME: &str = "login-flow-seal";
+
+/// Longest sealed value opened (a flow with a large pushed request is a few kilobytes).
+const MAX_SEALED: usize = 32 * 1024;
+
+pub struct FlowSeal {
+    key: LessSafeKey,
+}
+
+impl FlowSeal {
+    pub fn new(secret: &[u8]) -> FlowSeal {
+        let key = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret);
+        FlowSeal {
+            key: LessSafeKey::new(
+                UnboundKey::new(&AES_256_GCM, key.as_ref()).expect("a 256-bit key"),
+            ),
+        }
+    }
+
+    /// The flow, sealed: base64url of a random nonce and the ciphertext with its tag.
+    pub fn seal(&self, flow: &LoginFlow) -> String {
+        let nonce = crate::secret::random_bytes::<NONCE_LEN>();
+        let mut data = serde_json::to_vec(flow).expect("a flow serializes");
+        self.key
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(flow.id.as_bytes()),
+                &mut data,
+            )
+            .expect("sealing a flow");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&data);
+        b64::encode(out)
+    }
+
+    /// The flow sealed in `sealed` for `flow_id`, if it is one of ours, unchanged, for that id.
+    pub fn open(&self, flow_id: &str, sealed: &str) -> Option<LoginFlow> {
+        if sealed.len() > MAX_SEALED {
+            return None;
+        }
+        let bytes = b64::decode(sealed).ok()?;
+        if bytes.len() < NONCE_LEN {
+            return None;
+        }
+        let (nonce, data) = bytes.split_at(NONCE_LEN);
+        let mut data = data.to_vec();
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let plain = self
+            .key
+            .open_in_place(nonce, Aad::from(flow_id.as_bytes()), &mut data)
+            .ok()?;
+        let flow: LoginFlow = serde_json::from_slice(plain).ok()?;
+        (flow.id == flow_id).then_some(flow)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::fixtures::flow_at;
+
+    #[test]
+    fn a_sealed_flow_opens_unchanged_for_its_id_only() {
+        let seal = FlowSeal::new(b"secret");
+        let flow = flow_at("flow-1", 0, 600);
+        let sealed = seal.seal(&flow);
+        assert_eq!(seal.open("flow-1", &sealed), Some(flow.clone()));
+        assert_eq!(seal.open("flow-2", &sealed), None, "moved to another flow");
+        assert_eq!(FlowSeal::new(b"other").open("flow-1", &sealed), None);
+        assert_ne!(seal.seal(&flow), sealed, "a fresh nonce each time");
+    }
+
+    #[test]
+    fn a_changed_or_malformed_seal_does_not_open() {
+        let seal = FlowSeal::new(b"secret");
+        let sealed = seal.seal(&flow_at("flow-1", 0, 600));
+        let mut bytes = b64::decode(&sealed).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        assert_eq!(seal.open("flow-1", &b64::encode(&bytes)), None);
+        bytes[20] ^= 1;
+        assert_eq!(seal.open("flow-1", &b64::encode(&bytes)), None);
+        for bad in ["", "AAAA", "not base64 !", &"A".repeat(MAX_SEALED + 4)] {
+            assert_eq!(seal.open("flow-1", bad), None, "{bad:.20}");
+        }
+        // Nothing in it can be read: the request's state is not in the clear.
+        assert!(!String::from_utf8_lossy(&b64::decode(&sealed).unwrap()).contains("\"state\""));
+    }
+}

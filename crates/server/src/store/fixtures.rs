@@ -1,0 +1,45 @@
+//! Records for the store's unit tests.
+
+use crate::store::LoginFlow;
+use bankid_oidc_core::acr::Method;
+use bankid_oidc_core::authorize::ValidatedAuthorizeRequest;
+use bankid_oidc_core::scope::ScopeSet;
+use std::sync::Arc;
+
+/// A validated authorization request of client `shop`.
+pub fn request() -> ValidatedAuthorizeRequest {
+    use bankid_oidc_core::authorize::{
+        AuthorizeParams, Channel, ClientPolicy, check_redirect, validate,
+    };
+    let query = "client_id=shop&redirect_uri=https%3A%2F%2Fshop.example%2Fcallback&response_type=code\
+        &scope=openid&state=s&nonce=n&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM\
+        &code_challenge_method=S256";
+    let params = AuthorizeParams::from_urlencoded(query.as_bytes()).unwrap();
+    let redirect_uris = vec!["https://shop.example/callback".to_owned()];
+    let scopes = ScopeSet::parse("openid profile").unwrap();
+    let policy = ClientPolicy {
+        client_id: "shop",
+        redirect_uris: &redirect_uris,
+        scopes: &scopes,
+    };
+    let target = check_redirect(&params, &policy).unwrap();
+    validate(&params, &policy, &target, Channel::Query).unwrap()
+}
+
+/// A login flow at its first step, made at `created_at`.
+pub fn flow_at(id: &str, created_at: i64, expires_at: i64) -> LoginFlow {
+    LoginFlow {
+        id: id.into(),
+        browser_hash: "browser".into(),
+        session_id: None,
+        request: Arc::new(request()),
+        step: "nnin".into(),
+        method: Some(Method::Bid),
+        user_id: None,
+        csrf: "csrf".into(),
+        binding_message: None,
+        created_at,
+        expires_at,
+        kept_session: None,
+    }
+}
