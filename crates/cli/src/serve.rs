@@ -26,9 +26,15 @@ pub struct ServeArgs {
     /// Default: http://<listen address>.
     #[arg(long, env = "BANKID_OIDC_PUBLIC_URL")]
     public_url: Option<String>,
-    /// Realm name of the BankID OIDC issuer.
-    #[arg(long, env = "BANKID_OIDC_REALM", default_value = "current")]
-    realm: String,
+    /// Realm name of the BankID OIDC issuer; repeat (or separate with commas) to serve several
+    /// realms, the first being the primary one.
+    #[arg(
+        long = "realm",
+        env = "BANKID_OIDC_REALM",
+        default_value = "current",
+        value_delimiter = ','
+    )]
+    realms: Vec<String>,
     /// Rotate the signing key automatically every this many seconds (default: only with
     /// `bankid-oidc keys rotate`).
     #[arg(long, env = "BANKID_OIDC_KEY_ROTATION_INTERVAL")]
@@ -74,7 +80,7 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         }
     };
     let mut config = Config::new(&public_url).map_err(|e| anyhow::anyhow!("--public-url: {e}"))?;
-    config.realm = args.realm;
+    config.realms = args.realms;
     config.key_rotation_interval = args.key_rotation_interval;
     config.key_lead_time = args.key_lead_time;
     config.test_controls = args.test_controls;
@@ -167,7 +173,13 @@ async fn print_banner(
         "bankid-oidc: BankID OIDC test provider (TEST ONLY: not real BankID)"
     )?;
     writeln!(out, "  Data directory:  {}", data_dir.display())?;
-    writeln!(out, "  Discovery URL:   {}", provider.realm.discovery_url())?;
+    for issuer in provider.issuers.all() {
+        writeln!(
+            out,
+            "  Discovery URL:   {}",
+            issuer.url(bankid_oidc_server::issuer::Endpoint::Discovery)
+        )?;
+    }
     match std::fs::read_to_string(data_dir.join(DEMO_CLIENT_FILE))
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())

@@ -86,6 +86,11 @@ pub struct Prompt {
 /// An authorization request that passed every rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidatedAuthorizeRequest {
+    /// The issuer the request was sent to, as the provider names it (`realm:current`): set by
+    /// the provider after validation, so that a pushed request or a login flow is continued
+    /// only there.
+    #[serde(default)]
+    pub issuer: String,
     pub client_id: String,
     pub target: ResponseTarget,
     pub scope: ScopeSet,
@@ -164,6 +169,7 @@ pub fn validate(
             .map_err(|e| AuthorizeError::Redirect(Box::new(target.clone()), e))?;
     }
     Ok(ValidatedAuthorizeRequest {
+        issuer: String::new(),
         client_id: client.client_id.to_owned(),
         target: target.clone(),
         scope: draft.scope,
@@ -206,9 +212,8 @@ struct Draft {
 type Check = fn(&Input, &mut Draft) -> Result<(), OAuthError>;
 
 /// The rules, one function each, in the order they run; adding a rule is adding a line here.
-const CHECKS: [(&str, Check); 16] = [
+const CHECKS: [(&str, Check); 15] = [
     ("parameter_sizes", check_parameter_sizes),
-    ("request_objects", check_request_objects),
     ("response_type", check_response_type),
     ("scope", check_scope),
     ("state", check_state),
@@ -236,22 +241,6 @@ fn check_parameter_sizes(input: &Input, _: &mut Draft) -> Result<(), OAuthError>
         ))),
         None => Ok(()),
     }
-}
-
-fn check_request_objects(input: &Input, _: &mut Draft) -> Result<(), OAuthError> {
-    if input.params.get("request").is_some() {
-        return Err(OAuthError::new(
-            ErrorCode::RequestNotSupported,
-            "request: request objects are not supported yet",
-        ));
-    }
-    if input.params.get("request_uri").is_some() {
-        return Err(OAuthError::new(
-            ErrorCode::RequestUriNotSupported,
-            "request_uri: pushed authorization requests are not supported yet",
-        ));
-    }
-    Ok(())
 }
 
 fn check_response_type(input: &Input, _: &mut Draft) -> Result<(), OAuthError> {

@@ -11,6 +11,7 @@ pub mod authorize;
 pub mod b64;
 pub mod claims;
 pub mod client_jws;
+pub mod code_redemption;
 pub mod discovery;
 pub mod error;
 pub mod jwe;

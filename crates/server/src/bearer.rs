@@ -2,6 +2,7 @@
 //! against our keys, our issuer, the clock and the store's revocation state.
 
 use crate::Provider;
+use crate::issuer::Issuer;
 use crate::keys::JwsHeader;
 use crate::store::{AccessTokenRecord, StoreError};
 use bankid_oidc_core::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims};
@@ -22,16 +23,20 @@ impl From<StoreError> for BearerError {
 }
 
 /// The claims of a signed access token of this provider, expired or not.
-pub fn signed_access_token(p: &Provider, token: &str) -> Result<AccessTokenClaims, String> {
+pub fn signed_access_token(
+    p: &Provider,
+    issuer: &Issuer,
+    token: &str,
+) -> Result<AccessTokenClaims, String> {
     let (header, payload) = p
         .keys
         .verify(token)
         .map_err(|e| format!("access token: {e}"))?;
-    claims_of(p, &header, &payload)
+    claims_of(issuer, &header, &payload)
 }
 
 fn claims_of(
-    p: &Provider,
+    issuer: &Issuer,
     header: &JwsHeader,
     payload: &[u8],
 ) -> Result<AccessTokenClaims, String> {
@@ -40,7 +45,7 @@ fn claims_of(
     }
     let claims: AccessTokenClaims = serde_json::from_slice(payload)
         .map_err(|_| "access token: claims are malformed".to_owned())?;
-    if claims.iss != p.realm.issuer || !claims.aud.contains(&p.realm.issuer) {
+    if claims.iss != issuer.issuer || !claims.aud.contains(&issuer.issuer) {
         return Err("access token: issued for another issuer".into());
     }
     Ok(claims)
@@ -54,6 +59,7 @@ fn claims_of(
 /// (a machine token, a record from before hashes were kept, a forgery reusing a `jti`) is.
 pub async fn live_access_token(
     p: &Provider,
+    issuer: &Issuer,
     token: &str,
 ) -> Result<(AccessTokenClaims, AccessTokenRecord), BearerError> {
     let invalid = |e: String| BearerError::Invalid(e);
@@ -61,7 +67,7 @@ pub async fn live_access_token(
         .keys
         .decode_issued(token)
         .map_err(|e| invalid(format!("access token: {e}")))?;
-    let unverified = claims_of(p, &header, &payload).map_err(invalid)?;
+    let unverified = claims_of(issuer, &header, &payload).map_err(invalid)?;
     let record = match unverified.sid {
         Some(_) => p.store.live_access_token(&unverified.jti).await?,
         None => None,
@@ -75,7 +81,7 @@ pub async fn live_access_token(
     let claims = if recorded {
         unverified
     } else {
-        signed_access_token(p, token).map_err(invalid)?
+        signed_access_token(p, issuer, token).map_err(invalid)?
     };
     if claims.exp <= p.now() {
         return Err(BearerError::Invalid("access token: expired".into()));

@@ -6,8 +6,9 @@ use url::Url;
 pub struct Config {
     /// The public base URL; issuers live below it.
     pub public_url: Url,
-    /// The realm name: the realm issuer is `{public_url}/auth/realms/{realm}`.
-    pub realm: String,
+    /// The realm names: each realm issuer is `{public_url}/auth/realms/{realm}`; the first is
+    /// the primary one (see `issuer::Issuers`).
+    pub realms: Vec<String>,
     /// Seconds an authorization code lives (BankID: at most 60).
     pub code_ttl: i64,
     pub access_token_ttl: i64,
@@ -38,7 +39,7 @@ impl Config {
     pub fn new(public_url: &str) -> Result<Config, String> {
         let config = Config {
             public_url: parse_public_url(public_url)?,
-            realm: "current".into(),
+            realms: vec!["current".into()],
             code_ttl: 60,
             access_token_ttl: 300,
             id_token_ttl: 300,
@@ -58,16 +59,23 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), String> {
-        if self.realm.is_empty()
-            || !self
-                .realm
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            return Err(format!(
-                "realm '{}': use letters, digits, '-' and '_' only",
-                self.realm
-            ));
+        if self.realms.is_empty() {
+            return Err("realm: at least one is needed".into());
+        }
+        for (i, realm) in self.realms.iter().enumerate() {
+            if realm.is_empty()
+                || realm.len() > 64
+                || !realm
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err(format!(
+                    "realm '{realm}': use 1 to 64 letters, digits, '-' and '_' only"
+                ));
+            }
+            if self.realms[..i].contains(realm) {
+                return Err(format!("realm '{realm}': given twice"));
+            }
         }
         if !(1..=600).contains(&self.code_ttl) {
             return Err("code lifetime: between 1 and 600 seconds (BankID uses 60)".into());
@@ -113,12 +121,11 @@ impl Config {
         }
     }
 
-    /// The realm issuer identifier, e.g. `http://127.0.0.1:8080/auth/realms/current`.
-    pub fn realm_issuer(&self) -> String {
+    /// A realm's issuer identifier, e.g. `http://127.0.0.1:8080/auth/realms/current`.
+    pub fn realm_issuer(&self, realm: &str) -> String {
         format!(
-            "{}/auth/realms/{}",
+            "{}/auth/realms/{realm}",
             self.public_url.as_str().trim_end_matches('/'),
-            self.realm
         )
     }
 
@@ -154,7 +161,7 @@ mod tests {
     fn issuer_is_below_the_public_url() {
         let c = Config::new("https://idp.example/base/").unwrap();
         assert_eq!(
-            c.realm_issuer(),
+            c.realm_issuer(&c.realms[0]),
             "https://idp.example/base/auth/realms/current"
         );
         assert!(c.is_https());
@@ -171,5 +178,21 @@ mod tests {
         ] {
             assert!(Config::new(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn refuses_realm_names_that_are_not_path_segments_or_repeat() {
+        let mut c = Config::new("http://x").unwrap();
+        for bad in [
+            vec![],
+            vec!["a/b".to_owned()],
+            vec!["".into()],
+            vec!["a".into(), "a".into()],
+        ] {
+            c.realms = bad.clone();
+            assert!(c.validate().is_err(), "{bad:?}");
+        }
+        c.realms = vec!["current".into(), "preprod".into()];
+        c.validate().unwrap();
     }
 }

@@ -2,6 +2,7 @@
 //! identification, seed 001) or at logout. Signature and issuer are checked; it may be expired.
 
 use crate::Provider;
+use crate::issuer::Issuer;
 use crate::store::{Session, User};
 use bankid_oidc_core::OAuthError;
 use bankid_oidc_core::acr::Method;
@@ -12,14 +13,18 @@ fn bad(rule: &str) -> OAuthError {
 }
 
 /// The claims of an ID token signed by this provider, and the client it was issued to.
-pub fn verify(p: &Provider, token: &str) -> Result<(IdTokenClaims, String), OAuthError> {
+pub fn verify(
+    p: &Provider,
+    issuer: &Issuer,
+    token: &str,
+) -> Result<(IdTokenClaims, String), OAuthError> {
     let (header, payload) = p.keys.verify(token).map_err(|e| bad(&e.to_string()))?;
     if header.typ.as_deref() == Some(ACCESS_TOKEN_TYP) {
         return Err(bad("an access token is not an ID token"));
     }
     let claims: IdTokenClaims =
         serde_json::from_slice(&payload).map_err(|_| bad("claims are malformed"))?;
-    if claims.iss != p.realm.issuer || claims.typ.as_deref() != Some(ID_TOKEN_TYP) {
+    if claims.iss != issuer.issuer || claims.typ.as_deref() != Some(ID_TOKEN_TYP) {
         return Err(bad("not an ID token of this issuer"));
     }
     let client_id = match (&claims.azp, &claims.aud) {
@@ -49,10 +54,11 @@ impl HintedLogin {
 /// to that client and its user must still exist.
 pub async fn resolve(
     p: &Provider,
+    issuer: &Issuer,
     client_id: &str,
     token: &str,
 ) -> Result<HintedLogin, OAuthError> {
-    let (claims, issued_to) = verify(p, token)?;
+    let (claims, issued_to) = verify(p, issuer, token)?;
     if issued_to != client_id {
         return Err(bad("was issued to another client"));
     }

@@ -27,7 +27,7 @@ use aws_lc_rs::hmac;
 use client_assertion::ClientKeys;
 use clock::{Clock, OffsetClock};
 use config::Config;
-use issuer::RealmIssuer;
+use issuer::Issuers;
 use keys::Keyring;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,7 +44,8 @@ pub struct Provider {
     /// The system clock, moved forward only by tests and the test controls.
     pub clock: Arc<OffsetClock>,
     pub config: Config,
-    pub realm: RealmIssuer,
+    /// The issuers served (see [`issuer`]).
+    pub issuers: Issuers,
     pub client_keys: ClientKeys,
     clients: record_cache::RecordCache<store::Client>,
     users: record_cache::RecordCache<store::User>,
@@ -92,7 +93,7 @@ impl Provider {
         let seal_secret = store
             .provider_secret(login::seal::SECRET_NAME, &secret::random_bytes::<32>())
             .await?;
-        let realm = RealmIssuer::new(&config);
+        let issuers = Issuers::new(&config);
         Ok(Arc::new(Provider {
             store,
             flows,
@@ -100,7 +101,7 @@ impl Provider {
             keys,
             clock,
             config,
-            realm,
+            issuers,
             client_keys: ClientKeys::default(),
             clients: record_cache::RecordCache::default(),
             users: record_cache::RecordCache::default(),

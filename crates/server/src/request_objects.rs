@@ -4,6 +4,7 @@
 //! only an encrypted object (or a pushed request) may carry an NNIN in `login_hint`.
 
 use crate::Provider;
+use crate::issuer::Issuer;
 use crate::store::Client;
 use bankid_oidc_core::authorize::{AuthorizeParams, Channel};
 use bankid_oidc_core::request_object::{
@@ -34,6 +35,7 @@ fn value_text(value: Value) -> String {
 /// authenticated), which is a confidential channel of its own.
 pub async fn resolve(
     p: &Provider,
+    issuer: &Issuer,
     client: &Client,
     outer: &AuthorizeParams,
     pushed: bool,
@@ -67,7 +69,7 @@ pub async fn resolve(
         request.to_owned()
     };
     let keys = p.client_keys.keys(client, false).await.map_err(invalid)?;
-    let rules = RequestObjectRules::new(&client.client_id, &p.realm.issuer, p.now());
+    let rules = RequestObjectRules::new(&client.client_id, &issuer.issuer, p.now());
     let verified = verify_request_object(&signed, &keys, &rules).map_err(|e| e.oauth())?;
     let fresh = p
         .store

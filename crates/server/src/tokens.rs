@@ -2,6 +2,7 @@
 //! storage is the caller's.
 
 use crate::Provider;
+use crate::issuer::Issuer;
 use crate::secret::new_id;
 use crate::store::User;
 use bankid_oidc_core::acr::Method;
@@ -64,8 +65,14 @@ fn access_token(p: &Provider, claims: AccessTokenClaims) -> AccessToken {
 }
 
 /// Signs the access token and ID token of a person login.
-pub fn for_login(p: &Provider, login: &LoginContext, user: &User, now: i64) -> LoginTokens {
-    let issuer = &p.realm.issuer;
+pub fn for_login(
+    p: &Provider,
+    issuer: &Issuer,
+    login: &LoginContext,
+    user: &User,
+    now: i64,
+) -> LoginTokens {
+    let issuer = &issuer.issuer;
     // The details travel in the access token without the decoded statement.
     let details: Option<Vec<AuthorizationDetail>> = login
         .authorization_details
@@ -134,8 +141,14 @@ pub fn for_login(p: &Provider, login: &LoginContext, user: &User, now: i64) -> L
 }
 
 /// Signs the access token of a machine client (client credentials): the client is the subject.
-pub fn for_client(p: &Provider, client_id: &str, scope: &ScopeSet, now: i64) -> AccessToken {
-    let issuer = &p.realm.issuer;
+pub fn for_client(
+    p: &Provider,
+    issuer: &Issuer,
+    client_id: &str,
+    scope: &ScopeSet,
+    now: i64,
+) -> AccessToken {
+    let issuer = &issuer.issuer;
     access_token(
         p,
         AccessTokenClaims {

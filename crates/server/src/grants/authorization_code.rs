@@ -3,15 +3,22 @@
 
 use super::{GrantResult, access_record, invalid_grant, refresh_token};
 use crate::Provider;
+use crate::issuer::Issuer;
 use crate::store::{Client, Consumed, Issued};
 use crate::tokens::{LoginContext, for_login};
+use bankid_oidc_core::OAuthError;
 use bankid_oidc_core::claims::TokenResponse;
+use bankid_oidc_core::code_redemption::{self, IssuedCode, Redemption, RedemptionError};
 use bankid_oidc_core::params::Params;
 use bankid_oidc_core::scope::ScopeSet;
 use bankid_oidc_core::token_hash::store_key;
-use bankid_oidc_core::{OAuthError, pkce};
 
-pub async fn exchange(p: &Provider, client: &Client, params: &Params) -> GrantResult {
+pub async fn exchange(
+    p: &Provider,
+    issuer: &Issuer,
+    client: &Client,
+    params: &Params,
+) -> GrantResult {
     let code = params.require("code")?;
     let redirect_uri = params.require("redirect_uri")?;
     let verifier = params.require("code_verifier").map_err(|_| {
@@ -22,25 +29,30 @@ pub async fn exchange(p: &Provider, client: &Client, params: &Params) -> GrantRe
     let Some(record) = p.store.code(&code_hash).await? else {
         return Err(invalid_grant("code: unknown authorization code"));
     };
-    if record.consumed_at.is_some() {
-        p.store.revoke_grant(&record.grant_id, now).await?;
-        tracing::warn!(client_id = %client.client_id, "authorization code replayed; its grant is revoked");
-        return Err(invalid_grant(
-            "code: already used; the tokens issued for it are revoked",
-        ));
+    // A code is redeemed only at the issuer that made it; elsewhere it is not a code at all
+    // (and presenting it there does not consume or revoke it).
+    if !issuer.made(&record.issuer) {
+        return Err(invalid_grant("code: was issued by another issuer"));
     }
-    if record.client_id != client.client_id {
-        return Err(invalid_grant("code: was issued to another client"));
+    let issued = IssuedCode {
+        client_id: &record.client_id,
+        redirect_uri: &record.redirect_uri,
+        code_challenge: &record.code_challenge,
+        expires_at: record.expires_at,
+        consumed: record.consumed_at.is_some(),
+    };
+    let redemption = Redemption {
+        client_id: &client.client_id,
+        redirect_uri,
+        code_verifier: verifier,
+    };
+    if let Err(e) = code_redemption::check(&issued, &redemption, now) {
+        if e == RedemptionError::Replayed {
+            p.store.revoke_grant(&record.grant_id, now).await?;
+            tracing::warn!(client_id = %client.client_id, "authorization code replayed; its grant is revoked");
+        }
+        return Err(e.oauth().into());
     }
-    if record.expires_at <= now {
-        return Err(invalid_grant("code: expired"));
-    }
-    if record.redirect_uri != redirect_uri {
-        return Err(invalid_grant(
-            "redirect_uri: differs from the one in the authorization request",
-        ));
-    }
-    pkce::verify(&record.code_challenge, verifier).map_err(invalid_grant)?;
     let Some(user) = p.store.user(&record.user_id).await? else {
         return Err(invalid_grant("code: the user no longer exists"));
     };
@@ -54,7 +66,7 @@ pub async fn exchange(p: &Provider, client: &Client, params: &Params) -> GrantRe
         nonce: Some(&record.nonce),
         authorization_details: record.terms.authorization_details.as_deref(),
     };
-    let tokens = for_login(p, &login, &user, now);
+    let tokens = for_login(p, issuer, &login, &user, now);
     let refresh = client
         .allows_grant("refresh_token")
         .then(|| refresh_token::first(p, &record, &scope, now));

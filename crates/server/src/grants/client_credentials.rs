@@ -3,6 +3,7 @@
 
 use super::GrantResult;
 use crate::Provider;
+use crate::issuer::Issuer;
 use crate::store::Client;
 use crate::tokens::for_client;
 use bankid_oidc_core::OAuthError;
@@ -45,11 +46,16 @@ fn scopes(client: &Client, asked: Option<&str>) -> Result<ScopeSet, OAuthError> 
     Ok(asked)
 }
 
-pub async fn exchange(p: &Provider, client: &Client, params: &Params) -> GrantResult {
+pub async fn exchange(
+    p: &Provider,
+    issuer: &Issuer,
+    client: &Client,
+    params: &Params,
+) -> GrantResult {
     let scope = scopes(client, params.get("scope"))?;
     // A machine token is a self-contained JWT and is not recorded: issuing one is CPU only, no
     // durable write per token. Revocation remembers the revoked ones (see `bearer`).
-    let token = for_client(p, &client.client_id, &scope, p.now());
+    let token = for_client(p, issuer, &client.client_id, &scope, p.now());
     Ok(TokenResponse {
         access_token: token.token,
         token_type: "Bearer".into(),

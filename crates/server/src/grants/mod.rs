@@ -68,6 +68,7 @@ pub fn new_code(
     let code = ordered_token();
     let record = AuthorizationCode {
         code_hash: store_key(&code),
+        issuer: req.issuer.clone(),
         grant_id: new_id(),
         client_id: req.client_id.clone(),
         redirect_uri: req.target.redirect_uri.clone(),

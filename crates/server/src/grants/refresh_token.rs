@@ -16,6 +16,7 @@
 
 use super::{GrantError, GrantResult, access_record, invalid_grant};
 use crate::Provider;
+use crate::issuer::Issuer;
 use crate::store::{AuthorizationCode, Client, RefreshOutcome, RefreshToken};
 use crate::tokens::{LoginContext, for_login};
 use aws_lc_rs::hmac;
@@ -65,13 +66,22 @@ fn successor_value(p: &Provider, token: &str) -> String {
     b64::encode(hmac::sign(&p.derive_key, token.as_bytes()).as_ref())
 }
 
-pub async fn exchange(p: &Provider, client: &Client, params: &Params) -> GrantResult {
+pub async fn exchange(
+    p: &Provider,
+    issuer: &Issuer,
+    client: &Client,
+    params: &Params,
+) -> GrantResult {
     let token = params.require("refresh_token")?;
     let now = p.now();
     let token_hash = sha256_b64(token);
     let Some(state) = p.store.refresh_token(&token_hash).await? else {
         return Err(invalid_grant("refresh_token: unknown refresh token"));
     };
+    // A refresh token is exchanged only at the issuer whose login it continues.
+    if !issuer.made(&state.issuer) {
+        return Err(invalid_grant("refresh_token: was issued by another issuer"));
+    }
     let family = state.token;
     let terms = state.terms;
     if family.client_id != client.client_id {
@@ -108,7 +118,7 @@ pub async fn exchange(p: &Provider, client: &Client, params: &Params) -> GrantRe
         nonce: None,
         authorization_details: terms.authorization_details.as_deref(),
     };
-    let tokens = for_login(p, &login, &user, now);
+    let tokens = for_login(p, issuer, &login, &user, now);
     let successor = successor_value(p, token);
     let successor_record = RefreshToken {
         token_hash: sha256_b64(&successor),

@@ -2,17 +2,20 @@
 //! browser's session where allowed, or start a login flow.
 
 use crate::grants::{Authentication, issue_code};
+use crate::http::IssuerOf;
 use crate::http::client_response::{deliver, deliver_error};
 use crate::http::cookie::{session_cookie, set_session_cookie};
 use crate::http::form::is_form;
 use crate::http::page::{error_page, store_failure_page};
 use crate::http::session::current_session;
 use crate::id_token_hint;
+use crate::issuer::Issuer;
 use crate::login::flow::{self, BrowserBinding, Start, css_path};
 use crate::request_objects;
 use crate::secret::random_token;
 use crate::store::{Session, StoreError, Taken};
 use crate::{AppState, Provider};
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -25,24 +28,37 @@ use bankid_oidc_core::locale::Locale;
 use bankid_oidc_core::login_hint::LoginHint;
 use bankid_oidc_core::token_hash::{sha256_b64, store_key};
 use bankid_oidc_core::{ErrorCode, OAuthError};
+use std::sync::Arc;
 
 pub async fn get(
     State(p): State<AppState>,
+    Extension(issuer): IssuerOf,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = AuthorizeParams::from_urlencoded(query.unwrap_or_default().as_bytes());
-    authorize(&p, &headers, params).await
+    authorize(&p, &issuer, &headers, params).await
 }
 
-pub async fn post(State(p): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn post(
+    State(p): State<AppState>,
+    Extension(issuer): IssuerOf,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if !is_form(&headers) {
         let e = OAuthError::invalid_request(
             "the authorization request body must be application/x-www-form-urlencoded",
         );
         return page(&p, &e, Locale::default());
     }
-    authorize(&p, &headers, AuthorizeParams::from_urlencoded(&body)).await
+    authorize(
+        &p,
+        &issuer,
+        &headers,
+        AuthorizeParams::from_urlencoded(&body),
+    )
+    .await
 }
 
 fn page(p: &Provider, e: &OAuthError, locale: Locale) -> Response {
@@ -51,6 +67,7 @@ fn page(p: &Provider, e: &OAuthError, locale: Locale) -> Response {
 
 async fn authorize(
     p: &Provider,
+    issuer: &Arc<Issuer>,
     headers: &HeaderMap,
     params: Result<AuthorizeParams, OAuthError>,
 ) -> Response {
@@ -78,8 +95,8 @@ async fn authorize(
     };
     // A pushed request: everything was validated at the PAR endpoint.
     if let Some(request_uri) = params.get("request_uri") {
-        return match take_pushed(p, &client.client_id, request_uri).await {
-            Ok(req) => match continue_login(p, headers, &req).await {
+        return match take_pushed(p, issuer, &client.client_id, request_uri).await {
+            Ok(req) => match continue_login(p, issuer, headers, &req).await {
                 Ok(response) => response,
                 Err(e) => store_failure_page(p, &e),
             },
@@ -87,7 +104,7 @@ async fn authorize(
         };
     }
     // Until the redirect_uri is proven, request object errors are shown on a page.
-    let resolved = match request_objects::resolve(p, &client, &params, false).await {
+    let resolved = match request_objects::resolve(p, issuer, &client, &params, false).await {
         Ok(resolved) => resolved,
         Err(e) => return page(p, &e, locale),
     };
@@ -107,13 +124,16 @@ async fn authorize(
         validate(&resolved.params, &policy, &target, resolved.channel)
     });
     let req = match validated {
-        Ok(req) => req,
+        Ok(req) => ValidatedAuthorizeRequest {
+            issuer: issuer.id.clone(),
+            ..req
+        },
         Err(AuthorizeError::Page(e)) => return page(p, &e, locale),
         Err(AuthorizeError::Redirect(target, e)) => {
-            return deliver_error(&target, &p.realm.issuer, &e, StatusCode::FOUND);
+            return deliver_error(&target, &issuer.issuer, &e, StatusCode::FOUND);
         }
     };
-    match continue_login(p, headers, &req).await {
+    match continue_login(p, issuer, headers, &req).await {
         Ok(response) => response,
         Err(e) => store_failure_page(p, &e),
     }
@@ -122,9 +142,10 @@ async fn authorize(
 /// The URN prefix of the request_uris this provider hands out.
 pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 
-/// Takes (consumes) a pushed request of this client.
+/// Takes (consumes) a pushed request of this client, pushed to this issuer.
 async fn take_pushed(
     p: &Provider,
+    issuer: &Issuer,
     client_id: &str,
     request_uri: &str,
 ) -> Result<ValidatedAuthorizeRequest, OAuthError> {
@@ -142,8 +163,14 @@ async fn take_pushed(
         .await
         .map_err(|_| OAuthError::server_error("the provider could not read its store"))?;
     match taken {
-        Taken::Request(json) => serde_json::from_str(&json)
-            .map_err(|_| OAuthError::server_error("a stored pushed request is unreadable")),
+        Taken::Request(json) => {
+            let req: ValidatedAuthorizeRequest = serde_json::from_str(&json)
+                .map_err(|_| OAuthError::server_error("a stored pushed request is unreadable"))?;
+            if !issuer.made(&req.issuer) {
+                return Err(invalid("was pushed to another issuer"));
+            }
+            Ok(req)
+        }
         Taken::Used => Err(invalid("already used; a request_uri is single-use")),
         Taken::Expired => Err(invalid("expired; push the request again")),
         Taken::OtherClient => Err(invalid("was pushed by another client")),
@@ -155,12 +182,13 @@ async fn take_pushed(
 /// ask only for consent, or start a login flow.
 async fn continue_login(
     p: &Provider,
+    issuer: &Arc<Issuer>,
     headers: &HeaderMap,
     req: &ValidatedAuthorizeRequest,
 ) -> Result<Response, StoreError> {
     let now = p.now();
     let redirect_error =
-        |e: OAuthError| deliver_error(&req.target, &p.realm.issuer, &e, StatusCode::FOUND);
+        |e: OAuthError| deliver_error(&req.target, &issuer.issuer, &e, StatusCode::FOUND);
     let session = current_session(p, headers).await?;
     let consent = flow::needs_consent(req);
 
@@ -171,7 +199,7 @@ async fn continue_login(
     // ID token alone is not a login (every merchant holds its users' ID tokens). Otherwise the
     // hint pre-selects its user, who identifies as usual.
     let hinted = match &req.id_token_hint {
-        Some(token) => match id_token_hint::resolve(p, &req.client_id, token).await {
+        Some(token) => match id_token_hint::resolve(p, issuer, &req.client_id, token).await {
             Ok(h) => Some(h),
             Err(e) => return Ok(redirect_error(e)),
         },
@@ -205,7 +233,7 @@ async fn continue_login(
         let code = issue_code(p, req, &auth).await?;
         return Ok(deliver(
             &req.target,
-            &p.realm.issuer,
+            &issuer.issuer,
             vec![("code", code)],
             StatusCode::FOUND,
         ));
@@ -254,14 +282,14 @@ async fn continue_login(
         cookie_hash: &cookie_hash,
         session_id: session.as_ref().map(|s| s.id.as_str()),
     };
-    let active = flow::start(p, browser, req, start);
+    let active = flow::start(p, issuer, browser, req, start);
     // The first step's page at once, its form posting to the flow's own address: a redirect
     // to that address would cost the browser a round trip.
     let mut response = flow::show(p, &active, None).await;
     if pre_login {
         let value = set_session_cookie(
             &cookie,
-            &p.realm.path,
+            &issuer.path,
             p.config.flow_ttl,
             p.config.is_https(),
         );

@@ -8,7 +8,7 @@
 use crate::Provider;
 use crate::client_assertion::{self, ASSERTION_TYPE};
 use crate::http::api_error::ApiError;
-use crate::issuer::realm::TOKEN_PATH;
+use crate::issuer::{Endpoint, Issuer};
 use crate::secret::{verify_nothing, verify_secret};
 use crate::store::Client;
 use axum::http::{HeaderMap, header};
@@ -116,14 +116,16 @@ fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, OAuthErr
     ))
 }
 
-/// Authenticates the client of a request to `endpoint` (its URL, an accepted assertion audience).
+/// Authenticates the client of a request to `endpoint` of `issuer` (its URL is an accepted
+/// assertion audience).
 pub async fn authenticate(
     p: &Provider,
+    issuer: &Issuer,
     headers: &HeaderMap,
     params: &Params,
-    endpoint: &str,
+    endpoint: Endpoint,
 ) -> Result<Arc<Client>, ApiError> {
-    let challenge = format!("Basic realm=\"{}\"", p.realm.issuer);
+    let challenge = format!("Basic realm=\"{}\"", issuer.issuer);
     let with_challenge = |error: ApiError, basic: bool| {
         if basic {
             error.with_challenge(challenge.clone())
@@ -170,7 +172,7 @@ pub async fn authenticate(
                     "client_assertion: client '{client_id}' is not registered for private_key_jwt"
                 ))));
             }
-            let verified = verify_assertion(p, &client, &assertion, endpoint).await?;
+            let verified = verify_assertion(p, issuer, &client, &assertion, endpoint).await?;
             let fresh = p
                 .store
                 .record_assertion_jti(&client.client_id, &verified.jti, verified.exp, p.now())
@@ -188,15 +190,16 @@ pub async fn authenticate(
 
 async fn verify_assertion(
     p: &Provider,
+    issuer: &Issuer,
     client: &Client,
     assertion: &str,
-    endpoint: &str,
+    endpoint: Endpoint,
 ) -> Result<client_assertion::VerifiedAssertion, ApiError> {
     let invalid = |d: String| ApiError::token(OAuthError::invalid_client(d));
     let audiences = [
-        p.realm.issuer.clone(),
-        p.realm.url(TOKEN_PATH),
-        endpoint.to_owned(),
+        issuer.issuer.clone(),
+        issuer.url(Endpoint::Token),
+        issuer.url(endpoint),
     ];
     let max = p.config.client_assertion_max_lifetime;
     let keys = p.client_keys.keys(client, false).await.map_err(invalid)?;

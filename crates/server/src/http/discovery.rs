@@ -1,6 +1,8 @@
 //! Discovery documents and key sets: built once, served as they are.
 
 use crate::AppState;
+use crate::http::IssuerOf;
+use axum::Extension;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -20,17 +22,17 @@ fn json(body: std::sync::Arc<str>, max_age: &'static str) -> Response {
     response
 }
 
-pub async fn realm_discovery(State(p): State<AppState>) -> Response {
-    json(p.realm.discovery_json(), "public, max-age=3600")
+pub async fn discovery(Extension(issuer): IssuerOf) -> Response {
+    json(issuer.discovery_json(), "public, max-age=3600")
 }
 
 /// Short cache lifetime: clients must see a new key soon after it is published.
-pub async fn realm_jwks(State(p): State<AppState>) -> Response {
+pub async fn jwks(State(p): State<AppState>) -> Response {
     json(p.keys.jwks_json(), "public, max-age=300")
 }
 
 /// The encryption keys alone (`jwks_uri_enc`).
-pub async fn realm_jwks_enc(State(p): State<AppState>) -> Response {
+pub async fn jwks_enc(State(p): State<AppState>) -> Response {
     json(p.encryption.jwks_json.clone(), "public, max-age=300")
 }
 

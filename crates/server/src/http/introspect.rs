@@ -3,12 +3,14 @@
 //! nothing about whether the token exists.
 
 use crate::bearer::{BearerError, live_access_token};
+use crate::http::IssuerOf;
 use crate::http::api_error::ApiError;
 use crate::http::client_auth::authenticate;
 use crate::http::form::form_params;
-use crate::issuer::realm::INTROSPECTION_PATH;
+use crate::issuer::{Endpoint, Issuer};
 use crate::store::Client;
 use crate::{AppState, Provider};
+use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -17,8 +19,13 @@ use axum::response::{IntoResponse, Response};
 use bankid_oidc_core::token_hash::sha256_b64;
 use serde_json::{Value, json};
 
-pub async fn introspect(State(p): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match handle(&p, &headers, &body).await {
+pub async fn introspect(
+    State(p): State<AppState>,
+    Extension(issuer): IssuerOf,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match handle(&p, &issuer, &headers, &body).await {
         Ok(answer) => {
             let mut response = Json(answer).into_response();
             response
@@ -34,14 +41,19 @@ fn may_see(client: &Client, owner: &str) -> bool {
     client.resource_server || client.client_id == owner
 }
 
-async fn handle(p: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+async fn handle(
+    p: &Provider,
+    issuer: &Issuer,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Value, ApiError> {
     let params = form_params(headers, body)?;
-    let client = authenticate(p, headers, &params, &p.realm.url(INTROSPECTION_PATH)).await?;
+    let client = authenticate(p, issuer, headers, &params, Endpoint::Introspection).await?;
     let token = params.require("token").map_err(ApiError::token)?;
     let inactive = json!({ "active": false });
     // A JWT is an access token; anything else may be a refresh token. The hint is not needed.
     if token.split('.').count() == 3 {
-        return match live_access_token(p, token).await {
+        return match live_access_token(p, issuer, token).await {
             Ok((claims, record)) if may_see(&client, &record.client_id) => {
                 let mut answer = json!({
                     "active": true,
@@ -76,7 +88,11 @@ async fn handle(p: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<Value,
         return Ok(inactive);
     };
     let r = state.token;
-    let live = !state.grant_revoked && r.used_at.is_none() && r.expires_at > p.now();
+    // Another issuer's refresh token is not one of this issuer's tokens.
+    let live = issuer.made(&state.issuer)
+        && !state.grant_revoked
+        && r.used_at.is_none()
+        && r.expires_at > p.now();
     if !live || !may_see(&client, &r.client_id) {
         return Ok(inactive);
     }
@@ -86,7 +102,7 @@ async fn handle(p: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<Value,
         "scope": r.scope,
         "client_id": r.client_id,
         "sub": r.user_id,
-        "iss": p.realm.issuer,
+        "iss": issuer.issuer,
         "exp": r.expires_at,
         "iat": r.issued_at,
         "sid": r.session_id,

@@ -5,17 +5,19 @@
 //! a page, so that a third-party site cannot log people out. `post_logout_redirect_uri` must be
 //! registered for the client exactly; the redirect carries `state`.
 
+use crate::http::IssuerOf;
 use crate::http::client_response::redirect;
 use crate::http::cookie::SESSION_COOKIE;
 use crate::http::page::{csp, error_page, render, store_failure_page};
 use crate::http::session::current_session;
-use crate::issuer::realm::LOGOUT_PATH;
+use crate::issuer::{Endpoint, Issuer};
 use crate::login::flow::css_path;
 use crate::login::texts::{Texts, texts};
 use crate::store::Session;
 use crate::{AppState, Provider, id_token_hint};
 use askama::Template;
 use aws_lc_rs::hmac;
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -38,18 +40,25 @@ struct LogoutPage<'a> {
 
 pub async fn get(
     State(p): State<AppState>,
+    Extension(issuer): IssuerOf,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     logout(
         &p,
+        &issuer,
         &headers,
         Params::from_urlencoded(query.unwrap_or_default().as_bytes()),
     )
     .await
 }
 
-pub async fn post(State(p): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn post(
+    State(p): State<AppState>,
+    Extension(issuer): IssuerOf,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if !crate::http::form::is_form(&headers) {
         let e = OAuthError::invalid_request(
             "the logout request body must be application/x-www-form-urlencoded",
@@ -61,7 +70,7 @@ pub async fn post(State(p): State<AppState>, headers: HeaderMap, body: Bytes) ->
             &css_path(&p),
         );
     }
-    logout(&p, &headers, Params::from_urlencoded(&body)).await
+    logout(&p, &issuer, &headers, Params::from_urlencoded(&body)).await
 }
 
 /// The client and session an `id_token_hint` names.
@@ -70,8 +79,8 @@ struct Hint {
     sid: Option<String>,
 }
 
-fn read_hint(p: &Provider, token: &str) -> Result<Hint, OAuthError> {
-    let (claims, client_id) = id_token_hint::verify(p, token)?;
+fn read_hint(p: &Provider, issuer: &Issuer, token: &str) -> Result<Hint, OAuthError> {
+    let (claims, client_id) = id_token_hint::verify(p, issuer, token)?;
     Ok(Hint {
         client_id,
         sid: claims.sid,
@@ -83,7 +92,12 @@ fn confirmation(p: &Provider, session: &Session) -> String {
     b64::encode(hmac::sign(&p.derive_key, format!("logout:{}", session.id).as_bytes()).as_ref())
 }
 
-async fn logout(p: &Provider, headers: &HeaderMap, params: Result<Params, OAuthError>) -> Response {
+async fn logout(
+    p: &Provider,
+    issuer: &Issuer,
+    headers: &HeaderMap,
+    params: Result<Params, OAuthError>,
+) -> Response {
     let css = css_path(p);
     let params = match params {
         Ok(params) => params,
@@ -96,7 +110,7 @@ async fn logout(p: &Provider, headers: &HeaderMap, params: Result<Params, OAuthE
     let page_error = |e: OAuthError| error_page(StatusCode::BAD_REQUEST, &e, locale, &css);
     let hint = match params
         .get("id_token_hint")
-        .map(|t| read_hint(p, t))
+        .map(|t| read_hint(p, issuer, t))
         .transpose()
     {
         Ok(hint) => hint,
@@ -162,7 +176,7 @@ async fn logout(p: &Provider, headers: &HeaderMap, params: Result<Params, OAuthE
                 .into_iter()
                 .filter_map(|name| params.get(name).map(|v| (name, v)))
                 .collect();
-                let action = p.realm.route(LOGOUT_PATH);
+                let action = issuer.route(Endpoint::Logout);
                 let page = LogoutPage {
                     t,
                     title: t.title_logout,
@@ -216,7 +230,7 @@ async fn logout(p: &Provider, headers: &HeaderMap, params: Result<Params, OAuthE
         let secure = if p.config.is_https() { "; Secure" } else { "" };
         let cookie = format!(
             "{SESSION_COOKIE}=; Path={}; Max-Age=0; HttpOnly; SameSite=Lax{secure}",
-            p.realm.path
+            issuer.path
         );
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(header::SET_COOKIE, value);

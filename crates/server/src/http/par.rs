@@ -3,28 +3,37 @@
 //! here, never redirects. The request is validated exactly as at the authorization endpoint, in
 //! the pushed channel, where an NNIN login_hint and `authorization_details` are allowed.
 
+use crate::http::IssuerOf;
 use crate::http::api_error::ApiError;
 use crate::http::authorize::REQUEST_URI_PREFIX;
 use crate::http::client_auth::authenticate;
 use crate::http::form::form_params;
-use crate::issuer::realm::PAR_PATH;
+use crate::issuer::{Endpoint, Issuer};
 use crate::secret::ordered_token;
 use crate::{AppState, Provider, id_token_hint, request_objects};
+use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bankid_oidc_core::OAuthError;
-use bankid_oidc_core::authorize::{AuthorizeError, ClientPolicy, check_redirect, validate};
+use bankid_oidc_core::authorize::{
+    AuthorizeError, ClientPolicy, ValidatedAuthorizeRequest, check_redirect, validate,
+};
 use bankid_oidc_core::token_hash::store_key;
 use serde_json::json;
 
 /// Seconds a request_uri lives (RFC 9126 suggests 5 to 600; BankID uses 60 to 90).
 pub const REQUEST_URI_TTL: i64 = 90;
 
-pub async fn push(State(p): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match handle(&p, &headers, &body).await {
+pub async fn push(
+    State(p): State<AppState>,
+    Extension(issuer): IssuerOf,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match handle(&p, &issuer, &headers, &body).await {
         Ok((request_uri, expires_in)) => {
             let mut response = (
                 StatusCode::CREATED,
@@ -40,9 +49,14 @@ pub async fn push(State(p): State<AppState>, headers: HeaderMap, body: Bytes) ->
     }
 }
 
-async fn handle(p: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<(String, i64), ApiError> {
+async fn handle(
+    p: &Provider,
+    issuer: &Issuer,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(String, i64), ApiError> {
     let params = form_params(headers, body)?;
-    let client = authenticate(p, headers, &params, &p.realm.url(PAR_PATH)).await?;
+    let client = authenticate(p, issuer, headers, &params, Endpoint::PushedAuthorization).await?;
     let bad = |e: OAuthError| ApiError::token(e);
     if params.get("request_uri").is_some() {
         return Err(bad(OAuthError::invalid_request(
@@ -57,7 +71,7 @@ async fn handle(p: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<(Strin
             "client_id: differs from the authenticated client",
         )));
     }
-    let resolved = request_objects::resolve(p, &client, &params, true)
+    let resolved = request_objects::resolve(p, issuer, &client, &params, true)
         .await
         .map_err(bad)?;
     let policy = ClientPolicy {
@@ -70,9 +84,13 @@ async fn handle(p: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<(Strin
         .map_err(|e| match e {
             AuthorizeError::Page(e) | AuthorizeError::Redirect(_, e) => bad(e),
         })?;
+    let req = ValidatedAuthorizeRequest {
+        issuer: issuer.id.clone(),
+        ..req
+    };
     // Refuse a bad id_token_hint now rather than after the browser arrives.
     if let Some(token) = &req.id_token_hint {
-        id_token_hint::resolve(p, &client.client_id, token)
+        id_token_hint::resolve(p, issuer, &client.client_id, token)
             .await
             .map_err(bad)?;
     }

@@ -4,11 +4,13 @@
 //! refused.
 
 use crate::bearer::signed_access_token;
+use crate::http::IssuerOf;
 use crate::http::api_error::ApiError;
 use crate::http::client_auth::authenticate;
 use crate::http::form::form_params;
-use crate::issuer::realm::REVOCATION_PATH;
+use crate::issuer::{Endpoint, Issuer};
 use crate::{AppState, Provider};
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -16,8 +18,13 @@ use axum::response::{IntoResponse, Response};
 use bankid_oidc_core::OAuthError;
 use bankid_oidc_core::token_hash::sha256_b64;
 
-pub async fn revoke(State(p): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match handle(&p, &headers, &body).await {
+pub async fn revoke(
+    State(p): State<AppState>,
+    Extension(issuer): IssuerOf,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match handle(&p, &issuer, &headers, &body).await {
         Ok(()) => {
             let mut response = StatusCode::OK.into_response();
             response
@@ -35,14 +42,19 @@ fn not_yours() -> ApiError {
     ))
 }
 
-async fn handle(p: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
+async fn handle(
+    p: &Provider,
+    issuer: &Issuer,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), ApiError> {
     let params = form_params(headers, body)?;
-    let client = authenticate(p, headers, &params, &p.realm.url(REVOCATION_PATH)).await?;
+    let client = authenticate(p, issuer, headers, &params, Endpoint::Revocation).await?;
     let token = params.require("token").map_err(ApiError::token)?;
     let now = p.now();
     if token.split('.').count() == 3 {
         // Expired tokens are revoked too: harmless, and the answer does not depend on the clock.
-        if let Ok(claims) = signed_access_token(p, token) {
+        if let Ok(claims) = signed_access_token(p, issuer, token) {
             if claims.client_id != client.client_id {
                 return Err(not_yours());
             }
@@ -62,6 +74,7 @@ async fn handle(p: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<(), Ap
         .refresh_token(&sha256_b64(token))
         .await
         .map_err(ApiError::server_error)?
+        && issuer.made(&state.issuer)
     {
         if state.token.client_id != client.client_id {
             return Err(not_yours());

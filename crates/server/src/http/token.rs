@@ -1,11 +1,13 @@
 //! The token endpoint: authenticate the client, then hand the request to its grant type.
 
 use crate::grants::{self, GrantError};
+use crate::http::IssuerOf;
 use crate::http::api_error::ApiError;
 use crate::http::client_auth::authenticate;
 use crate::http::form::form_params;
-use crate::issuer::realm::TOKEN_PATH;
+use crate::issuer::{Endpoint, Issuer};
 use crate::{AppState, Provider};
+use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -17,8 +19,13 @@ use bankid_oidc_core::{ErrorCode, OAuthError};
 /// The grant types this endpoint serves.
 pub const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
 
-pub async fn token(State(p): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match handle(&p, &headers, &body).await {
+pub async fn token(
+    State(p): State<AppState>,
+    Extension(issuer): IssuerOf,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match handle(&p, &issuer, &headers, &body).await {
         Ok(tokens) => {
             let mut response = Json(tokens).into_response();
             response
@@ -33,9 +40,14 @@ pub async fn token(State(p): State<AppState>, headers: HeaderMap, body: Bytes) -
     }
 }
 
-async fn handle(p: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<TokenResponse, ApiError> {
+async fn handle(
+    p: &Provider,
+    issuer: &Issuer,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<TokenResponse, ApiError> {
     let params = form_params(headers, body)?;
-    let client = authenticate(p, headers, &params, &p.realm.url(TOKEN_PATH)).await?;
+    let client = authenticate(p, issuer, headers, &params, Endpoint::Token).await?;
     let grant_type = params.require("grant_type").map_err(ApiError::token)?;
     if !GRANT_TYPES.contains(&grant_type) {
         let shown: String = grant_type.chars().take(60).collect();
@@ -56,9 +68,11 @@ async fn handle(p: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<TokenR
         )));
     }
     let result = match grant_type {
-        "authorization_code" => grants::authorization_code::exchange(p, &client, &params).await,
-        "refresh_token" => grants::refresh_token::exchange(p, &client, &params).await,
-        _ => grants::client_credentials::exchange(p, &client, &params).await,
+        "authorization_code" => {
+            grants::authorization_code::exchange(p, issuer, &client, &params).await
+        }
+        "refresh_token" => grants::refresh_token::exchange(p, issuer, &client, &params).await,
+        _ => grants::client_credentials::exchange(p, issuer, &client, &params).await,
     };
     result.map_err(|e| match e {
         GrantError::OAuth(e) => ApiError::token(e),

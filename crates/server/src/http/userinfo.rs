@@ -1,8 +1,11 @@
 //! The userinfo endpoint (GET and POST) with a bearer access token.
 
 use crate::bearer::{BearerError, live_access_token};
+use crate::http::IssuerOf;
 use crate::http::api_error::ApiError;
+use crate::issuer::Issuer;
 use crate::{AppState, Provider, tokens};
+use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -13,25 +16,34 @@ use bankid_oidc_core::params::Params;
 use bankid_oidc_core::scope::ScopeSet;
 use serde_json::{Map, Value};
 
-pub async fn get(State(p): State<AppState>, headers: HeaderMap) -> Response {
-    respond(&p, bearer(&p, &headers, None)).await
+pub async fn get(
+    State(p): State<AppState>,
+    Extension(issuer): IssuerOf,
+    headers: HeaderMap,
+) -> Response {
+    respond(&p, &issuer, bearer(&issuer, &headers, None)).await
 }
 
-pub async fn post(State(p): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn post(
+    State(p): State<AppState>,
+    Extension(issuer): IssuerOf,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let form = if crate::http::form::is_form(&headers) {
         match Params::from_urlencoded(&body) {
             Ok(params) => Some(params),
-            Err(e) => return ApiError::bearer(e, &p.realm.issuer).into_response(),
+            Err(e) => return ApiError::bearer(e, &issuer.issuer).into_response(),
         }
     } else {
         None
     };
-    respond(&p, bearer(&p, &headers, form.as_ref())).await
+    respond(&p, &issuer, bearer(&issuer, &headers, form.as_ref())).await
 }
 
-async fn respond(p: &Provider, token: Result<String, ApiError>) -> Response {
+async fn respond(p: &Provider, issuer: &Issuer, token: Result<String, ApiError>) -> Response {
     let result = match token {
-        Ok(token) => claims(p, &token).await,
+        Ok(token) => claims(p, issuer, &token).await,
         Err(e) => Err(e),
     };
     match result {
@@ -49,8 +61,8 @@ async fn respond(p: &Provider, token: Result<String, ApiError>) -> Response {
 
 /// The bearer token from the Authorization header or (POST) the form body, never both
 /// (RFC 6750 section 2).
-fn bearer(p: &Provider, headers: &HeaderMap, form: Option<&Params>) -> Result<String, ApiError> {
-    let invalid = |d: &str| ApiError::bearer(OAuthError::invalid_request(d), &p.realm.issuer);
+fn bearer(issuer: &Issuer, headers: &HeaderMap, form: Option<&Params>) -> Result<String, ApiError> {
+    let invalid = |d: &str| ApiError::bearer(OAuthError::invalid_request(d), &issuer.issuer);
     let from_header = match headers.get(header::AUTHORIZATION) {
         Some(value) => {
             let text = value
@@ -80,22 +92,26 @@ fn bearer(p: &Provider, headers: &HeaderMap, form: Option<&Params>) -> Result<St
                     bankid_oidc_core::ErrorCode::InvalidToken,
                     "access token: missing",
                 ),
-                &p.realm.issuer,
+                &issuer.issuer,
             );
-            e.www_authenticate = Some(format!("Bearer realm=\"{}\"", p.realm.issuer));
+            e.www_authenticate = Some(format!("Bearer realm=\"{}\"", issuer.issuer));
             Err(e)
         }
     }
 }
 
-async fn claims(p: &Provider, token: &str) -> Result<Map<String, Value>, ApiError> {
+async fn claims(
+    p: &Provider,
+    issuer: &Issuer,
+    token: &str,
+) -> Result<Map<String, Value>, ApiError> {
     let invalid = |d: &str| {
         ApiError::bearer(
             OAuthError::new(bankid_oidc_core::ErrorCode::InvalidToken, d),
-            &p.realm.issuer,
+            &issuer.issuer,
         )
     };
-    let (at, record) = match live_access_token(p, token).await {
+    let (at, record) = match live_access_token(p, issuer, token).await {
         Ok(found) => found,
         Err(BearerError::Invalid(d)) => return Err(invalid(&d)),
         Err(BearerError::Store(e)) => return Err(ApiError::server_error(e)),

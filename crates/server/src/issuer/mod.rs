@@ -1,6 +1,139 @@
-//! The issuers this process serves. The realm issuer (`/auth/realms/{realm}`, Keycloak-style
-//! paths) is here now; the BankID with biometrics issuer (`/bis`) joins it with its own discovery.
+//! The issuers this process serves, as data: each [`Issuer`] has its kind, identifier, paths,
+//! the discovery document it publishes, and the grant types and client authentication methods
+//! it offers. The router is generated from the table of issuers ([`Issuers`]), and every
+//! authorization request, login flow, grant, code, refresh token and access token carries the
+//! issuer that made it: one issuer never accepts another's.
+//!
+//! The realm issuer (`/auth/realms/{realm}`, Keycloak-style paths, [`realm`]) is the only kind
+//! today; a provider may serve several realms. The BankID with biometrics issuer (`/bis`)
+//! joins as a second kind with its own discovery.
 
 pub mod realm;
 
-pub use realm::RealmIssuer;
+use crate::config::Config;
+use std::sync::Arc;
+
+/// The kinds of issuer BankID has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssuerKind {
+    /// BankID OIDC (Keycloak realm).
+    Realm,
+}
+
+/// The endpoints an issuer may serve. Only discovery publishes their paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Discovery,
+    Jwks,
+    /// The encryption keys alone (BankID's `jwks_uri_enc`).
+    JwksEnc,
+    Authorization,
+    PushedAuthorization,
+    Token,
+    Userinfo,
+    Introspection,
+    Revocation,
+    Logout,
+    /// The login pages (`{path}/{flow_id}`).
+    LoginActions,
+    Stylesheet,
+}
+
+#[derive(Debug)]
+pub struct Issuer {
+    /// A stable name, kept with what the issuer makes: `realm:{name}`.
+    pub id: String,
+    pub kind: IssuerKind,
+    /// The issuer identifier (`iss`).
+    pub issuer: String,
+    /// The issuer's path on this server, e.g. `/auth/realms/current`.
+    pub path: String,
+    /// The provider's first issuer, which owns records stored before issuers were recorded.
+    pub primary: bool,
+    discovery_json: Arc<str>,
+}
+
+impl Issuer {
+    fn realm(config: &Config, name: &str, primary: bool) -> Issuer {
+        let issuer = config.realm_issuer(name);
+        let path = url::Url::parse(&issuer)
+            .map(|u| u.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
+        let discovery = realm::discovery(&issuer);
+        Issuer {
+            id: format!("realm:{name}"),
+            kind: IssuerKind::Realm,
+            discovery_json: serde_json::to_string(&discovery)
+                .expect("metadata serializes")
+                .into(),
+            issuer,
+            path,
+            primary,
+        }
+    }
+
+    /// The endpoints this issuer serves.
+    pub fn endpoints(&self) -> &'static [Endpoint] {
+        match self.kind {
+            IssuerKind::Realm => realm::ENDPOINTS,
+        }
+    }
+
+    fn endpoint_path(&self, endpoint: Endpoint) -> &'static str {
+        match self.kind {
+            IssuerKind::Realm => realm::path(endpoint),
+        }
+    }
+
+    /// An endpoint's absolute URL.
+    pub fn url(&self, endpoint: Endpoint) -> String {
+        format!("{}{}", self.issuer, self.endpoint_path(endpoint))
+    }
+
+    /// An endpoint's path on this server (what the router matches).
+    pub fn route(&self, endpoint: Endpoint) -> String {
+        format!("{}{}", self.path, self.endpoint_path(endpoint))
+    }
+
+    pub fn discovery_json(&self) -> Arc<str> {
+        self.discovery_json.clone()
+    }
+
+    /// Whether a record stored with issuer id `stored` was made by this issuer (an empty id:
+    /// stored before issuers were recorded, by the primary one).
+    pub fn made(&self, stored: &str) -> bool {
+        stored == self.id || (stored.is_empty() && self.primary)
+    }
+}
+
+/// Every issuer of the provider, in configuration order; the first is the primary one.
+#[derive(Debug)]
+pub struct Issuers {
+    all: Vec<Arc<Issuer>>,
+}
+
+impl Issuers {
+    pub fn new(config: &Config) -> Issuers {
+        let all = config
+            .realms
+            .iter()
+            .enumerate()
+            .map(|(i, name)| Arc::new(Issuer::realm(config, name, i == 0)))
+            .collect();
+        Issuers { all }
+    }
+
+    pub fn all(&self) -> &[Arc<Issuer>] {
+        &self.all
+    }
+
+    /// The primary issuer: the first realm.
+    pub fn primary(&self) -> &Arc<Issuer> {
+        &self.all[0]
+    }
+
+    /// The issuer with id `id`, the primary one for the empty id of older records.
+    pub fn by_id(&self, id: &str) -> Option<&Arc<Issuer>> {
+        self.all.iter().find(|i| i.made(id))
+    }
+}

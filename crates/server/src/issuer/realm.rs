@@ -1,70 +1,60 @@
-//! The BankID OIDC realm issuer: its identifier, endpoint paths and discovery document.
+//! The BankID OIDC realm issuer: its endpoint paths and discovery document.
 
-use crate::config::Config;
+use super::Endpoint;
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::discovery::ProviderMetadata;
 use bankid_oidc_core::jwe::{ContentEncryption, KeyManagement};
 use bankid_oidc_core::permission::PAYMENT_V1;
 use bankid_oidc_core::request_object::SigningAlg;
 use bankid_oidc_core::scope::{MACHINE_SCOPES, PERSON_SCOPES};
-use std::sync::Arc;
 
 /// Endpoint paths below the issuer, as BankID's Keycloak realm has them. Only discovery
 /// publishes them; no client of ours depends on them.
-pub const AUTH_PATH: &str = "/protocol/openid-connect/auth";
-pub const TOKEN_PATH: &str = "/protocol/openid-connect/token";
-pub const USERINFO_PATH: &str = "/protocol/openid-connect/userinfo";
-pub const JWKS_PATH: &str = "/protocol/openid-connect/certs";
-pub const INTROSPECTION_PATH: &str = "/protocol/openid-connect/token/introspect";
-pub const REVOCATION_PATH: &str = "/protocol/openid-connect/revoke";
-pub const LOGOUT_PATH: &str = "/protocol/openid-connect/logout";
-pub const PAR_PATH: &str = "/protocol/openid-connect/ext/par/request";
+const AUTH_PATH: &str = "/protocol/openid-connect/auth";
+const TOKEN_PATH: &str = "/protocol/openid-connect/token";
+const USERINFO_PATH: &str = "/protocol/openid-connect/userinfo";
+const JWKS_PATH: &str = "/protocol/openid-connect/certs";
+const INTROSPECTION_PATH: &str = "/protocol/openid-connect/token/introspect";
+const REVOCATION_PATH: &str = "/protocol/openid-connect/revoke";
+const LOGOUT_PATH: &str = "/protocol/openid-connect/logout";
+const PAR_PATH: &str = "/protocol/openid-connect/ext/par/request";
 /// The encryption keys alone (BankID's `jwks_uri_enc`).
-pub const JWKS_ENC_PATH: &str = "/protocol/openid-connect/certs/enc";
-pub const LOGIN_ACTIONS_PATH: &str = "/login-actions";
-pub const RESOURCES_PATH: &str = "/resources";
-pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+const JWKS_ENC_PATH: &str = "/protocol/openid-connect/certs/enc";
+const LOGIN_ACTIONS_PATH: &str = "/login-actions";
+const STYLESHEET_PATH: &str = "/resources/style.css";
+const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
-#[derive(Debug, Clone)]
-pub struct RealmIssuer {
-    /// The issuer identifier (`iss`).
-    pub issuer: String,
-    /// The issuer's path on this server, e.g. `/auth/realms/current`.
-    pub path: String,
-    discovery_json: Arc<str>,
-}
+/// The endpoints a realm serves, in the order the router adds them.
+pub const ENDPOINTS: &[Endpoint] = &[
+    Endpoint::Discovery,
+    Endpoint::Jwks,
+    Endpoint::JwksEnc,
+    Endpoint::Authorization,
+    Endpoint::PushedAuthorization,
+    Endpoint::Token,
+    Endpoint::Userinfo,
+    Endpoint::Introspection,
+    Endpoint::Revocation,
+    Endpoint::Logout,
+    Endpoint::LoginActions,
+    Endpoint::Stylesheet,
+];
 
-impl RealmIssuer {
-    pub fn new(config: &Config) -> RealmIssuer {
-        let issuer = config.realm_issuer();
-        let path = url::Url::parse(&issuer)
-            .map(|u| u.path().trim_end_matches('/').to_owned())
-            .unwrap_or_default();
-        let discovery = discovery(&issuer);
-        let discovery_json = serde_json::to_string(&discovery)
-            .expect("metadata serializes")
-            .into();
-        RealmIssuer {
-            issuer,
-            path,
-            discovery_json,
-        }
-    }
-
-    pub fn url(&self, endpoint_path: &str) -> String {
-        format!("{}{endpoint_path}", self.issuer)
-    }
-
-    pub fn route(&self, endpoint_path: &str) -> String {
-        format!("{}{endpoint_path}", self.path)
-    }
-
-    pub fn discovery_url(&self) -> String {
-        self.url(DISCOVERY_PATH)
-    }
-
-    pub fn discovery_json(&self) -> Arc<str> {
-        self.discovery_json.clone()
+/// An endpoint's path below a realm issuer.
+pub fn path(endpoint: Endpoint) -> &'static str {
+    match endpoint {
+        Endpoint::Discovery => DISCOVERY_PATH,
+        Endpoint::Jwks => JWKS_PATH,
+        Endpoint::JwksEnc => JWKS_ENC_PATH,
+        Endpoint::Authorization => AUTH_PATH,
+        Endpoint::PushedAuthorization => PAR_PATH,
+        Endpoint::Token => TOKEN_PATH,
+        Endpoint::Userinfo => USERINFO_PATH,
+        Endpoint::Introspection => INTROSPECTION_PATH,
+        Endpoint::Revocation => REVOCATION_PATH,
+        Endpoint::Logout => LOGOUT_PATH,
+        Endpoint::LoginActions => LOGIN_ACTIONS_PATH,
+        Endpoint::Stylesheet => STYLESHEET_PATH,
     }
 }
 
@@ -79,7 +69,8 @@ fn strings(values: &[&str]) -> Vec<String> {
     values.iter().map(|s| (*s).to_owned()).collect()
 }
 
-fn discovery(issuer: &str) -> ProviderMetadata {
+/// The discovery document of the realm issuer `issuer`.
+pub fn discovery(issuer: &str) -> ProviderMetadata {
     let url = |path: &str| format!("{issuer}{path}");
     ProviderMetadata {
         issuer: issuer.to_owned(),

@@ -11,7 +11,7 @@ use crate::http::client_response::deliver;
 use crate::http::client_response::deliver_error;
 use crate::http::cookie::set_session_cookie;
 use crate::http::page::{error_page, store_failure_page};
-use crate::issuer::realm::{LOGIN_ACTIONS_PATH, RESOURCES_PATH};
+use crate::issuer::{Endpoint, Issuer};
 use crate::secret::{new_id, ordered_token, random_token};
 use crate::store::{
     Completion, FlowState, KeptSession, LoginFlow, NewLogin, Session, StoreError, User,
@@ -84,6 +84,7 @@ pub struct BrowserBinding<'a> {
 /// [`super::seal`]).
 pub fn start(
     p: &Provider,
+    issuer: &Arc<Issuer>,
     browser: BrowserBinding<'_>,
     req: &ValidatedAuthorizeRequest,
     start: Start<'_>,
@@ -138,22 +139,26 @@ pub fn start(
     let sealed = p.seal.seal(&flow);
     ActiveFlow {
         flow,
+        issuer: issuer.clone(),
         sealed: Some(sealed),
     }
 }
 
 /// The path of a flow's page.
-pub fn flow_path(p: &Provider, flow_id: &str) -> String {
-    p.realm.route(&format!("{LOGIN_ACTIONS_PATH}/{flow_id}"))
+fn flow_path(issuer: &Issuer, flow_id: &str) -> String {
+    format!("{}/{flow_id}", issuer.route(Endpoint::LoginActions))
 }
 
+/// The pages' stylesheet (the primary issuer's: one origin serves every issuer).
 pub fn css_path(p: &Provider) -> String {
-    p.realm.route(&format!("{RESOURCES_PATH}/style.css"))
+    p.issuers.primary().route(Endpoint::Stylesheet)
 }
 
 /// A flow loaded for the browser that owns it.
 pub struct ActiveFlow {
     pub flow: LoginFlow,
+    /// The issuer the flow's request was sent to.
+    issuer: Arc<Issuer>,
     /// The flow sealed, while the store does not keep it (no step was posted yet).
     sealed: Option<String>,
 }
@@ -179,6 +184,7 @@ pub fn flow_error_page(p: &Provider, description: &str) -> Response {
 /// whose session cookie hashes to `cookie_hash`.
 pub async fn load(
     p: &Provider,
+    issuer: &Arc<Issuer>,
     flow_id: &str,
     sealed: Option<&str>,
     cookie_hash: Option<&str>,
@@ -199,6 +205,10 @@ pub async fn load(
         },
         Err(e) => return Err(store_failure_page(p, &e)),
     };
+    // A flow is continued only at the issuer its request was sent to.
+    if !issuer.made(&flow.request.issuer) {
+        return Err(gone());
+    }
     // The flow id travels in the URL; the session cookie proves it is this browser's flow.
     let owned = cookie_hash
         .is_some_and(|hash| bool::from(hash.as_bytes().ct_eq(flow.browser_hash.as_bytes())));
@@ -208,7 +218,11 @@ pub async fn load(
             "login: this login was started in another browser session",
         ));
     }
-    Ok(ActiveFlow { flow, sealed })
+    Ok(ActiveFlow {
+        flow,
+        issuer: issuer.clone(),
+        sealed,
+    })
 }
 
 /// Renders the flow's current step, with an optional message.
@@ -250,8 +264,8 @@ pub async fn show(p: &Provider, active: &ActiveFlow, error: Option<String>) -> R
         .map(|m| (m.hint(), method_label(t, *m)))
         .collect();
     let action = match &active.sealed {
-        Some(sealed) => format!("{}?seal={sealed}", flow_path(p, &flow.id)),
-        None => flow_path(p, &flow.id),
+        Some(sealed) => format!("{}?seal={sealed}", flow_path(&active.issuer, &flow.id)),
+        None => flow_path(&active.issuer, &flow.id),
     };
     let css = css_path(p);
     let page = LoginPage {
@@ -540,7 +554,7 @@ async fn end_with_error(p: &Provider, active: &ActiveFlow, error: OAuthError) ->
     {
         Ok(true) => deliver_error(
             &active.request().target,
-            &p.realm.issuer,
+            &active.issuer.issuer,
             &error,
             StatusCode::SEE_OTHER,
         ),
@@ -611,14 +625,14 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Response {
     p.user_changed(user_id);
     let mut response = deliver(
         &active.request().target,
-        &p.realm.issuer,
+        &active.issuer.issuer,
         vec![("code", code)],
         StatusCode::SEE_OTHER,
     );
     if logged_in {
         let set_cookie = set_session_cookie(
             &cookie,
-            &p.realm.path,
+            &active.issuer.path,
             p.config.session_ttl,
             p.config.is_https(),
         );

@@ -168,6 +168,9 @@ pub struct KeptSession {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizationCode {
     pub code_hash: String,
+    /// The issuer that made the code and its grant (`issuer::Issuer::id`; empty for records
+    /// from before issuers were recorded).
+    pub issuer: String,
     pub grant_id: String,
     pub client_id: String,
     pub redirect_uri: String,
@@ -233,6 +236,8 @@ pub struct RefreshToken {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshTokenState {
     pub token: RefreshToken,
+    /// The issuer of the token's grant (see [`AuthorizationCode::issuer`]).
+    pub issuer: String,
     pub grant_revoked: bool,
     pub terms: GrantTerms,
 }

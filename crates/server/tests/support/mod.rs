@@ -52,8 +52,20 @@ impl TestProvider {
         tp
     }
 
+    /// A provider on a new temporary data directory, its configuration changed by `configure`.
+    pub async fn start_with(configure: impl FnOnce(&mut Config)) -> TestProvider {
+        let dir = tempfile::tempdir().unwrap();
+        let mut tp = TestProvider::start_configured(dir.path(), configure).await;
+        tp.dir = Some(dir);
+        tp
+    }
+
     /// A provider on `dir`; seeds clients and users only if the store is new.
     pub async fn start_in(dir: &Path) -> TestProvider {
+        TestProvider::start_configured(dir, |_| {}).await
+    }
+
+    async fn start_configured(dir: &Path, configure: impl FnOnce(&mut Config)) -> TestProvider {
         let store = Arc::new(
             SqliteStore::open(&dir.join("bankid-oidc.db"))
                 .await
@@ -98,7 +110,8 @@ impl TestProvider {
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let config = Config::new(&base).unwrap();
+        let mut config = Config::new(&base).unwrap();
+        configure(&mut config);
         let flows = Arc::new(MemoryFlows::default());
         let provider = Provider::start_with_flows(
             store.clone() as Arc<dyn Store>,
@@ -108,7 +121,7 @@ impl TestProvider {
         )
         .await
         .unwrap();
-        let issuer = provider.realm.issuer.clone();
+        let issuer = provider.issuers.primary().issuer.clone();
         let app = bankid_oidc_server::http::router(provider.clone());
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();

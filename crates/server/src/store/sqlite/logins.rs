@@ -39,8 +39,8 @@ fn insert_code(
     let offline = c.scope.split(' ').any(|s| s == "offline_access");
     conn.prepare_cached(
         "INSERT INTO grants (id, client_id, user_id, session_id, offline, nnin_consent,
-             authorization_details, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             authorization_details, created_at, issuer)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )?
     .execute(params![
         c.grant_id,
@@ -50,7 +50,8 @@ fn insert_code(
         offline,
         c.terms.nnin_consent,
         c.terms.authorization_details,
-        grant_created_at
+        grant_created_at,
+        c.issuer
     ])?;
     conn.prepare_cached(
         "INSERT INTO authorization_codes (code_hash, grant_id, client_id, redirect_uri, code_challenge,

@@ -29,6 +29,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../../migrations/sqlite/0005_fewer_writes.sql"),
     ),
+    (
+        6,
+        include_str!("../../../migrations/sqlite/0006_issuers.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -122,7 +122,8 @@ pub const CODE: &str = "c.code_hash, c.grant_id, c.client_id, c.redirect_uri, c.
      c.nonce, c.scope, c.user_id, c.session_id, c.method, c.auth_time, c.api_version, \
      c.issued_at, c.expires_at, c.consumed_at, \
      (SELECT nnin_consent FROM grants WHERE id = c.grant_id), \
-     (SELECT authorization_details FROM grants WHERE id = c.grant_id)";
+     (SELECT authorization_details FROM grants WHERE id = c.grant_id), \
+     (SELECT issuer FROM grants WHERE id = c.grant_id)";
 
 pub fn code(row: &Row) -> rusqlite::Result<AuthorizationCode> {
     Ok(AuthorizationCode {
@@ -142,7 +143,13 @@ pub fn code(row: &Row) -> rusqlite::Result<AuthorizationCode> {
         expires_at: row.get(13)?,
         consumed_at: row.get(14)?,
         terms: terms(row, 15)?,
+        issuer: issuer(row, 17)?,
     })
+}
+
+/// A grant's issuer id; empty for grants from before issuers were recorded.
+fn issuer(row: &Row, at: usize) -> rusqlite::Result<String> {
+    Ok(row.get::<_, Option<String>>(at)?.unwrap_or_default())
 }
 
 /// `nnin_consent, authorization_details` of a grant, from column `at`.
@@ -158,7 +165,8 @@ pub const REFRESH: &str = "r.token_hash, r.grant_id, r.parent_hash, r.client_id,
      r.session_id, r.method, r.auth_time, r.api_version, r.issued_at, r.expires_at, r.used_at, \
      (SELECT revoked_at IS NOT NULL FROM grants WHERE id = r.grant_id), \
      (SELECT nnin_consent FROM grants WHERE id = r.grant_id), \
-     (SELECT authorization_details FROM grants WHERE id = r.grant_id)";
+     (SELECT authorization_details FROM grants WHERE id = r.grant_id), \
+     (SELECT issuer FROM grants WHERE id = r.grant_id)";
 
 pub fn refresh(row: &Row) -> rusqlite::Result<RefreshTokenState> {
     Ok(RefreshTokenState {
@@ -179,5 +187,6 @@ pub fn refresh(row: &Row) -> rusqlite::Result<RefreshTokenState> {
         },
         grant_revoked: row.get(13)?,
         terms: terms(row, 14)?,
+        issuer: issuer(row, 16)?,
     })
 }

@@ -50,6 +50,7 @@ fn client(id: &str) -> Client {
 fn code(user_id: &str, client_id: &str, session_id: &str) -> AuthorizationCode {
     AuthorizationCode {
         code_hash: random_token(),
+        issuer: "realm:current".into(),
         grant_id: new_id(),
         client_id: client_id.into(),
         redirect_uri: "https://shop.example/callback".into(),
