@@ -8,7 +8,7 @@ use crate::authorization::{
 use crate::callback::{AuthorizationCode, CallbackParams, validate_callback};
 use crate::client_auth::ClientAuth;
 use crate::discovery::{discovery_url, process_discovery_response};
-use crate::http;
+use crate::http::{self, DEFAULT_MAX_RESPONSE_SIZE};
 use crate::id_token::{DEFAULT_CLOCK_SKEW, Expected, IdToken, IdTokenVerifier};
 use crate::introspection::{Introspection, introspection_request, process_introspection_response};
 use crate::jwks::{DEFAULT_MAX_AGE, DEFAULT_MIN_REFETCH_INTERVAL, JwksCache};
@@ -68,6 +68,7 @@ pub struct ClientBuilder {
     require_at_hash: bool,
     allowed_algs: Option<Vec<String>>,
     token_refresh_margin: Duration,
+    max_response_size: usize,
 }
 
 impl ClientBuilder {
@@ -90,6 +91,7 @@ impl ClientBuilder {
             require_at_hash: false,
             allowed_algs: None,
             token_refresh_margin: DEFAULT_TOKEN_REFRESH_MARGIN,
+            max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
         }
     }
 
@@ -190,6 +192,14 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest response body read from the provider (default
+    /// [`DEFAULT_MAX_RESPONSE_SIZE`], 256 KiB; at least 1 KiB). A longer answer fails with
+    /// [`Error::ResponseTooLarge`] as soon as it passes the limit.
+    pub fn max_response_size(mut self, bytes: usize) -> Self {
+        self.max_response_size = bytes;
+        self
+    }
+
     /// Fetches discovery, checks the issuer, and returns a ready client.
     pub async fn discover(self) -> Result<Client, Error> {
         if self.client_id.is_empty() {
@@ -201,6 +211,12 @@ impl ClientBuilder {
             return Err(Error::Config(format!(
                 "request_object_lifetime {:?}: must be 1 to 600 seconds (BankID's limit)",
                 self.request_object_lifetime
+            )));
+        }
+        if self.max_response_size < 1024 {
+            return Err(Error::Config(format!(
+                "max_response_size {}: must be at least 1024 bytes (a discovery document alone is larger)",
+                self.max_response_size
             )));
         }
         if let Some(uri) = &self.redirect_uri {
@@ -250,6 +266,7 @@ async fn fetch_provider(
         &discovery_url(&config.issuer),
         "application/json",
         None,
+        config.max_response_size,
     )
     .await?;
     let metadata = process_discovery_response(&config.issuer, &response)?;
@@ -269,7 +286,8 @@ async fn fetch_provider(
         _ => Arc::new(
             JwksCache::new(http.clone(), &metadata.jwks_uri)
                 .min_refetch_interval(config.jwks_min_refetch_interval)
-                .max_age(config.jwks_max_age),
+                .max_age(config.jwks_max_age)
+                .max_response_size(config.max_response_size),
         ),
     };
     Ok(Provider {
@@ -313,6 +331,15 @@ pub(crate) fn unix_now() -> i64 {
 }
 
 impl Client {
+    async fn post_form(&self, request: &http::FormRequest) -> Result<http::HttpResponse, Error> {
+        http::post_form(
+            &self.inner.http,
+            request,
+            self.inner.config.max_response_size,
+        )
+        .await
+    }
+
     pub fn builder(issuer: &str, client_id: &str) -> ClientBuilder {
         ClientBuilder::new(issuer, client_id)
     }
@@ -403,7 +430,7 @@ impl Client {
             &self.inner.config.client_id,
             &form,
         )?;
-        let response = http::post_form(&self.inner.http, &request).await?;
+        let response = self.post_form(&request).await?;
         let pushed = process_par_response(&request.url, &response)?;
         params.into_request_uri_redirect(&pushed.request_uri)
     }
@@ -472,7 +499,14 @@ impl Client {
             .jwks_uri_enc
             .as_deref()
             .ok_or(Error::MissingMetadata("jwks_uri_enc"))?;
-        let response = http::get(&self.inner.http, url, "application/json", None).await?;
+        let response = http::get(
+            &self.inner.http,
+            url,
+            "application/json",
+            None,
+            self.inner.config.max_response_size,
+        )
+        .await?;
         if response.status != 200 {
             return Err(Error::HttpStatus {
                 url: url.to_owned(),
@@ -527,7 +561,7 @@ impl Client {
         let provider = self.provider().await?;
         let request =
             authorization_code_request(&provider.metadata, &self.inner.config.auth, pending, code)?;
-        let response = http::post_form(&self.inner.http, &request).await?;
+        let response = self.post_form(&request).await?;
         process_token_response(&request.url, &response)
     }
 
@@ -584,6 +618,7 @@ impl Client {
             url,
             "application/json, application/jwt",
             Some(access_token),
+            self.inner.config.max_response_size,
         )
         .await?;
         if response.media_type().as_deref() == Some("application/jwt") {
@@ -632,7 +667,7 @@ impl Client {
             refresh_token,
             scopes,
         )?;
-        let response = http::post_form(&self.inner.http, &request).await?;
+        let response = self.post_form(&request).await?;
         let tokens = process_token_response(&request.url, &response)?;
         let id_token = match tokens.id_token.as_deref() {
             Some(raw) => {
@@ -665,7 +700,7 @@ impl Client {
             token,
             hint,
         )?;
-        let response = http::post_form(&self.inner.http, &request).await?;
+        let response = self.post_form(&request).await?;
         process_introspection_response(&request.url, &response)
     }
 
@@ -682,7 +717,7 @@ impl Client {
             token,
             hint,
         )?;
-        let response = http::post_form(&self.inner.http, &request).await?;
+        let response = self.post_form(&request).await?;
         process_revocation_response(&request.url, &response)?;
         self.inner.machine_tokens.forget(token).await;
         Ok(())
@@ -708,7 +743,7 @@ impl Client {
                     &self.inner.config.client_id,
                     scopes,
                 )?;
-                let response = http::post_form(&self.inner.http, &request).await?;
+                let response = self.post_form(&request).await?;
                 process_token_response(&request.url, &response)
             })
             .await

@@ -58,6 +58,10 @@ pub enum Error {
     },
     #[error("malformed {what}: {detail}")]
     MalformedResponse { what: &'static str, detail: String },
+    #[error(
+        "{url} answered with a body larger than {limit} bytes; refused without reading the rest (raise ClientBuilder::max_response_size if the provider's answers are really that large)"
+    )]
+    ResponseTooLarge { url: String, limit: usize },
 
     // --- discovery ------------------------------------------------------------------------
     #[error(

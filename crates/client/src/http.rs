@@ -1,8 +1,16 @@
 //! The library's only contact with the network: a request goes out, status, content type and
 //! body come back. Everything that interprets the answer is sans-I/O and lives elsewhere.
+//!
+//! A body is read up to a limit and no further: chunk by chunk, and the read stops as soon as it
+//! would pass the limit (at once when `Content-Length` announces more), so a provider cannot make
+//! the merchant buffer a body of its choosing.
 
 use crate::Error;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+
+/// The largest response body read unless configured: discovery, JWKS, token, userinfo and
+/// introspection answers are a few KiB each.
+pub const DEFAULT_MAX_RESPONSE_SIZE: usize = 256 * 1024;
 
 /// A response read to the end.
 #[derive(Debug, Clone)]
@@ -49,17 +57,19 @@ pub(crate) async fn get(
     url: &str,
     accept: &str,
     bearer: Option<&str>,
+    max_body: usize,
 ) -> Result<HttpResponse, Error> {
     let mut request = http.get(url).header(ACCEPT, accept);
     if let Some(token) = bearer {
         request = request.header(AUTHORIZATION, format!("Bearer {token}"));
     }
-    read(url, request.send().await).await
+    read(url, request.send().await, max_body).await
 }
 
 pub(crate) async fn post_form(
     http: &reqwest::Client,
     request: &FormRequest,
+    max_body: usize,
 ) -> Result<HttpResponse, Error> {
     let body = serde_urlencoded::to_string(&request.form)
         .map_err(|e| Error::Config(format!("form encoding failed: {e}")))?;
@@ -71,25 +81,43 @@ pub(crate) async fn post_form(
     if let Some(value) = &request.authorization {
         builder = builder.header(AUTHORIZATION, value);
     }
-    read(&request.url, builder.send().await).await
+    read(&request.url, builder.send().await, max_body).await
 }
 
 async fn read(
     url: &str,
     sent: Result<reqwest::Response, reqwest::Error>,
+    max_body: usize,
 ) -> Result<HttpResponse, Error> {
-    let response = sent.map_err(|e| Error::network(url, e))?;
+    let mut response = sent.map_err(|e| Error::network(url, e))?;
     let status = response.status().as_u16();
     let content_type = response
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| Error::network(url, e))?
-        .to_vec();
+    let too_large = || Error::ResponseTooLarge {
+        url: url.to_owned(),
+        limit: max_body,
+    };
+    if response
+        .content_length()
+        .is_some_and(|announced| announced > max_body as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| Error::network(url, e))? {
+        let needed = body.len().saturating_add(chunk.len());
+        if needed > max_body {
+            // Dropping the response here closes the connection: the rest is never read.
+            return Err(too_large());
+        }
+        // Grow as a Vec would, but never past the limit.
+        let target = needed.max(body.capacity().saturating_mul(2)).min(max_body);
+        body.reserve_exact(target - body.len());
+        body.extend_from_slice(&chunk);
+    }
     Ok(HttpResponse {
         status,
         content_type,

@@ -30,6 +30,7 @@ pub struct JwksCache {
     http: reqwest::Client,
     min_refetch_interval: Duration,
     max_age: Duration,
+    max_response_size: usize,
     cached: RwLock<Cached>,
     /// One fetch at a time: concurrent logins after a rotation share one refetch.
     fetching: tokio::sync::Mutex<()>,
@@ -42,6 +43,7 @@ impl JwksCache {
             http,
             min_refetch_interval: DEFAULT_MIN_REFETCH_INTERVAL,
             max_age: DEFAULT_MAX_AGE,
+            max_response_size: http::DEFAULT_MAX_RESPONSE_SIZE,
             cached: RwLock::default(),
             fetching: tokio::sync::Mutex::new(()),
         }
@@ -54,6 +56,12 @@ impl JwksCache {
 
     pub fn max_age(mut self, max_age: Duration) -> Self {
         self.max_age = max_age;
+        self
+    }
+
+    /// The largest JWKS document read (default [`http::DEFAULT_MAX_RESPONSE_SIZE`]).
+    pub fn max_response_size(mut self, bytes: usize) -> Self {
+        self.max_response_size = bytes;
         self
     }
 
@@ -130,6 +138,7 @@ impl JwksCache {
             &self.uri,
             "application/jwk-set+json, application/json",
             None,
+            self.max_response_size,
         )
         .await?;
         if response.status != 200 {

@@ -2,6 +2,8 @@
 //! so that a bug in the library's JOSE handling cannot cancel itself out.
 #![allow(dead_code)]
 
+pub mod provider;
+
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{

@@ -1,0 +1,178 @@
+//! The client against a provider that answers badly on purpose (issue 15): each test makes the
+//! test provider misbehave in one way and asserts the exact error the library answers with.
+
+mod support;
+
+use bankid_oidc_client::authorization::LoginSecrets;
+use bankid_oidc_client::{AuthorizationRequest, CallbackParams, Client, Error, Expected, Login};
+use serde_json::json;
+use std::time::{Duration, Instant};
+use support::provider::{Firehose, SECRET, TestProvider};
+use support::{ACCESS_TOKEN, CLIENT_ID, NONCE, bankid_claims};
+
+const VERIFIER: &str = "verifier-that-must-reach-only-the-token-endpoint-0123456789";
+const GIB: u64 = 1024 * 1024 * 1024;
+const MIB: u64 = 1024 * 1024;
+
+fn subject() -> String {
+    bankid_claims()["sub"].as_str().unwrap().to_owned()
+}
+
+fn builder(issuer: &str) -> bankid_oidc_client::ClientBuilder {
+    Client::builder(issuer, CLIENT_ID)
+        .client_secret(SECRET)
+        .redirect_uri("http://127.0.0.1/cb")
+        .min_loa(3)
+}
+
+async fn client(p: &TestProvider) -> Client {
+    builder(&p.issuer).discover().await.unwrap()
+}
+
+/// A login through `handle_callback`, the request shaped by `shape`, with the secrets the test
+/// provider expects (its ID tokens carry [`NONCE`]).
+async fn login(
+    client: &Client,
+    shape: impl FnOnce(AuthorizationRequest) -> AuthorizationRequest,
+) -> Result<Login, Error> {
+    let redirect = shape(client.authorization_request().await?).build_with(LoginSecrets {
+        state: "state-1".into(),
+        nonce: NONCE.into(),
+        code_verifier: VERIFIER.into(),
+    })?;
+    let iss: String = url::form_urlencoded::byte_serialize(client.issuer().as_bytes()).collect();
+    let callback = CallbackParams::parse(&format!("code=the-code&state=state-1&iss={iss}"));
+    client.handle_callback(&redirect.pending, &callback).await
+}
+
+/// Calls the operation that reads the endpoint published as discovery member `member`.
+async fn call(client: &Client, p: &TestProvider, member: &str) -> Result<(), Error> {
+    match member {
+        "jwks_uri" => {
+            let expected = Expected {
+                nonce: Some(NONCE),
+                access_token: None,
+            };
+            client
+                .verify_id_token(&p.id_token(NONCE), &expected)
+                .await
+                .map(drop)
+        }
+        "token_endpoint" => login(client, |r| r).await.map(drop),
+        "userinfo_endpoint" => client.userinfo(ACCESS_TOKEN, &subject()).await.map(drop),
+        "introspection_endpoint" => client.introspect(ACCESS_TOKEN, None).await.map(drop),
+        "revocation_endpoint" => client.revoke(ACCESS_TOKEN, None).await,
+        "pushed_authorization_request_endpoint" => {
+            let request = client.authorization_request().await?;
+            client.push_authorization_request(request).await.map(drop)
+        }
+        other => panic!("no operation for {other}"),
+    }
+}
+
+const ENDPOINTS: [&str; 6] = [
+    "jwks_uri",
+    "token_endpoint",
+    "userinfo_endpoint",
+    "introspection_endpoint",
+    "revocation_endpoint",
+    "pushed_authorization_request_endpoint",
+];
+
+/// Waits until the firehose has seen the client hang up, and returns the bytes it got out.
+async fn bytes_sent_before_hang_up(firehose: &Firehose) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while firehose.hung_up.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the client never hung up ({} bytes sent)",
+            firehose.sent()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    firehose.sent()
+}
+
+fn assert_too_large(result: Result<(), Error>, what: &str) {
+    match result {
+        Err(Error::ResponseTooLarge { limit, .. }) => {
+            assert_eq!(
+                limit,
+                bankid_oidc_client::http::DEFAULT_MAX_RESPONSE_SIZE,
+                "{what}"
+            )
+        }
+        other => panic!("{what}: expected ResponseTooLarge, got {other:?}"),
+    }
+}
+
+// --- 1. response bodies are capped ------------------------------------------------------------
+
+#[tokio::test]
+async fn a_gibibyte_streamed_slowly_is_cut_off_at_the_limit_at_every_endpoint() {
+    // 64 KiB per millisecond at most: reading the whole GiB would take over 16 s.
+    let pause = Duration::from_millis(1);
+
+    let firehose = Firehose::start(GIB, false, pause).await;
+    let started = Instant::now();
+    let discovered = builder(&firehose.url).discover().await.map(drop);
+    assert_too_large(discovered, "discovery");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let sent = bytes_sent_before_hang_up(&firehose).await;
+    assert!(sent < 16 * MIB, "discovery: {sent} bytes went out");
+
+    for member in ENDPOINTS {
+        let p = TestProvider::start().await;
+        let firehose = Firehose::start(GIB, false, pause).await;
+        p.publish(member, json!(format!("{}/endpoint", firehose.url)));
+        let client = client(&p).await;
+        let started = Instant::now();
+        assert_too_large(call(&client, &p, member).await, member);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{member}: took {:?}",
+            started.elapsed()
+        );
+        let sent = bytes_sent_before_hang_up(&firehose).await;
+        assert!(sent < 16 * MIB, "{member}: {sent} bytes went out");
+    }
+}
+
+#[tokio::test]
+async fn an_announced_content_length_above_the_limit_is_refused_before_the_body_is_read() {
+    let firehose = Firehose::start(GIB, true, Duration::from_millis(1)).await;
+    assert_too_large(
+        builder(&firehose.url).discover().await.map(drop),
+        "discovery",
+    );
+    let sent = bytes_sent_before_hang_up(&firehose).await;
+    assert!(sent < 16 * MIB, "{sent} bytes went out");
+}
+
+#[tokio::test]
+async fn the_limit_is_the_builders() {
+    // 300 KiB of unterminated JSON: over the default limit, under a 1 MiB one.
+    let firehose = Firehose::start(300 * 1024, false, Duration::ZERO).await;
+    assert_too_large(builder(&firehose.url).discover().await.map(drop), "default");
+    let raised = builder(&firehose.url)
+        .max_response_size(1024 * 1024)
+        .discover()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            raised,
+            Error::MalformedResponse {
+                what: "discovery document",
+                ..
+            }
+        ),
+        "read to the end, then refused as JSON: {raised:?}"
+    );
+    let err = builder(&firehose.url)
+        .max_response_size(10)
+        .discover()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
+}
