@@ -138,7 +138,10 @@ impl ClientBuilder {
         self
     }
 
-    /// A preconfigured HTTP client (proxies, timeouts, custom roots).
+    /// A preconfigured HTTP client (proxies, timeouts, custom roots). Its redirect policy does
+    /// not matter: the library refuses every redirect itself (see [`crate::http`]), so a client
+    /// that follows redirects never re-sends a code, verifier, token or client credential to
+    /// another address. Give it a timeout: the default client's is 30 seconds.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self

@@ -62,6 +62,13 @@ pub enum Error {
         "{url} answered with a body larger than {limit} bytes; refused without reading the rest (raise ClientBuilder::max_response_size if the provider's answers are really that large)"
     )]
     ResponseTooLarge { url: String, limit: usize },
+    #[error(
+        "{url} answered with a redirect (to {location:?}); refused: this library never follows a redirect, so that codes, verifiers, tokens and client credentials reach only the endpoints the provider publishes"
+    )]
+    Redirect {
+        url: String,
+        location: Option<String>,
+    },
 
     // --- discovery ------------------------------------------------------------------------
     #[error(

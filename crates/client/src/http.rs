@@ -1,12 +1,21 @@
 //! The library's only contact with the network: a request goes out, status, content type and
 //! body come back. Everything that interprets the answer is sans-I/O and lives elsewhere.
 //!
-//! A body is read up to a limit and no further: chunk by chunk, and the read stops as soon as it
-//! would pass the limit (at once when `Content-Length` announces more), so a provider cannot make
-//! the merchant buffer a body of its choosing.
+//! Two rules hold here whatever `reqwest::Client` the caller configured:
+//!
+//! - **A body is read up to a limit and no further.** It is read chunk by chunk and the read stops
+//!   as soon as it would pass the limit (at once when `Content-Length` announces more), so a
+//!   provider cannot make the merchant buffer a body of its choosing.
+//! - **No redirect is followed.** A form body (the code and PKCE verifier, a refresh token, a
+//!   client secret or assertion) is sent as a body that cannot be replayed, so a client that
+//!   follows redirects cannot re-send it after a 307 or 308: the 3xx comes back to this module,
+//!   which refuses it. A 301, 302 or 303 that such a client follows turns into a GET without the
+//!   body (and without `Authorization` across origins, as reqwest strips it); its answer arrives
+//!   from another URL and is refused as well, so nothing read here ever comes from an address
+//!   the provider did not publish.
 
 use crate::Error;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION};
 
 /// The largest response body read unless configured: discovery, JWKS, token, userinfo and
 /// introspection answers are a few KiB each.
@@ -77,7 +86,9 @@ pub(crate) async fn post_form(
         .post(&request.url)
         .header(ACCEPT, "application/json")
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(body);
+        // `wrap` makes a body that reqwest cannot clone, hence cannot re-send to a redirect's
+        // target; its exact size still goes out as Content-Length.
+        .body(reqwest::Body::wrap(body));
     if let Some(value) = &request.authorization {
         builder = builder.header(AUTHORIZATION, value);
     }
@@ -90,6 +101,7 @@ async fn read(
     max_body: usize,
 ) -> Result<HttpResponse, Error> {
     let mut response = sent.map_err(|e| Error::network(url, e))?;
+    refuse_redirect(url, &response)?;
     let status = response.status().as_u16();
     let content_type = response
         .headers()
@@ -123,4 +135,28 @@ async fn read(
         content_type,
         body,
     })
+}
+
+/// A 3xx the HTTP client handed back, or an answer from another URL than the one asked (the
+/// caller's client followed a redirect), is refused.
+fn refuse_redirect(url: &str, response: &reqwest::Response) -> Result<(), Error> {
+    if response.status().is_redirection() {
+        return Err(Error::Redirect {
+            url: url.to_owned(),
+            location: response
+                .headers()
+                .get(LOCATION)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        });
+    }
+    let mut asked = url::Url::parse(url).map_err(|e| Error::Config(format!("{url}: {e}")))?;
+    // An HTTP request carries no fragment, so the answer's URL has none either.
+    asked.set_fragment(None);
+    if *response.url() != asked {
+        return Err(Error::Redirect {
+            url: url.to_owned(),
+            location: Some(response.url().to_string()),
+        });
+    }
+    Ok(())
 }

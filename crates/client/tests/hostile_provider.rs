@@ -3,11 +3,14 @@
 
 mod support;
 
+use axum::http::{Method, StatusCode};
 use bankid_oidc_client::authorization::LoginSecrets;
-use bankid_oidc_client::{AuthorizationRequest, CallbackParams, Client, Error, Expected, Login};
+use bankid_oidc_client::{
+    AuthorizationRequest, CallbackParams, Client, ClientAuth, Error, Expected, Login,
+};
 use serde_json::json;
 use std::time::{Duration, Instant};
-use support::provider::{Firehose, SECRET, TestProvider};
+use support::provider::{Answer, Elsewhere, Firehose, SECRET, TestProvider};
 use support::{ACCESS_TOKEN, CLIENT_ID, NONCE, bankid_claims};
 
 const VERIFIER: &str = "verifier-that-must-reach-only-the-token-endpoint-0123456789";
@@ -175,4 +178,141 @@ async fn the_limit_is_the_builders() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Config(_)), "{err:?}");
+}
+
+// --- 3. no redirect is followed, whatever HTTP client the caller gives ------------------------
+
+/// A client like a merchant's own: reqwest's defaults follow up to ten redirects.
+async fn client_with_following_http(p: &TestProvider, auth: ClientAuth) -> Client {
+    builder(&p.issuer)
+        .auth(auth)
+        .http_client(reqwest::Client::new())
+        .discover()
+        .await
+        .unwrap()
+}
+
+fn assert_refused_redirect(result: Result<(), Error>, what: &str) {
+    assert!(
+        matches!(result, Err(Error::Redirect { .. })),
+        "{what}: expected Redirect, got {result:?}"
+    );
+}
+
+/// Nothing secret reached the other origin: no POST, no body, no credentials. After a 307 or
+/// 308 nothing reached it at all.
+fn assert_nothing_leaked(elsewhere: &Elsewhere, status: StatusCode, secrets: &[&str], what: &str) {
+    let received = elsewhere.received();
+    if matches!(
+        status,
+        StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT
+    ) {
+        assert!(received.is_empty(), "{what} {status}: {received:?}");
+    }
+    for request in received {
+        assert_eq!(request.method, Method::GET, "{what} {status}");
+        assert!(request.authorization.is_none(), "{what} {status}");
+        assert!(request.body.is_empty(), "{what} {status}: {request:?}");
+        for secret in secrets {
+            assert!(
+                !request.uri.to_string().contains(secret),
+                "{what} {status}: {request:?}"
+            );
+        }
+    }
+}
+
+const REDIRECTS: [StatusCode; 5] = [
+    StatusCode::MOVED_PERMANENTLY,
+    StatusCode::FOUND,
+    StatusCode::SEE_OTHER,
+    StatusCode::TEMPORARY_REDIRECT,
+    StatusCode::PERMANENT_REDIRECT,
+];
+
+#[tokio::test]
+async fn a_redirecting_token_endpoint_never_gets_the_code_and_verifier_to_another_origin() {
+    for status in REDIRECTS {
+        let p = TestProvider::start().await;
+        let elsewhere = Elsewhere::start().await;
+        p.misbehave(
+            "/token",
+            Answer::Redirect(status, format!("{}/token", elsewhere.origin)),
+        );
+        let client = client_with_following_http(
+            &p,
+            ClientAuth::SecretBasic {
+                secret: SECRET.into(),
+            },
+        )
+        .await;
+        assert_refused_redirect(login(&client, |r| r).await.map(drop), "token");
+        assert_nothing_leaked(&elsewhere, status, &["the-code", VERIFIER], "token");
+    }
+}
+
+#[tokio::test]
+async fn a_redirecting_par_introspection_or_revocation_endpoint_never_gets_the_secret_elsewhere() {
+    let paths = [
+        ("pushed_authorization_request_endpoint", "/par"),
+        ("introspection_endpoint", "/introspect"),
+        ("revocation_endpoint", "/revoke"),
+    ];
+    for (member, path) in paths {
+        for status in REDIRECTS {
+            let p = TestProvider::start().await;
+            let elsewhere = Elsewhere::start().await;
+            p.misbehave(
+                path,
+                Answer::Redirect(status, format!("{}{path}", elsewhere.origin)),
+            );
+            // The secret travels in the body here, with the token or the request.
+            let client = client_with_following_http(
+                &p,
+                ClientAuth::SecretPost {
+                    secret: SECRET.into(),
+                },
+            )
+            .await;
+            assert_refused_redirect(call(&client, &p, member).await, member);
+            assert_nothing_leaked(&elsewhere, status, &[SECRET, ACCESS_TOKEN], member);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_form_that_cannot_be_replayed_still_goes_out_with_its_content_length() {
+    // Some gateways refuse chunked POSTs; the unreplayable body keeps its exact length.
+    let p = TestProvider::start().await;
+    let client = client(&p).await;
+    client.client_credentials(&["esign"]).await.unwrap();
+    let lengths = p.token_content_lengths.lock().unwrap().clone();
+    assert_eq!(lengths.len(), 1);
+    let length: usize = lengths[0]
+        .as_deref()
+        .expect("Content-Length")
+        .parse()
+        .unwrap();
+    assert_eq!(length, "grant_type=client_credentials&scope=esign".len());
+}
+
+#[tokio::test]
+async fn with_the_librarys_own_http_client_a_redirect_is_read_and_refused() {
+    let p = TestProvider::start().await;
+    let elsewhere = Elsewhere::start().await;
+    p.misbehave(
+        "/token",
+        Answer::Redirect(
+            StatusCode::TEMPORARY_REDIRECT,
+            format!("{}/token", elsewhere.origin),
+        ),
+    );
+    let client = client(&p).await;
+    match login(&client, |r| r).await {
+        Err(Error::Redirect { location, .. }) => {
+            assert_eq!(location, Some(format!("{}/token", elsewhere.origin)))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(elsewhere.received().is_empty());
 }
