@@ -162,6 +162,14 @@ pub enum Error {
         "the token is issued in the future (iat {iat}, now {now}, allowed clock skew {skew} s); check that this machine's clock is synchronised"
     )]
     IssuedInFuture { iat: i64, now: i64, skew: u64 },
+    #[error(
+        "the token is not valid before {nbf} (now {now}, allowed clock skew {skew} s); check that this machine's clock is synchronised"
+    )]
+    NotYetValid { nbf: i64, now: i64, skew: u64 },
+    #[error(
+        "the token's {0} claim is empty; refused, so that nothing is ever keyed by an empty identifier"
+    )]
+    EmptyClaim(&'static str),
     #[error("the token's typ claim is '{0}', not an ID token's 'ID'")]
     WrongTokenTyp(String),
     #[error("the ID token has no nonce, but the login sent one; treat the login as failed")]

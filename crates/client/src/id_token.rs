@@ -8,10 +8,11 @@ use bankid_oidc_core::acr::loa_of;
 use bankid_oidc_core::b64;
 use bankid_oidc_core::claims::{Audience, ID_TOKEN_TYP, IdTokenClaims};
 use bankid_oidc_core::discovery::ProviderMetadata;
+use serde::Deserialize;
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 
-/// The clock skew tolerated on `exp` and `iat` unless configured otherwise.
+/// The clock skew tolerated on `exp`, `iat` and `nbf` unless configured otherwise.
 pub const DEFAULT_CLOCK_SKEW: Duration = Duration::from_secs(30);
 
 /// What one particular ID token must match besides the provider-wide rules: the values of the
@@ -91,7 +92,7 @@ impl IdTokenVerifier {
         Ok(self)
     }
 
-    /// Tolerance on `exp` and `iat` for clocks that disagree a little (default 30 seconds).
+    /// Tolerance on `exp`, `iat` and `nbf` for clocks that disagree a little (default 30 seconds).
     pub fn clock_skew(mut self, skew: Duration) -> Self {
         self.clock_skew = skew;
         self
@@ -133,10 +134,14 @@ impl IdTokenVerifier {
         let jws = jws::verify(token, &self.allowed_algs, keys)?;
         let claims: IdTokenClaims = serde_json::from_slice(&jws.payload)
             .map_err(|e| Error::MalformedJwt(format!("ID token claims: {e}")))?;
+        // `nbf` is optional and not among the core crate's ID token claims.
+        let not_before: NotBefore = serde_json::from_slice(&jws.payload)
+            .map_err(|e| Error::MalformedJwt(format!("ID token claims: {e}")))?;
 
         self.check_issuer(&claims)?;
         self.check_audience(&claims)?;
-        self.check_times(&claims, now)?;
+        check_identifiers(&claims)?;
+        self.check_times(&claims, not_before.nbf, now)?;
         check_typ(&claims)?;
         check_nonce(&claims, expected.nonce)?;
         self.check_loa(&claims)?;
@@ -179,7 +184,9 @@ impl IdTokenVerifier {
         }
     }
 
-    fn check_times(&self, claims: &IdTokenClaims, now: i64) -> Result<(), Error> {
+    /// `exp`, `iat` and `nbf` come from the provider: every comparison saturates, so no value
+    /// (i64::MIN to i64::MAX) can overflow; values outside i64 fail to parse, as malformed.
+    fn check_times(&self, claims: &IdTokenClaims, nbf: Option<i64>, now: i64) -> Result<(), Error> {
         let skew = self.clock_skew.as_secs();
         let skew_i = i64::try_from(skew).unwrap_or(i64::MAX);
         if now > claims.exp.saturating_add(skew_i) {
@@ -195,6 +202,11 @@ impl IdTokenVerifier {
                 now,
                 skew,
             });
+        }
+        if let Some(nbf) = nbf
+            && nbf > now.saturating_add(skew_i)
+        {
+            return Err(Error::NotYetValid { nbf, now, skew });
         }
         Ok(())
     }
@@ -232,6 +244,24 @@ impl IdTokenVerifier {
             None => Ok(()),
         }
     }
+}
+
+#[derive(Deserialize)]
+struct NotBefore {
+    #[serde(default)]
+    nbf: Option<i64>,
+}
+
+/// A merchant keys its users by `sub` (and sessions by `sid`): an empty one would make every
+/// such token the same user.
+fn check_identifiers(claims: &IdTokenClaims) -> Result<(), Error> {
+    if claims.sub.is_empty() {
+        return Err(Error::EmptyClaim("sub"));
+    }
+    if claims.sid.as_deref() == Some("") {
+        return Err(Error::EmptyClaim("sid"));
+    }
+    Ok(())
 }
 
 /// BankID marks ID tokens with `typ: "ID"`; a token with another `typ` (an access token, say)

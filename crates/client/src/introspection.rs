@@ -107,7 +107,8 @@ struct Envelope {
 }
 
 /// Reads an introspection answer. `active` is the one required member and must be a boolean;
-/// anything else is a malformed answer, not an inactive token.
+/// anything else is a malformed answer, not an inactive token. The times (`exp`, `iat`, `nbf`)
+/// must be integers within i64 when present; they are reported, not compared.
 pub fn process_introspection_response(
     url: &str,
     response: &HttpResponse,
@@ -123,9 +124,17 @@ pub fn process_introspection_response(
         serde_json::from_slice(&response.body).map_err(|e| malformed(e.to_string()))?;
     match envelope.active {
         Some(serde_json::Value::Bool(false)) => Ok(Introspection::Inactive),
-        Some(serde_json::Value::Bool(true)) => serde_json::from_slice(&response.body)
-            .map(|token| Introspection::Active(Box::new(token)))
-            .map_err(|e| malformed(e.to_string())),
+        Some(serde_json::Value::Bool(true)) => {
+            let token: ActiveToken =
+                serde_json::from_slice(&response.body).map_err(|e| malformed(e.to_string()))?;
+            // Present but empty identifiers would key a merchant's records by nothing.
+            for (claim, value) in [("sub", &token.sub), ("sid", &token.sid)] {
+                if value.as_deref() == Some("") {
+                    return Err(Error::EmptyClaim(claim));
+                }
+            }
+            Ok(Introspection::Active(Box::new(token)))
+        }
         Some(other) => Err(malformed(format!("active is {other}, not a boolean"))),
         None => Err(malformed("no active member".into())),
     }

@@ -88,6 +88,9 @@ pub fn process_userinfo_response(
         }
         other => return Err(Error::UnsupportedContentType(other.to_owned())),
     };
+    if info.sub.is_empty() {
+        return Err(Error::EmptyClaim("sub"));
+    }
     // Another user's claims, swapped in by a token substitution, must never be attached to this
     // login.
     if info.sub != expected_sub {

@@ -316,3 +316,50 @@ async fn with_the_librarys_own_http_client_a_redirect_is_read_and_refused() {
     }
     assert!(elsewhere.received().is_empty());
 }
+
+// --- 6. nbf -----------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_id_token_not_yet_valid_is_refused_beyond_the_clock_skew() {
+    let p = TestProvider::start().await;
+    let client = client(&p).await;
+    p.id_token_claim("nbf", json!(support::provider::now() + 3600));
+    assert!(matches!(
+        login(&client, |r| r).await,
+        Err(Error::NotYetValid { skew: 30, .. })
+    ));
+    // Within the skew, a provider clock a little ahead is tolerated.
+    p.id_token_claim("nbf", json!(support::provider::now() + 10));
+    login(&client, |r| r).await.unwrap();
+}
+
+// --- 7. empty identifiers ---------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_empty_sub_or_sid_is_refused() {
+    for claim in ["sub", "sid"] {
+        let p = TestProvider::start().await;
+        let client = client(&p).await;
+        p.id_token_claim(claim, json!(""));
+        match login(&client, |r| r).await {
+            Err(Error::EmptyClaim(c)) => assert_eq!(c, claim),
+            other => panic!("{claim}: {other:?}"),
+        }
+    }
+    let p = TestProvider::start().await;
+    let client = client(&p).await;
+    *p.userinfo_claims.lock().unwrap() =
+        Some(json!({"iss": p.issuer, "aud": CLIENT_ID, "sub": ""}));
+    assert!(matches!(
+        client.userinfo(ACCESS_TOKEN, "").await,
+        Err(Error::EmptyClaim("sub"))
+    ));
+    p.misbehave(
+        "/introspect",
+        Answer::Json(StatusCode::OK, json!({"active": true, "sub": ""})),
+    );
+    assert!(matches!(
+        client.introspect(ACCESS_TOKEN, None).await,
+        Err(Error::EmptyClaim("sub"))
+    ));
+}

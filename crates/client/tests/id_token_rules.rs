@@ -292,6 +292,42 @@ fn expired_token_is_refused_after_the_clock_skew() {
 }
 
 #[test]
+fn token_used_before_its_nbf_is_refused_beyond_the_clock_skew() {
+    let f = fixture();
+    let early = with(bankid_claims(), "nbf", json!(NOW + 31));
+    assert!(matches!(
+        f.verify_claims(early.clone()),
+        Err(Error::NotYetValid {
+            nbf,
+            now: NOW,
+            skew: 30
+        }) if nbf == NOW + 31
+    ));
+    f.verify_claims(with(bankid_claims(), "nbf", json!(NOW + 30)))
+        .unwrap();
+    let lenient = f.verifier.clone().clock_skew(Duration::from_secs(60));
+    lenient
+        .verify(&f.key.sign_claims(&early), &f.keys, &expected(), NOW)
+        .unwrap();
+}
+
+#[test]
+fn an_empty_sub_or_sid_is_refused() {
+    let f = fixture();
+    assert!(matches!(
+        f.verify_claims(with(bankid_claims(), "sub", json!(""))),
+        Err(Error::EmptyClaim("sub"))
+    ));
+    assert!(matches!(
+        f.verify_claims(with(bankid_claims(), "sid", json!(""))),
+        Err(Error::EmptyClaim("sid"))
+    ));
+    // sid is optional: absent is fine.
+    f.verify_claims(with(bankid_claims(), "sid", Value::Null))
+        .unwrap();
+}
+
+#[test]
 fn token_issued_in_the_future_is_refused() {
     let f = fixture();
     assert!(matches!(
