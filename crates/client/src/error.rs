@@ -245,6 +245,10 @@ pub enum Error {
         "userinfo is about subject '{found}', but the ID token's subject is '{expected}' (OpenID Connect Core 5.3.2); do not use it"
     )]
     UserinfoSubjectMismatch { expected: String, found: String },
+    #[error(
+        "signed userinfo has no {0}; OpenID Connect Core 5.3.2 requires iss and aud naming the provider and this client"
+    )]
+    MissingUserinfoClaim(&'static str),
     #[error("userinfo answered with content type '{0}', neither JSON nor a JWT")]
     UnsupportedContentType(String),
 }

@@ -34,7 +34,8 @@ impl UserInfo {
     }
 }
 
-/// Signed userinfo carries `iss` and `aud` (Core 5.3.2), which must name the provider and us.
+/// Signed userinfo carries `iss` and `aud` (Core 5.3.2), which must name the provider and us;
+/// without them a signed answer meant for another client could be replayed to this one.
 #[derive(Deserialize)]
 struct SignedUserInfoEnvelope {
     #[serde(default)]
@@ -65,17 +66,15 @@ pub fn process_userinfo_response(
             let verified = jws::verify(token, verifier.algs(), keys)?;
             let envelope: SignedUserInfoEnvelope =
                 serde_json::from_slice(&verified.payload).map_err(|e| malformed(&e))?;
-            if let Some(iss) = envelope.iss
-                && iss != verifier.issuer()
-            {
+            let iss = envelope.iss.ok_or(Error::MissingUserinfoClaim("iss"))?;
+            if iss != verifier.issuer() {
                 return Err(Error::WrongIssuer {
                     expected: verifier.issuer().to_owned(),
                     found: iss,
                 });
             }
-            if let Some(aud) = envelope.aud
-                && !aud.contains(verifier.client_id())
-            {
+            let aud = envelope.aud.ok_or(Error::MissingUserinfoClaim("aud"))?;
+            if !aud.contains(verifier.client_id()) {
                 return Err(Error::WrongAudience {
                     client_id: verifier.client_id().to_owned(),
                     found: match aud {

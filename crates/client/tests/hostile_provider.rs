@@ -8,7 +8,7 @@ use bankid_oidc_client::authorization::LoginSecrets;
 use bankid_oidc_client::{
     AuthorizationRequest, CallbackParams, Client, ClientAuth, Error, Expected, Login,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use support::provider::{Answer, Elsewhere, Firehose, SECRET, TestProvider};
 use support::{ACCESS_TOKEN, CLIENT_ID, NONCE, bankid_claims};
@@ -315,6 +315,38 @@ async fn with_the_librarys_own_http_client_a_redirect_is_read_and_refused() {
         other => panic!("{other:?}"),
     }
     assert!(elsewhere.received().is_empty());
+}
+
+// --- 5. signed userinfo names the provider and the client -------------------------------------
+
+#[tokio::test]
+async fn signed_userinfo_without_iss_or_aud_or_naming_others_is_refused() {
+    let p = TestProvider::start().await;
+    let client = client(&p).await;
+    let good = json!({"iss": p.issuer, "aud": CLIENT_ID, "sub": subject()});
+    *p.userinfo_claims.lock().unwrap() = Some(good.clone());
+    client.userinfo(ACCESS_TOKEN, &subject()).await.unwrap();
+
+    type Refusal = fn(&Error) -> bool;
+    let cases: [(&str, Value, Refusal); 4] = [
+        ("iss", Value::Null, |e| {
+            matches!(e, Error::MissingUserinfoClaim("iss"))
+        }),
+        ("aud", Value::Null, |e| {
+            matches!(e, Error::MissingUserinfoClaim("aud"))
+        }),
+        ("iss", json!("https://other.example"), |e| {
+            matches!(e, Error::WrongIssuer { .. })
+        }),
+        ("aud", json!("another-client"), |e| {
+            matches!(e, Error::WrongAudience { .. })
+        }),
+    ];
+    for (claim, value, expected) in cases {
+        *p.userinfo_claims.lock().unwrap() = Some(support::with(good.clone(), claim, value));
+        let err = client.userinfo(ACCESS_TOKEN, &subject()).await.unwrap_err();
+        assert!(expected(&err), "{claim}: {err:?}");
+    }
 }
 
 // --- 6. nbf -----------------------------------------------------------------------------------
