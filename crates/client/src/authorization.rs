@@ -55,6 +55,11 @@ pub struct PendingLogin {
     /// match ([`crate::payment::verify_permission_digest`]; `Client::handle_callback` checks it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permission_digest: Option<String>,
+    /// The `acr_values` sent (methods, perhaps with levels): `Client::handle_callback` refuses an
+    /// ID token whose `acr` is none of them ([`crate::id_token::check_requested_acr`]). A pending
+    /// login stored before this field existed has none, and is checked against `min_loa` only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acr_values: Vec<String>,
 }
 
 impl fmt::Debug for PendingLogin {
@@ -69,6 +74,7 @@ impl fmt::Debug for PendingLogin {
             .field("code_verifier", &"[redacted]")
             .field("max_age", &self.max_age)
             .field("permission_digest", &self.permission_digest)
+            .field("acr_values", &self.acr_values)
             .finish()
     }
 }
@@ -457,6 +463,13 @@ impl AuthorizationRequest {
                 code_verifier: secrets.code_verifier,
                 max_age: self.max_age,
                 permission_digest: self.permission_digest,
+                // One entry per value, however the caller grouped them.
+                acr_values: self
+                    .acr_values
+                    .iter()
+                    .flat_map(|v| v.split_whitespace())
+                    .map(str::to_owned)
+                    .collect(),
             },
         })
     }
@@ -556,6 +569,11 @@ mod tests {
             "param() must not override state"
         );
         assert_eq!(redirect.pending.max_age, Some(600));
+        assert_eq!(
+            redirect.pending.acr_values,
+            ["urn:bankid:bid", "urn:bankid:bis"],
+            "kept for the callback's check"
+        );
     }
 
     #[test]

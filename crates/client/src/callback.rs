@@ -119,6 +119,7 @@ mod tests {
             code_verifier: "v".repeat(43),
             max_age: None,
             permission_digest: None,
+            acr_values: Vec::new(),
         }
     }
 

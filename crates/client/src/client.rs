@@ -9,7 +9,9 @@ use crate::callback::{AuthorizationCode, CallbackParams, validate_callback};
 use crate::client_auth::ClientAuth;
 use crate::discovery::{discovery_url, process_discovery_response};
 use crate::http::{self, DEFAULT_MAX_RESPONSE_SIZE};
-use crate::id_token::{DEFAULT_CLOCK_SKEW, Expected, IdToken, IdTokenVerifier};
+use crate::id_token::{
+    DEFAULT_CLOCK_SKEW, Expected, IdToken, IdTokenVerifier, check_requested_acr,
+};
 use crate::introspection::{Introspection, introspection_request, process_introspection_response};
 use crate::jwks::{DEFAULT_MAX_AGE, DEFAULT_MIN_REFETCH_INTERVAL, JwksCache};
 use crate::jws::KeySet;
@@ -528,8 +530,9 @@ impl Client {
     }
 
     /// Handles the callback end to end (seed 002): state, iss and error checks, the code
-    /// exchange, and full ID token validation against the pending login's nonce; for a login
-    /// with a payment, the ID token's `permission_digest` against the statement sent.
+    /// exchange, and full ID token validation against the pending login's nonce and its
+    /// requested `acr_values`; for a login with a payment, the ID token's `permission_digest`
+    /// against the statement sent.
     pub async fn handle_callback(
         &self,
         pending: &PendingLogin,
@@ -548,6 +551,7 @@ impl Client {
                 },
             )
             .await?;
+        check_requested_acr(&id_token.claims, &pending.acr_values)?;
         if let Some(expected) = &pending.permission_digest {
             verify_permission_digest(&id_token.claims, expected)?;
         }

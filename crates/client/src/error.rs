@@ -182,6 +182,13 @@ pub enum Error {
     MissingAcr { required: u8 },
     #[error("the ID token's acr '{acr}' does not reach the required LOA {required}")]
     InsufficientLoa { acr: String, required: u8 },
+    #[error(
+        "the ID token's acr {acr:?} is not among the acr_values {requested:?} the login asked for (the request may have been altered on the way); treat the login as failed"
+    )]
+    AcrNotRequested {
+        acr: Option<String>,
+        requested: Vec<String>,
+    },
     #[error("the ID token has no at_hash, but this verifier requires it to bind the access token")]
     MissingAtHash,
     #[error("the ID token's at_hash does not match the access token; the access token was swapped")]

@@ -264,6 +264,38 @@ fn check_identifiers(claims: &IdTokenClaims) -> Result<(), Error> {
     Ok(())
 }
 
+/// The ID token's `acr` must be one the login asked for in `acr_values` (kept in the pending
+/// login), so that a user who edits the request down to a weaker method is refused. A requested
+/// value matches an `acr` with the same method (the part before `;LOA=`); a requested value with
+/// its own `;LOA=N` also needs at least level N. Nothing requested: nothing to check (the
+/// client-wide [`IdTokenVerifier::min_loa`] still applies).
+pub fn check_requested_acr(claims: &IdTokenClaims, requested: &[String]) -> Result<(), Error> {
+    if requested.is_empty() {
+        return Ok(());
+    }
+    let refused = || Error::AcrNotRequested {
+        acr: claims.acr.clone(),
+        requested: requested.to_vec(),
+    };
+    let acr = claims.acr.as_deref().ok_or_else(refused)?;
+    let method = |value: &str| value.split(";LOA=").next().unwrap_or_default().to_owned();
+    let satisfies = |wanted: &String| {
+        method(acr) == method(wanted)
+            && match wanted.split_once(";LOA=") {
+                None => true,
+                Some(_) => match (loa_of(wanted), loa_of(acr)) {
+                    (Some(needed), Some(got)) => got >= needed,
+                    _ => acr == wanted.as_str(),
+                },
+            }
+    };
+    if requested.iter().any(satisfies) {
+        Ok(())
+    } else {
+        Err(refused())
+    }
+}
+
 /// BankID marks ID tokens with `typ: "ID"`; a token with another `typ` (an access token, say)
 /// must not pass as one. Providers that set no `typ` claim are accepted.
 fn check_typ(claims: &IdTokenClaims) -> Result<(), Error> {
@@ -311,5 +343,48 @@ mod tests {
         );
         assert_eq!(token_hash("RS256", token), "77QmUPtjPfzWtF2AnpK9RQ");
         assert_eq!(token_hash("PS384", token).len(), 32);
+    }
+
+    fn with_acr(acr: Option<&str>) -> IdTokenClaims {
+        serde_json::from_value(serde_json::json!({
+            "iss": "i", "sub": "s", "aud": "c", "exp": 2, "iat": 1, "acr": acr,
+        }))
+        .unwrap()
+    }
+
+    fn requested(values: &[&str]) -> Vec<String> {
+        values.iter().map(|v| v.to_string()).collect()
+    }
+
+    #[test]
+    fn requested_acr_matches_by_method_and_at_least_the_level_asked() {
+        let bis3 = with_acr(Some("urn:bankid:bis;LOA=3"));
+        for ok in [
+            &[][..],
+            &["urn:bankid:bis"],
+            &["urn:bankid:bid", "urn:bankid:bis"],
+            &["urn:bankid:bis;LOA=3"],
+            &["urn:bankid:bis;LOA=2"],
+        ] {
+            check_requested_acr(&bis3, &requested(ok)).unwrap();
+        }
+        for refused in [
+            &["urn:bankid:bid"][..],
+            &["urn:bankid:bis;LOA=4"],
+            &["urn:bankid:bi"],
+            // A level the library cannot read must then be matched exactly.
+            &["urn:bankid:bis;LOA=three"],
+        ] {
+            assert!(matches!(
+                check_requested_acr(&bis3, &requested(refused)),
+                Err(Error::AcrNotRequested { .. })
+            ));
+        }
+        // Other providers' plain values (Auth0's phr/phrh, eIDAS levels) compare as they are.
+        check_requested_acr(&with_acr(Some("phr")), &requested(&["phrh", "phr"])).unwrap();
+        assert!(matches!(
+            check_requested_acr(&with_acr(None), &requested(&["phr"])),
+            Err(Error::AcrNotRequested { acr: None, .. })
+        ));
     }
 }

@@ -317,6 +317,49 @@ async fn with_the_librarys_own_http_client_a_redirect_is_read_and_refused() {
     assert!(elsewhere.received().is_empty());
 }
 
+// --- 4. the requested acr_values ---------------------------------------------------------------
+
+#[tokio::test]
+async fn a_login_that_asked_for_bankid_refuses_a_biometrics_token() {
+    let p = TestProvider::start().await;
+    let client = client(&p).await;
+    // The test provider issues `urn:bankid:bis;LOA=3`, as if the user had edited the URL.
+    for asked in [
+        "urn:bankid:bid",
+        "urn:bankid:bid;LOA=4",
+        "urn:bankid:bis;LOA=4",
+    ] {
+        match login(&client, |r| r.acr_values([asked])).await {
+            Err(Error::AcrNotRequested { acr, requested }) => {
+                assert_eq!(acr.as_deref(), Some("urn:bankid:bis;LOA=3"));
+                assert_eq!(requested, [asked]);
+            }
+            other => panic!("{asked}: {other:?}"),
+        }
+    }
+    for asked in [
+        "urn:bankid:bis",
+        "urn:bankid:bid urn:bankid:bis",
+        "urn:bankid:bis;LOA=3",
+    ] {
+        login(&client, |r| r.acr_values([asked]))
+            .await
+            .unwrap_or_else(|e| panic!("{asked}: {e}"));
+    }
+    // A token without acr, when acr_values were sent (and no min_loa would catch it first).
+    p.id_token_claim("acr", Value::Null);
+    let client = Client::builder(&p.issuer, CLIENT_ID)
+        .client_secret(SECRET)
+        .redirect_uri("http://127.0.0.1/cb")
+        .discover()
+        .await
+        .unwrap();
+    assert!(matches!(
+        login(&client, |r| r.acr_values(["urn:bankid:bis"])).await,
+        Err(Error::AcrNotRequested { acr: None, .. })
+    ));
+}
+
 // --- 5. signed userinfo names the provider and the client -------------------------------------
 
 #[tokio::test]
