@@ -25,11 +25,11 @@ use crate::request_encryption::{RequestEncryption, encrypt_request_object};
 use crate::request_object::{DEFAULT_LIFETIME, RequestObjectSigner, request_object_claims};
 use crate::revocation::{process_revocation_response, revocation_request};
 use crate::token::{
-    TokenTypeHint, authorization_code_request, client_credentials_request, process_token_response,
-    refresh_token_request,
+    TokenTypeHint, Tokens, authorization_code_request, client_credentials_request,
+    read_token_response, refresh_token_request,
 };
 use crate::userinfo::{UserInfo, process_userinfo_response};
-use bankid_oidc_core::claims::{IdTokenClaims, TokenResponse};
+use bankid_oidc_core::claims::IdTokenClaims;
 use bankid_oidc_core::discovery::ProviderMetadata;
 use bankid_oidc_core::jwk::{Jwk, Jwks};
 use std::fmt;
@@ -317,7 +317,7 @@ struct Inner {
 #[derive(Debug, Clone)]
 pub struct Login {
     pub id_token: IdToken,
-    pub tokens: TokenResponse,
+    pub tokens: Tokens,
 }
 
 /// A relying party for one provider (a BankID OIDC realm issuer or the BIS issuer). Cheap to
@@ -564,12 +564,12 @@ impl Client {
         &self,
         pending: &PendingLogin,
         code: &AuthorizationCode,
-    ) -> Result<TokenResponse, Error> {
+    ) -> Result<Tokens, Error> {
         let provider = self.provider().await?;
         let request =
             authorization_code_request(&provider.metadata, &self.inner.config.auth, pending, code)?;
         let response = self.post_form(&request).await?;
-        process_token_response(&request.url, &response)
+        read_token_response(&request.url, &response)
     }
 
     /// Runs [`IdTokenVerifier::verify`] with the cached keys; on an unknown `kid`, refetches the
@@ -675,7 +675,7 @@ impl Client {
             scopes,
         )?;
         let response = self.post_form(&request).await?;
-        let tokens = process_token_response(&request.url, &response)?;
+        let tokens = read_token_response(&request.url, &response)?;
         let id_token = match tokens.id_token.as_deref() {
             Some(raw) => {
                 let expected = Expected {
@@ -751,7 +751,7 @@ impl Client {
                     scopes,
                 )?;
                 let response = self.post_form(&request).await?;
-                process_token_response(&request.url, &response)
+                read_token_response(&request.url, &response)
             })
             .await
     }

@@ -15,7 +15,7 @@
 //!
 //! As in oauth4webapi, every step is a pair: a pure function that builds or validates
 //! ([`AuthorizationRequest`], [`validate_callback`], [`token::authorization_code_request`],
-//! [`token::process_token_response`], [`IdTokenVerifier::verify`],
+//! [`token::read_token_response`], [`IdTokenVerifier::verify`],
 //! [`userinfo::process_userinfo_response`]) and the [`Client`], a thin async layer that does
 //! the HTTP and keeps the caches (discovery, JWKS, client-credentials tokens). The later steps
 //! follow the same shape ([`token::refresh_token_request`] with
@@ -156,7 +156,7 @@ pub use private_key_jwt::PrivateKeyJwtSigner;
 pub use refresh::Refreshed;
 pub use request_encryption::RequestEncryption;
 pub use request_object::RequestObjectSigner;
-pub use token::TokenTypeHint;
+pub use token::{TokenTypeHint, Tokens};
 pub use userinfo::UserInfo;
 
 /// The core crate's vocabulary this API speaks in (claims, discovery metadata, error codes).

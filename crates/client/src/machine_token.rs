@@ -2,7 +2,7 @@
 //! merchant backend calling the permissions API per payment does not fetch a token each time.
 
 use crate::Error;
-use bankid_oidc_core::claims::TokenResponse;
+use crate::token::Tokens;
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
@@ -11,7 +11,9 @@ use std::time::{Duration, SystemTime};
 #[derive(Clone, PartialEq, Eq)]
 pub struct AccessToken {
     pub token: String,
-    pub expires_at: SystemTime,
+    /// When the token expires; `None` if the provider did not say, or named a lifetime this
+    /// machine's clock cannot represent. A token without a known expiry is not cached.
+    pub expires_at: Option<SystemTime>,
     /// The scopes granted, if the provider said (it may grant fewer than asked).
     pub scope: Option<String>,
 }
@@ -27,17 +29,25 @@ impl std::fmt::Debug for AccessToken {
 }
 
 impl AccessToken {
-    pub fn from_response(response: &TokenResponse, received_at: SystemTime) -> Self {
+    pub fn from_response(response: &Tokens, received_at: SystemTime) -> Self {
         AccessToken {
             token: response.access_token.clone(),
-            expires_at: received_at + Duration::from_secs(response.expires_in),
+            // `expires_in` is the provider's number: an addition that overflows the clock must
+            // not panic the merchant's task.
+            expires_at: response
+                .lifetime()
+                .and_then(|lifetime| received_at.checked_add(lifetime)),
             scope: response.scope.clone(),
         }
     }
 
-    /// Whether the token still has more than `margin` to live at `now`.
+    /// Whether the token still has more than `margin` to live at `now`; never for a token whose
+    /// expiry is unknown.
     pub fn fresh_at(&self, now: SystemTime, margin: Duration) -> bool {
-        now + margin < self.expires_at
+        match (self.expires_at, now.checked_add(margin)) {
+            (Some(expires_at), Some(deadline)) => deadline < expires_at,
+            _ => false,
+        }
     }
 }
 
@@ -71,7 +81,7 @@ impl MachineTokenCache {
     ) -> Result<AccessToken, Error>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<TokenResponse, Error>>,
+        Fut: Future<Output = Result<Tokens, Error>>,
     {
         let key = scope_key(scopes);
         let mut tokens = self.tokens.lock().await;
@@ -84,7 +94,12 @@ impl MachineTokenCache {
         let response = fetch().await?;
         // Expiry counts from when the request left: the provider's clock started no later.
         let token = AccessToken::from_response(&response, sent_at);
-        tokens.insert(key, token.clone());
+        if token.expires_at.is_some() {
+            tokens.insert(key, token.clone());
+        } else {
+            // Without a known expiry there is no moment to replace it at: fetch anew each time.
+            tokens.remove(&key);
+        }
         Ok(token)
     }
 
@@ -102,11 +117,11 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    fn response(expires_in: u64) -> TokenResponse {
-        TokenResponse {
+    fn response(expires_in: u64) -> Tokens {
+        Tokens {
             access_token: "t".into(),
             token_type: "Bearer".into(),
-            expires_in,
+            expires_in: Some(expires_in),
             id_token: None,
             refresh_token: None,
             scope: Some("esign".into()),
@@ -165,5 +180,47 @@ mod tests {
         cache.forget("t").await;
         cache.get_or_fetch(&["esign"], counting).await.unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn any_expires_in_is_added_to_the_clock_without_panicking() {
+        let received = SystemTime::now();
+        for expires_in in [
+            0,
+            1,
+            u64::from(u32::MAX),
+            i64::MAX as u64,
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            let token = AccessToken::from_response(&response(expires_in), received);
+            if let Some(at) = token.expires_at {
+                assert_eq!(at.duration_since(received).unwrap().as_secs(), expires_in);
+            }
+            // Whatever the provider said, asking about freshness is safe too.
+            token.fresh_at(received, Duration::MAX);
+            token.fresh_at(received, Duration::from_secs(30));
+        }
+        let beyond_the_clock = AccessToken::from_response(&response(u64::MAX), received);
+        assert_eq!(beyond_the_clock.expires_at, None);
+        assert!(!beyond_the_clock.fresh_at(received, Duration::ZERO));
+    }
+
+    #[tokio::test]
+    async fn a_token_of_unknown_lifetime_is_used_once_and_not_cached() {
+        let cache = MachineTokenCache::new(Duration::from_secs(30));
+        let calls = AtomicUsize::new(0);
+        let unknown = || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Ok(Tokens {
+                expires_in: None,
+                ..response(0)
+            })
+        };
+        for _ in 0..2 {
+            let token = cache.get_or_fetch(&["esign"], unknown).await.unwrap();
+            assert_eq!(token.expires_at, None);
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 }

@@ -8,13 +8,14 @@
 
 use crate::Error;
 use crate::id_token::IdToken;
-use bankid_oidc_core::claims::{Audience, IdTokenClaims, TokenResponse};
+use crate::token::Tokens;
+use bankid_oidc_core::claims::{Audience, IdTokenClaims};
 
 /// The tokens a refresh returned.
 #[derive(Debug, Clone)]
 pub struct Refreshed {
     /// The token response as received (new access token, `expires_in`, `scope`).
-    pub tokens: TokenResponse,
+    pub tokens: Tokens,
     /// The new ID token, validated like the original (signature, `iss`, `aud`, times, `at_hash`)
     /// and checked to be about the same login, if the provider sent one.
     pub id_token: Option<IdToken>,
@@ -29,7 +30,7 @@ pub struct Refreshed {
 impl Refreshed {
     /// Assembles the result from the token response, its validated ID token and the refresh
     /// token that was sent.
-    pub fn new(tokens: TokenResponse, id_token: Option<IdToken>, used_refresh_token: &str) -> Self {
+    pub fn new(tokens: Tokens, id_token: Option<IdToken>, used_refresh_token: &str) -> Self {
         let (refresh_token, rotated) = match &tokens.refresh_token {
             Some(next) => (next.clone(), next != used_refresh_token),
             None => (used_refresh_token.to_owned(), false),
@@ -106,11 +107,11 @@ mod tests {
         .unwrap()
     }
 
-    fn response(refresh_token: Option<&str>) -> TokenResponse {
-        TokenResponse {
+    fn response(refresh_token: Option<&str>) -> Tokens {
+        Tokens {
             access_token: "at".into(),
             token_type: "Bearer".into(),
-            expires_in: 300,
+            expires_in: Some(300),
             id_token: None,
             refresh_token: refresh_token.map(str::to_owned),
             scope: None,

@@ -9,6 +9,32 @@ use crate::error::ProviderError;
 use crate::http::{FormRequest, HttpResponse};
 use bankid_oidc_core::claims::TokenResponse;
 use bankid_oidc_core::discovery::ProviderMetadata;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The token endpoint's successful answer (RFC 6749 section 5.1) as this library reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tokens {
+    pub access_token: String,
+    pub token_type: String,
+    /// The access token's lifetime in seconds, if the provider said: RFC 6749 only recommends
+    /// it. `None` means unknown, not unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+impl Tokens {
+    /// The access token's lifetime, if the provider said.
+    pub fn lifetime(&self) -> Option<Duration> {
+        self.expires_in.map(Duration::from_secs)
+    }
+}
 
 fn token_endpoint(metadata: &ProviderMetadata) -> Result<&str, Error> {
     metadata
@@ -123,12 +149,13 @@ pub(crate) fn endpoint_error(endpoint: &'static str, url: &str, response: &HttpR
     }
 }
 
-/// Reads a token endpoint answer (RFC 6749 section 5).
-pub fn process_token_response(url: &str, response: &HttpResponse) -> Result<TokenResponse, Error> {
+/// Reads a token endpoint answer (RFC 6749 section 5). `expires_in`, when present, must be a
+/// non-negative integer; any such value is accepted (nothing adds to it unchecked).
+pub fn read_token_response(url: &str, response: &HttpResponse) -> Result<Tokens, Error> {
     if response.status != 200 {
         return Err(endpoint_error("token", url, response));
     }
-    let tokens: TokenResponse =
+    let tokens: Tokens =
         serde_json::from_slice(&response.body).map_err(|e| Error::MalformedResponse {
             what: "token response",
             detail: e.to_string(),
@@ -139,6 +166,26 @@ pub fn process_token_response(url: &str, response: &HttpResponse) -> Result<Toke
         return Err(Error::UnsupportedTokenType(tokens.token_type));
     }
     Ok(tokens)
+}
+
+/// [`read_token_response`] into the core crate's [`TokenResponse`], for callers that share that
+/// type with a provider. Its `expires_in` is required, so an answer without one is refused here;
+/// prefer [`read_token_response`], which accepts it as a lifetime unknown.
+pub fn process_token_response(url: &str, response: &HttpResponse) -> Result<TokenResponse, Error> {
+    let tokens = read_token_response(url, response)?;
+    let expires_in = tokens.expires_in.ok_or(Error::MalformedResponse {
+        what: "token response",
+        detail: "no expires_in, which the core TokenResponse requires; use read_token_response"
+            .into(),
+    })?;
+    Ok(TokenResponse {
+        access_token: tokens.access_token,
+        token_type: tokens.token_type,
+        expires_in,
+        id_token: tokens.id_token,
+        refresh_token: tokens.refresh_token,
+        scope: tokens.scope,
+    })
 }
 
 #[cfg(test)]
@@ -234,6 +281,29 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, Error::UnsupportedTokenType(_)));
+    }
+
+    #[test]
+    fn a_token_response_without_expires_in_has_an_unknown_lifetime() {
+        let body = r#"{"access_token":"a","token_type":"Bearer"}"#;
+        let tokens = read_token_response("u", &json(200, body)).unwrap();
+        assert_eq!(tokens.expires_in, None);
+        assert_eq!(tokens.lifetime(), None);
+        // The core crate's type cannot say "unknown", so the conversion to it refuses.
+        assert!(matches!(
+            process_token_response("u", &json(200, body)),
+            Err(Error::MalformedResponse {
+                what: "token response",
+                ..
+            })
+        ));
+        let with = r#"{"access_token":"a","token_type":"Bearer","expires_in":60}"#;
+        assert_eq!(
+            process_token_response("u", &json(200, with))
+                .unwrap()
+                .expires_in,
+            60
+        );
     }
 
     #[test]

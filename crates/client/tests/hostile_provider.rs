@@ -180,6 +180,55 @@ async fn the_limit_is_the_builders() {
     assert!(matches!(err, Error::Config(_)), "{err:?}");
 }
 
+// --- 2. the provider's numbers ----------------------------------------------------------------
+
+#[tokio::test]
+async fn a_machine_token_living_beyond_the_clock_neither_panics_nor_is_cached() {
+    let p = TestProvider::start().await;
+    let client = client(&p).await;
+    p.token_member("expires_in", json!(u64::MAX));
+    for _ in 0..2 {
+        let token = client.client_credentials(&["esign"]).await.unwrap();
+        assert_eq!(token.expires_at, None);
+    }
+    assert_eq!(
+        p.token_requests.load(std::sync::atomic::Ordering::SeqCst),
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_token_response_without_expires_in_is_accepted_with_an_unknown_lifetime() {
+    let p = TestProvider::start().await;
+    let client = client(&p).await;
+    p.token_member("expires_in", Value::Null);
+    let login = login(&client, |r| r).await.unwrap();
+    assert_eq!(login.tokens.expires_in, None);
+    assert_eq!(login.tokens.lifetime(), None);
+    let machine = client.client_credentials(&["esign"]).await.unwrap();
+    assert_eq!(machine.expires_at, None);
+}
+
+#[tokio::test]
+async fn an_expires_in_that_is_not_a_non_negative_integer_is_a_malformed_token_response() {
+    let p = TestProvider::start().await;
+    let client = client(&p).await;
+    for bad in [json!(-1), json!(1.5), json!(1e300), json!("300")] {
+        p.token_member("expires_in", bad.clone());
+        let err = client.client_credentials(&["esign"]).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::MalformedResponse {
+                    what: "token response",
+                    ..
+                }
+            ),
+            "{bad}: {err:?}"
+        );
+    }
+}
+
 // --- 3. no redirect is followed, whatever HTTP client the caller gives ------------------------
 
 /// A client like a merchant's own: reqwest's defaults follow up to ten redirects.

@@ -89,7 +89,16 @@ impl TestKey {
     }
 
     pub fn sign(&self, header: &Value, claims: &Value) -> String {
-        let input = signing_input(header, claims);
+        self.sign_payload(header, &claims.to_string())
+    }
+
+    /// Signs a payload given as JSON text, for numbers a `Value` cannot hold (beyond u64).
+    pub fn sign_payload(&self, header: &Value, payload: &str) -> String {
+        let input = format!(
+            "{}.{}",
+            b64::encode(header.to_string()),
+            b64::encode(payload)
+        );
         let rng = SystemRandom::new();
         let signature = match &self.signer {
             Signer::Ec(pair) => pair.sign(&rng, input.as_bytes()).unwrap().as_ref().to_vec(),
