@@ -7,8 +7,9 @@
 //! the RFC 9207 `iss`, then `error`, then the code); the code exchange with
 //! `client_secret_basic`; and every ID token rule, each with its own [`Error`] variant:
 //! signature by a key from the JWKS, algorithm among the provider's announced ones and never
-//! `none` or HMAC, `iss`, `aud`/`azp`, `exp`/`iat` with clock skew, `nonce`, a minimum level of
-//! assurance from `acr`, and `at_hash`. Keys follow the provider's key rotation: a token with an
+//! `none` or HMAC, `iss`, `aud`/`azp`, `exp`/`iat`/`nbf` with clock skew, a non-empty `sub`,
+//! `nonce`, the requested `acr_values` and a minimum level of assurance from `acr`, and
+//! `at_hash`. Keys follow the provider's key rotation: a token with an
 //! unknown `kid` triggers one JWKS refetch, rate limited.
 //!
 //! # Shape
@@ -104,6 +105,38 @@
 //!   `payment.v1` statements, and `handle_callback` checks the ID token's `permission_digest`.
 //! - [`nnin_consent`] is seed 001's NNIN consent flow, with the merchant's
 //!   [`NninConsentStore`].
+//!
+//! # What the library refuses
+//!
+//! A merchant's backend must survive whatever the network returns, so besides the rules above
+//! the library refuses, each with its own [`Error`] variant:
+//!
+//! - **A response body over the limit** ([`Error::ResponseTooLarge`]), at every endpoint
+//!   (discovery, JWKS, `jwks_uri_enc`, token, userinfo, introspection, revocation, PAR). The body
+//!   is read chunk by chunk and the read stops as soon as it would pass
+//!   [`ClientBuilder::max_response_size`] (256 KiB by default), or before the first byte when
+//!   `Content-Length` announces more: never more than the limit is held.
+//! - **Any redirect** ([`Error::Redirect`]), whatever HTTP client is given to
+//!   [`ClientBuilder::http_client`]. Form bodies (code and PKCE verifier, refresh token, client
+//!   secret or assertion, the pushed request, the token to introspect or revoke) go out as a body
+//!   the HTTP client cannot replay, so a client that follows redirects hands a 307 or 308 back
+//!   instead of re-sending it; a 3xx, or an answer from another URL than the endpoint asked
+//!   (a followed 301, 302 or 303, which reqwest turns into a GET without the body), is refused.
+//! - **Numbers that do not fit** ([`Error::MalformedResponse`], [`Error::MalformedJwt`]):
+//!   `expires_in` must be a non-negative integer, `exp`, `iat` and `nbf` integers within i64.
+//!   Every value that fits is compared or added with saturating or checked arithmetic, so no
+//!   number from the provider can panic or overflow; a machine token whose lifetime the clock
+//!   cannot represent is used but not cached. A token response without `expires_in` is accepted
+//!   ([`Tokens::expires_in`] is `None`: lifetime unknown, and such a machine token is not cached).
+//! - **An ID token whose `acr` the login did not ask for** ([`Error::AcrNotRequested`]): the
+//!   pending login keeps the `acr_values` sent, so a user who edits the request from BankID
+//!   (LOA 4) to BankID with biometrics (LOA 3) is refused at the callback.
+//! - **Signed userinfo without `iss` or `aud`** ([`Error::MissingUserinfoClaim`]), or naming
+//!   another provider or client ([`Error::WrongIssuer`], [`Error::WrongAudience`]).
+//! - **A token before its `nbf`** ([`Error::NotYetValid`]), with the same clock skew as `exp`
+//!   and `iat`.
+//! - **An empty `sub`, or an empty `sid` where present** ([`Error::EmptyClaim`]), in ID tokens,
+//!   userinfo and introspection answers, so that nothing is ever keyed by an empty identifier.
 //!
 //! `examples/login.rs` runs this flow from the command line against a local provider.
 #![forbid(unsafe_code)]
