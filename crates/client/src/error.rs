@@ -47,8 +47,13 @@ pub enum Error {
     )]
     Network {
         url: String,
+        /// Whether the request ran out of time (the HTTP client's timeout), which may be worth
+        /// a retry, rather than failing to connect or breaking off.
+        timed_out: bool,
+        /// The HTTP client's own error, boxed so that this type does not tie callers to the
+        /// HTTP client's version.
         #[source]
-        source: reqwest::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     #[error("{url} answered HTTP {status}: {body}")]
     HttpStatus {
@@ -273,7 +278,8 @@ impl Error {
     pub(crate) fn network(url: &str, source: reqwest::Error) -> Self {
         Error::Network {
             url: url.to_owned(),
-            source,
+            timed_out: source.is_timeout(),
+            source: Box::new(source),
         }
     }
 }

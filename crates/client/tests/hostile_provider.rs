@@ -487,3 +487,44 @@ async fn an_empty_sub_or_sid_is_refused() {
         Err(Error::EmptyClaim("sub"))
     ));
 }
+
+// --- transport errors -------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_provider_that_never_answers_is_a_network_error_that_says_it_timed_out() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}/realm", listener.local_addr().unwrap());
+    // Accepts, reads nothing, answers nothing.
+    let silent = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let err = builder(&issuer)
+        .http_client(http)
+        .discover()
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Network { timed_out, .. } => assert!(*timed_out, "{err}"),
+        other => panic!("{other:?}"),
+    }
+    silent.abort();
+
+    // Nobody listening: a network error, not a timeout.
+    let closed = format!("http://{}/realm", free_address().await);
+    match builder(&closed).discover().await {
+        Err(Error::Network { timed_out, .. }) => assert!(!timed_out),
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn free_address() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap()
+}
