@@ -7,6 +7,7 @@ use crate::authorization::{
 };
 use crate::callback::{AuthorizationCode, CallbackParams, validate_callback};
 use crate::client_auth::ClientAuth;
+use crate::clock::{Clock, SystemClock, age, unix_seconds};
 use crate::discovery::{discovery_url, process_discovery_response};
 use crate::http::{self, DEFAULT_MAX_RESPONSE_SIZE};
 use crate::id_token::{
@@ -34,7 +35,7 @@ use bankid_oidc_core::discovery::ProviderMetadata;
 use bankid_oidc_core::jwk::{Jwk, Jwks};
 use std::fmt;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// How long a discovery document is used before it is fetched again, unless configured.
 pub const DEFAULT_DISCOVERY_LIFETIME: Duration = Duration::from_secs(60 * 60);
@@ -71,6 +72,7 @@ pub struct ClientBuilder {
     allowed_algs: Option<Vec<String>>,
     token_refresh_margin: Duration,
     max_response_size: usize,
+    clock: Arc<dyn Clock>,
 }
 
 impl ClientBuilder {
@@ -94,6 +96,7 @@ impl ClientBuilder {
             allowed_algs: None,
             token_refresh_margin: DEFAULT_TOKEN_REFRESH_MARGIN,
             max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -205,6 +208,15 @@ impl ClientBuilder {
         self
     }
 
+    /// The clock for every time the client reads (default: the system's): token times, request
+    /// objects, machine-token expiry, and the age of cached discovery and keys. Tests pass a
+    /// [`crate::ManualClock`] and advance it instead of sleeping; a [`PrivateKeyJwtSigner`] has
+    /// its own [`PrivateKeyJwtSigner::clock`].
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Fetches discovery, checks the issuer, and returns a ready client.
     pub async fn discover(self) -> Result<Client, Error> {
         if self.client_id.is_empty() {
@@ -240,7 +252,10 @@ impl ClientBuilder {
         let provider = fetch_provider(&http, &self, None).await?;
         Ok(Client {
             inner: Arc::new(Inner {
-                machine_tokens: MachineTokenCache::new(self.token_refresh_margin),
+                machine_tokens: MachineTokenCache::new(
+                    self.token_refresh_margin,
+                    self.clock.clone(),
+                ),
                 config: self,
                 http,
                 provider: RwLock::new(Arc::new(provider)),
@@ -292,7 +307,8 @@ async fn fetch_provider(
             JwksCache::new(http.clone(), &metadata.jwks_uri)
                 .min_refetch_interval(config.jwks_min_refetch_interval)
                 .max_age(config.jwks_max_age)
-                .max_response_size(config.max_response_size),
+                .max_response_size(config.max_response_size)
+                .clock(config.clock.clone()),
         ),
     };
     Ok(Provider {
@@ -300,7 +316,7 @@ async fn fetch_provider(
         verifier,
         jwks,
         enc_keys: tokio::sync::Mutex::new(None),
-        fetched_at: Instant::now(),
+        fetched_at: config.clock.instant(),
     })
 }
 
@@ -327,14 +343,6 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
-/// Seconds since the Unix epoch.
-pub(crate) fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 impl Client {
     async fn post_form(&self, request: &http::FormRequest) -> Result<http::HttpResponse, Error> {
         http::post_form(
@@ -343,6 +351,16 @@ impl Client {
             self.inner.config.max_response_size,
         )
         .await
+    }
+
+    /// Seconds since the Unix epoch on the configured clock.
+    fn unix_now(&self) -> i64 {
+        unix_seconds(self.inner.config.clock.now())
+    }
+
+    /// How long ago `then` was on the configured clock.
+    fn age(&self, then: Instant) -> Duration {
+        age(self.inner.config.clock.as_ref(), then)
     }
 
     pub fn builder(issuer: &str, client_id: &str) -> ClientBuilder {
@@ -369,12 +387,12 @@ impl Client {
     /// refresh leaves the previous document in use and is reported.
     async fn provider(&self) -> Result<Arc<Provider>, Error> {
         let current = self.cached_provider();
-        if current.fetched_at.elapsed() < self.inner.config.discovery_lifetime {
+        if self.age(current.fetched_at) < self.inner.config.discovery_lifetime {
             return Ok(current);
         }
         let _guard = self.inner.refreshing.lock().await;
         let current = self.cached_provider();
-        if current.fetched_at.elapsed() < self.inner.config.discovery_lifetime {
+        if self.age(current.fetched_at) < self.inner.config.discovery_lifetime {
             return Ok(current);
         }
         let fresh =
@@ -483,7 +501,7 @@ impl Client {
             &params.params,
             &self.inner.config.client_id,
             &provider.metadata.issuer,
-            unix_now(),
+            self.unix_now(),
             self.inner.config.request_object_lifetime,
         )?;
         signer.sign_request_object(&claims)
@@ -495,7 +513,7 @@ impl Client {
         let provider = self.provider().await?;
         let mut cached = provider.enc_keys.lock().await;
         if let Some((fetched_at, keys)) = cached.as_ref()
-            && fetched_at.elapsed() < self.inner.config.jwks_max_age
+            && self.age(*fetched_at) < self.inner.config.jwks_max_age
         {
             return Ok(keys.clone());
         }
@@ -525,7 +543,7 @@ impl Client {
                 detail: e.to_string(),
             })?;
         let keys = Arc::new(jwks.keys);
-        *cached = Some((Instant::now(), keys.clone()));
+        *cached = Some((self.inner.config.clock.instant(), keys.clone()));
         Ok(keys)
     }
 
@@ -580,7 +598,7 @@ impl Client {
         expected: &Expected<'_>,
     ) -> Result<IdToken, Error> {
         let provider = self.provider().await?;
-        let now = unix_now();
+        let now = self.unix_now();
         self.with_key_rotation(&provider, |keys| {
             provider.verifier.verify(token, keys, expected, now)
         })

@@ -4,6 +4,7 @@
 //! that tokens with made-up `kid`s cannot make us hammer the provider.
 
 use crate::Error;
+use crate::clock::{Clock, SystemClock, age};
 use crate::http;
 use crate::jws::KeySet;
 use std::sync::{Arc, RwLock};
@@ -31,6 +32,7 @@ pub struct JwksCache {
     min_refetch_interval: Duration,
     max_age: Duration,
     max_response_size: usize,
+    clock: Arc<dyn Clock>,
     cached: RwLock<Cached>,
     /// One fetch at a time: concurrent logins after a rotation share one refetch.
     fetching: tokio::sync::Mutex<()>,
@@ -44,6 +46,7 @@ impl JwksCache {
             min_refetch_interval: DEFAULT_MIN_REFETCH_INTERVAL,
             max_age: DEFAULT_MAX_AGE,
             max_response_size: http::DEFAULT_MAX_RESPONSE_SIZE,
+            clock: Arc::new(SystemClock),
             cached: RwLock::default(),
             fetching: tokio::sync::Mutex::new(()),
         }
@@ -65,6 +68,12 @@ impl JwksCache {
         self
     }
 
+    /// The clock that ages the keys and spaces the refetches (default: the system's).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     pub fn uri(&self) -> &str {
         &self.uri
     }
@@ -74,8 +83,12 @@ impl JwksCache {
         (cached.keys.clone(), cached.fetched_at, cached.attempted_at)
     }
 
+    fn age(&self, then: Instant) -> Duration {
+        age(self.clock.as_ref(), then)
+    }
+
     fn may_fetch(&self, attempted_at: Option<Instant>) -> bool {
-        attempted_at.is_none_or(|at| at.elapsed() >= self.min_refetch_interval)
+        attempted_at.is_none_or(|at| self.age(at) >= self.min_refetch_interval)
     }
 
     /// The current keys, fetched on first use and again when older than the maximum age. If a
@@ -84,11 +97,11 @@ impl JwksCache {
     pub async fn keys(&self) -> Result<Arc<KeySet>, Error> {
         let (keys, fetched_at, _) = self.snapshot();
         match fetched_at {
-            Some(at) if at.elapsed() < self.max_age => Ok(keys),
+            Some(at) if self.age(at) < self.max_age => Ok(keys),
             Some(_) => {
                 let _guard = self.fetching.lock().await;
                 let (keys, fetched_at, attempted_at) = self.snapshot();
-                if fetched_at.is_some_and(|at| at.elapsed() < self.max_age)
+                if fetched_at.is_some_and(|at| self.age(at) < self.max_age)
                     || !self.may_fetch(attempted_at)
                 {
                     return Ok(keys);
@@ -128,7 +141,7 @@ impl JwksCache {
     }
 
     async fn fetch(&self) -> Result<Arc<KeySet>, Error> {
-        let now = Instant::now();
+        let now = self.clock.instant();
         self.cached
             .write()
             .unwrap_or_else(|p| p.into_inner())

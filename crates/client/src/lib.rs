@@ -106,6 +106,13 @@
 //! - [`nnin_consent`] is seed 001's NNIN consent flow, with the merchant's
 //!   [`NninConsentStore`].
 //!
+//! # Time
+//!
+//! Every time the library reads comes from one [`Clock`] ([`ClientBuilder::clock`]; the system's
+//! by default): ID token times, request objects, machine-token expiry, and the age of cached
+//! discovery, JWKS and encryption keys. [`PrivateKeyJwtSigner::clock`] dates client assertions.
+//! Tests pass a [`ManualClock`] and advance it instead of sleeping.
+//!
 //! # What the library refuses
 //!
 //! A merchant's backend must survive whatever the network returns, so besides the rules above
@@ -146,6 +153,7 @@ pub mod authorization;
 pub mod callback;
 pub mod client;
 pub mod client_auth;
+pub mod clock;
 pub mod discovery;
 pub mod error;
 pub mod http;
@@ -175,6 +183,7 @@ pub use authorization::{
 pub use callback::{AuthorizationCode, CallbackParams, validate_callback};
 pub use client::{Client, ClientBuilder, Login};
 pub use client_auth::{ClientAssertionSigner, ClientAuth};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ProviderError};
 pub use id_token::{Expected, IdToken, IdTokenVerifier};
 pub use introspection::{ActiveToken, Introspection};

@@ -2,9 +2,11 @@
 //! merchant backend calling the permissions API per payment does not fetch a token each time.
 
 use crate::Error;
+use crate::clock::Clock;
 use crate::token::Tokens;
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// An access token from the client credentials grant.
@@ -62,14 +64,16 @@ fn scope_key(scopes: &[&str]) -> String {
 #[derive(Debug)]
 pub(crate) struct MachineTokenCache {
     margin: Duration,
+    clock: Arc<dyn Clock>,
     // An async mutex: the fetch happens under it, so concurrent callers share one token request.
     tokens: tokio::sync::Mutex<HashMap<String, AccessToken>>,
 }
 
 impl MachineTokenCache {
-    pub(crate) fn new(margin: Duration) -> Self {
+    pub(crate) fn new(margin: Duration, clock: Arc<dyn Clock>) -> Self {
         MachineTokenCache {
             margin,
+            clock,
             tokens: tokio::sync::Mutex::new(HashMap::new()),
         }
     }
@@ -86,11 +90,11 @@ impl MachineTokenCache {
         let key = scope_key(scopes);
         let mut tokens = self.tokens.lock().await;
         if let Some(token) = tokens.get(&key)
-            && token.fresh_at(SystemTime::now(), self.margin)
+            && token.fresh_at(self.clock.now(), self.margin)
         {
             return Ok(token.clone());
         }
-        let sent_at = SystemTime::now();
+        let sent_at = self.clock.now();
         let response = fetch().await?;
         // Expiry counts from when the request left: the provider's clock started no later.
         let token = AccessToken::from_response(&response, sent_at);
@@ -130,7 +134,7 @@ mod tests {
 
     #[tokio::test]
     async fn machine_token_is_reused_until_shortly_before_expiry() {
-        let cache = MachineTokenCache::new(Duration::from_secs(30));
+        let cache = MachineTokenCache::new(Duration::from_secs(30), Arc::new(crate::SystemClock));
         let calls = AtomicUsize::new(0);
         for _ in 0..3 {
             cache
@@ -166,7 +170,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_forgotten_token_is_fetched_anew() {
-        let cache = MachineTokenCache::new(Duration::from_secs(30));
+        let cache = MachineTokenCache::new(Duration::from_secs(30), Arc::new(crate::SystemClock));
         let fetch = || async { Ok(response(300)) };
         cache.get_or_fetch(&["esign"], fetch).await.unwrap();
         cache.forget("another token").await;
@@ -208,7 +212,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_token_of_unknown_lifetime_is_used_once_and_not_cached() {
-        let cache = MachineTokenCache::new(Duration::from_secs(30));
+        let cache = MachineTokenCache::new(Duration::from_secs(30), Arc::new(crate::SystemClock));
         let calls = AtomicUsize::new(0);
         let unknown = || async {
             calls.fetch_add(1, Ordering::SeqCst);

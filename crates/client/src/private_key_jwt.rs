@@ -20,8 +20,8 @@
 //! ```
 
 use crate::Error;
-use crate::client::unix_now;
 use crate::client_auth::ClientAssertionSigner;
+use crate::clock::{Clock, SystemClock, unix_seconds};
 use crate::random;
 use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::rand::SystemRandom;
@@ -32,6 +32,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long an assertion is valid unless configured: long enough for the request to arrive,
@@ -53,6 +54,7 @@ pub struct PrivateKeyJwtSigner {
     kid: String,
     audience: Option<String>,
     lifetime: Duration,
+    clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for PrivateKeyJwtSigner {
@@ -130,6 +132,7 @@ impl PrivateKeyJwtSigner {
             kid,
             audience: None,
             lifetime: DEFAULT_ASSERTION_LIFETIME,
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -172,6 +175,13 @@ impl PrivateKeyJwtSigner {
     /// How long each assertion is valid (default 60 s).
     pub fn lifetime(mut self, lifetime: Duration) -> Self {
         self.lifetime = lifetime;
+        self
+    }
+
+    /// The clock that dates assertions (default: the system's). Give it the same clock as
+    /// [`crate::ClientBuilder::clock`] in tests.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -252,7 +262,8 @@ fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
 
 impl ClientAssertionSigner for PrivateKeyJwtSigner {
     fn client_assertion(&self, client_id: &str, audience: &str) -> Result<String, Error> {
-        self.sign(&self.claims_at(client_id, audience, unix_now()))
+        let now = unix_seconds(self.clock.now());
+        self.sign(&self.claims_at(client_id, audience, now))
     }
 }
 
@@ -294,8 +305,11 @@ mod tests {
 
     #[test]
     fn assertion_has_the_rfc7523_claims_and_verifies_with_the_published_key() {
-        let signer = PrivateKeyJwtSigner::generate().unwrap();
-        let before = unix_now();
+        let clock = Arc::new(crate::ManualClock::new());
+        let signer = PrivateKeyJwtSigner::generate()
+            .unwrap()
+            .clock(clock.clone());
+        clock.advance(Duration::from_secs(3600));
         let token = signer
             .client_assertion("merchant", "https://op.example")
             .unwrap();
@@ -307,7 +321,11 @@ mod tests {
         assert_eq!(claims["sub"], "merchant");
         assert_eq!(claims["aud"], "https://op.example");
         let iat = claims["iat"].as_i64().unwrap();
-        assert!(iat >= before && iat <= unix_now());
+        assert_eq!(
+            iat,
+            unix_seconds(clock.now()),
+            "dated by the signer's clock"
+        );
         assert_eq!(claims["exp"].as_i64().unwrap(), iat + 60);
         assert_eq!(claims["jti"].as_str().unwrap().len(), 43);
     }

@@ -9,7 +9,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use bankid_oidc_client::{CallbackParams, Client, Error, Expected};
+use bankid_oidc_client::{
+    CallbackParams, Client, ClientAssertionSigner, Clock, Error, Expected, ManualClock,
+    PrivateKeyJwtSigner,
+};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -162,11 +165,17 @@ async fn start() -> Arc<Provider> {
 }
 
 async fn client(p: &Provider, min_refetch: Duration) -> Client {
+    client_on(p, min_refetch, Arc::new(ManualClock::new())).await
+}
+
+/// A client whose time passes only when the test advances `clock`.
+async fn client_on(p: &Provider, min_refetch: Duration, clock: Arc<ManualClock>) -> Client {
     Client::builder(&p.issuer, "merchant")
         .client_secret(SECRET)
         .redirect_uri("http://127.0.0.1/cb")
         .jwks_min_refetch_interval(min_refetch)
         .min_loa(3)
+        .clock(clock)
         .discover()
         .await
         .unwrap()
@@ -182,7 +191,8 @@ fn expected() -> Expected<'static> {
 #[tokio::test]
 async fn key_rotation_costs_exactly_one_jwks_refetch() {
     let p = start().await;
-    let client = client(&p, Duration::from_millis(200)).await;
+    let clock = Arc::new(ManualClock::new());
+    let client = client_on(&p, Duration::from_secs(30), clock.clone()).await;
     client
         .verify_id_token(&p.sign(&p.claims()), &expected())
         .await
@@ -193,7 +203,7 @@ async fn key_rotation_costs_exactly_one_jwks_refetch() {
         .unwrap();
     assert_eq!(p.jwks_fetches.load(Ordering::SeqCst), 1, "keys are cached");
 
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    clock.advance(Duration::from_secs(31));
     p.rotate_to(TestKey::es256("key-2"));
     client
         .verify_id_token(&p.sign(&p.claims()), &expected())
@@ -210,12 +220,13 @@ async fn key_rotation_costs_exactly_one_jwks_refetch() {
 #[tokio::test]
 async fn tokens_with_made_up_kids_cannot_make_us_hammer_the_jwks_endpoint() {
     let p = start().await;
-    let client = client(&p, Duration::from_millis(300)).await;
+    let clock = Arc::new(ManualClock::new());
+    let client = client_on(&p, Duration::from_secs(30), clock.clone()).await;
     client
         .verify_id_token(&p.sign(&p.claims()), &expected())
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    clock.advance(Duration::from_secs(31));
     for i in 0..10 {
         let forged = TestKey::es256(&format!("attacker-{i}")).sign_claims(&p.claims());
         let err = client
@@ -229,7 +240,15 @@ async fn tokens_with_made_up_kids_cannot_make_us_hammer_the_jwks_endpoint() {
         2,
         "one refetch for ten unknown kids"
     );
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    clock.advance(Duration::from_secs(29));
+    let forged = TestKey::es256("attacker-early").sign_claims(&p.claims());
+    assert!(client.verify_id_token(&forged, &expected()).await.is_err());
+    assert_eq!(
+        p.jwks_fetches.load(Ordering::SeqCst),
+        2,
+        "29 s after the refetch: still held back"
+    );
+    clock.advance(Duration::from_secs(2));
     let forged = TestKey::es256("attacker-late").sign_claims(&p.claims());
     assert!(client.verify_id_token(&forged, &expected()).await.is_err());
     assert_eq!(
@@ -242,12 +261,13 @@ async fn tokens_with_made_up_kids_cannot_make_us_hammer_the_jwks_endpoint() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_logins_after_a_rotation_share_one_refetch() {
     let p = start().await;
-    let client = client(&p, Duration::from_millis(100)).await;
+    let clock = Arc::new(ManualClock::new());
+    let client = client_on(&p, Duration::from_secs(30), clock.clone()).await;
     client
         .verify_id_token(&p.sign(&p.claims()), &expected())
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    clock.advance(Duration::from_secs(31));
     p.rotate_to(TestKey::es256("key-2"));
     let token = p.sign(&p.claims());
     let tasks: Vec<_> = (0..8)
@@ -277,8 +297,10 @@ async fn discovery_for_another_issuer_is_refused() {
 #[tokio::test]
 async fn discovery_is_cached_for_its_configured_lifetime() {
     let p = start().await;
+    let clock = Arc::new(ManualClock::new());
     let client = Client::builder(&p.issuer, "merchant")
-        .discovery_lifetime(Duration::from_millis(200))
+        .discovery_lifetime(Duration::from_secs(3600))
+        .clock(clock.clone())
         .discover()
         .await
         .unwrap();
@@ -286,7 +308,10 @@ async fn discovery_is_cached_for_its_configured_lifetime() {
         client.metadata().await.unwrap();
     }
     assert_eq!(p.discovery_fetches.load(Ordering::SeqCst), 1);
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    clock.advance(Duration::from_secs(3599));
+    client.metadata().await.unwrap();
+    assert_eq!(p.discovery_fetches.load(Ordering::SeqCst), 1);
+    clock.advance(Duration::from_secs(1));
     client.metadata().await.unwrap();
     assert_eq!(p.discovery_fetches.load(Ordering::SeqCst), 2);
 }
@@ -366,4 +391,73 @@ async fn client_credentials_token_is_cached_per_scope_set() {
     let other = client.client_credentials(&["esign"]).await.unwrap();
     assert_ne!(first.token, other.token);
     assert_eq!(p.token_requests.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_machine_token_is_replaced_when_the_clients_clock_nears_its_expiry() {
+    let p = start().await;
+    let clock = Arc::new(ManualClock::new());
+    let client = client_on(&p, Duration::from_secs(30), clock.clone()).await;
+    // expires_in 300, refresh margin 30 s: fresh until 270 s have passed.
+    let first = client.client_credentials(&["esign"]).await.unwrap();
+    clock.advance(Duration::from_secs(269));
+    assert_eq!(client.client_credentials(&["esign"]).await.unwrap(), first);
+    assert_eq!(p.token_requests.load(Ordering::SeqCst), 1);
+    clock.advance(Duration::from_secs(2));
+    let second = client.client_credentials(&["esign"]).await.unwrap();
+    assert_ne!(second.token, first.token);
+    assert_eq!(p.token_requests.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn id_tokens_are_checked_against_the_clients_clock() {
+    let p = start().await;
+    let clock = Arc::new(ManualClock::new());
+    let client = client_on(&p, Duration::from_secs(30), clock.clone()).await;
+    let token = p.sign(&p.claims()); // exp: 300 s from now
+    client.verify_id_token(&token, &expected()).await.unwrap();
+    clock.advance(Duration::from_secs(331));
+    assert!(matches!(
+        client.verify_id_token(&token, &expected()).await,
+        Err(Error::Expired { skew: 30, .. })
+    ));
+}
+
+#[tokio::test]
+async fn request_objects_and_client_assertions_are_dated_by_the_injected_clock() {
+    let p = start().await;
+    let clock = Arc::new(ManualClock::new());
+    clock.advance(Duration::from_secs(86_400)); // a day ahead of the machine's clock
+    let day_ahead = clock.now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+    let signer = Arc::new(
+        PrivateKeyJwtSigner::generate()
+            .unwrap()
+            .clock(clock.clone()),
+    );
+    let client = Client::builder(&p.issuer, "merchant")
+        .private_key_jwt(signer.clone())
+        .redirect_uri("http://127.0.0.1/cb")
+        .clock(clock.clone())
+        .discover()
+        .await
+        .unwrap();
+    let payload = |jwt: &str| -> Value {
+        let part = jwt.split('.').nth(1).unwrap();
+        serde_json::from_slice(&bankid_oidc_core::b64::decode(part).unwrap()).unwrap()
+    };
+
+    let request = client.authorization_request().await.unwrap();
+    let redirect = client.signed_authorization_request(request).await.unwrap();
+    let (_, object) = redirect
+        .url
+        .query_pairs()
+        .find(|(k, _)| k == "request")
+        .unwrap();
+    let claims = payload(&object);
+    assert_eq!(claims["iat"], day_ahead);
+    assert_eq!(claims["nbf"], day_ahead);
+    assert_eq!(claims["exp"], day_ahead + 60);
+
+    let assertion = signer.client_assertion("merchant", &p.issuer).unwrap();
+    assert_eq!(payload(&assertion)["iat"], day_ahead);
 }
