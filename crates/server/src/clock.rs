@@ -7,6 +7,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub trait Clock: Send + Sync + 'static {
     /// Seconds since the Unix epoch.
     fn now(&self) -> i64;
+
+    /// Milliseconds since the Unix epoch, for what lives less than a few seconds (caches).
+    fn now_millis(&self) -> i64 {
+        self.now().saturating_mul(1000)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -16,12 +21,20 @@ impl Clock for SystemClock {
     fn now(&self) -> i64 {
         system_now()
     }
+
+    fn now_millis(&self) -> i64 {
+        system_millis()
+    }
 }
 
 fn system_now() -> i64 {
+    system_millis() / 1000
+}
+
+fn system_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
 
@@ -45,5 +58,9 @@ impl OffsetClock {
 impl Clock for OffsetClock {
     fn now(&self) -> i64 {
         system_now() + self.offset.load(Ordering::SeqCst)
+    }
+
+    fn now_millis(&self) -> i64 {
+        system_millis() + self.offset.load(Ordering::SeqCst).saturating_mul(1000)
     }
 }

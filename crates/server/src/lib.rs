@@ -117,14 +117,20 @@ impl Provider {
     /// A registered client, through the one-second cache (see `record_cache`).
     pub async fn client(&self, client_id: &str) -> store::StoreResult<Option<Arc<store::Client>>> {
         self.clients
-            .get(client_id, || self.store.client(client_id))
+            .get(client_id, self.clock.now_millis(), || {
+                self.store.client(client_id)
+            })
             .await
     }
 
     /// A test user, through the one-second cache (see `record_cache`). Where a stale record
     /// would matter (issuing tokens), read the store.
     pub async fn user(&self, user_id: &str) -> store::StoreResult<Option<Arc<store::User>>> {
-        self.users.get(user_id, || self.store.user(user_id)).await
+        self.users
+            .get(user_id, self.clock.now_millis(), || {
+                self.store.user(user_id)
+            })
+            .await
     }
 
     /// Drops a user from the cache after the server changed it (a failed attempt, a login).

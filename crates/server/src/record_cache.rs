@@ -12,14 +12,15 @@
 use crate::store::StoreResult;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
 
-const TTL: Duration = Duration::from_secs(1);
+/// Milliseconds an entry lives (on the provider's injected clock).
+const TTL_MS: i64 = 1000;
 /// Bounds the cache; beyond it the expired entries are dropped, and if that is not enough, all.
 const MAX_ENTRIES: usize = 10_000;
 
 pub struct RecordCache<V> {
-    entries: RwLock<HashMap<String, (Instant, Arc<V>)>>,
+    /// Each record with the time (ms) it was read.
+    entries: RwLock<HashMap<String, (i64, Arc<V>)>>,
 }
 
 impl<V> Default for RecordCache<V> {
@@ -31,14 +32,15 @@ impl<V> Default for RecordCache<V> {
 }
 
 impl<V> RecordCache<V> {
-    /// The record under `key`: from the cache while it is fresh, else from `load`.
-    pub async fn get<F, Fut>(&self, key: &str, load: F) -> StoreResult<Option<Arc<V>>>
+    /// The record under `key` at `now_ms` (the provider's clock): from the cache while it is
+    /// fresh, else from `load`.
+    pub async fn get<F, Fut>(&self, key: &str, now_ms: i64, load: F) -> StoreResult<Option<Arc<V>>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = StoreResult<Option<V>>>,
     {
         if let Some((at, record)) = self.entries.read().expect("cache lock").get(key)
-            && at.elapsed() < TTL
+            && now_ms.saturating_sub(*at) < TTL_MS
         {
             return Ok(Some(record.clone()));
         }
@@ -47,12 +49,12 @@ impl<V> RecordCache<V> {
         match &record {
             Some(r) => {
                 if entries.len() >= MAX_ENTRIES {
-                    entries.retain(|_, (at, _)| at.elapsed() < TTL);
+                    entries.retain(|_, (at, _)| now_ms.saturating_sub(*at) < TTL_MS);
                     if entries.len() >= MAX_ENTRIES {
                         entries.clear();
                     }
                 }
-                entries.insert(key.to_owned(), (Instant::now(), r.clone()));
+                entries.insert(key.to_owned(), (now_ms, r.clone()));
             }
             None => {
                 entries.remove(key);
@@ -83,18 +85,30 @@ mod tests {
                 Ok(found.then(|| "record".to_owned()))
             }
         };
-        assert!(cache.get("missing", load(false)).await.unwrap().is_none());
-        assert!(cache.get("missing", load(false)).await.unwrap().is_none());
+        assert!(
+            cache
+                .get("missing", 0, load(false))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            cache
+                .get("missing", 0, load(false))
+                .await
+                .unwrap()
+                .is_none()
+        );
         assert_eq!(loads.load(Ordering::SeqCst), 2, "misses are not cached");
-        assert!(cache.get("a", load(true)).await.unwrap().is_some());
-        assert!(cache.get("a", load(true)).await.unwrap().is_some());
+        assert!(cache.get("a", 0, load(true)).await.unwrap().is_some());
+        assert!(cache.get("a", 0, load(true)).await.unwrap().is_some());
         assert_eq!(
             loads.load(Ordering::SeqCst),
             3,
             "a hit is served from the cache"
         );
         cache.forget("a");
-        assert!(cache.get("a", load(true)).await.unwrap().is_some());
+        assert!(cache.get("a", 0, load(true)).await.unwrap().is_some());
         assert_eq!(
             loads.load(Ordering::SeqCst),
             4,
@@ -106,13 +120,12 @@ mod tests {
     async fn a_record_removed_from_the_store_is_gone_after_its_second() {
         let cache = RecordCache::<String>::default();
         let found = |f: bool| move || async move { Ok(f.then(|| "record".to_owned())) };
-        assert!(cache.get("a", found(true)).await.unwrap().is_some());
+        assert!(cache.get("a", 5_000, found(true)).await.unwrap().is_some());
         assert!(
-            cache.get("a", found(false)).await.unwrap().is_some(),
+            cache.get("a", 5_999, found(false)).await.unwrap().is_some(),
             "still fresh"
         );
-        tokio::time::sleep(TTL + Duration::from_millis(50)).await;
-        assert!(cache.get("a", found(false)).await.unwrap().is_none());
+        assert!(cache.get("a", 6_000, found(false)).await.unwrap().is_none());
     }
 
     #[tokio::test]
@@ -120,7 +133,7 @@ mod tests {
         let cache = RecordCache::<u32>::default();
         for i in 0..(MAX_ENTRIES + 10) {
             cache
-                .get(&i.to_string(), || async { Ok(Some(1)) })
+                .get(&i.to_string(), 0, || async { Ok(Some(1)) })
                 .await
                 .unwrap();
         }

@@ -41,7 +41,11 @@ fn unix_millis() -> u64 {
 /// at random places, which costs a page write per index entry (BENCHMARKS.md); its 74 random
 /// bits keep ids unique.
 pub fn new_id() -> String {
-    uuid::Builder::from_unix_timestamp_millis(unix_millis(), &random_bytes::<10>())
+    id_at(unix_millis())
+}
+
+fn id_at(millis: u64) -> String {
+    uuid::Builder::from_unix_timestamp_millis(millis, &random_bytes::<10>())
         .into_uuid()
         .hyphenated()
         .to_string()
@@ -51,9 +55,13 @@ pub fn new_id() -> String {
 /// milliseconds, then 192 random bits (32 base64url characters), 43 characters in all. For
 /// secrets that are also keys of the store (login flow ids), for the reason [`new_id`] gives.
 pub fn ordered_token() -> String {
+    ordered_token_at(unix_millis())
+}
+
+fn ordered_token_at(millis: u64) -> String {
     format!(
         "{:011x}{}",
-        unix_millis() & 0xfff_ffff_ffff,
+        millis & 0xfff_ffff_ffff,
         b64::encode(random_bytes::<24>())
     )
 }
@@ -125,9 +133,8 @@ mod tests {
 
     #[test]
     fn ids_are_uuid_v7_and_sort_by_time() {
-        let first = new_id();
-        std::thread::sleep(std::time::Duration::from_millis(2));
-        let second = new_id();
+        let first = id_at(1_700_000_000_000);
+        let second = id_at(1_700_000_000_001);
         assert_eq!(uuid::Uuid::parse_str(&first).unwrap().get_version_num(), 7);
         assert!(first < second, "{first} {second}");
         assert_ne!(new_id(), new_id());
@@ -136,9 +143,8 @@ mod tests {
 
     #[test]
     fn ordered_tokens_sort_by_time_and_keep_192_random_bits() {
-        let first = ordered_token();
-        std::thread::sleep(std::time::Duration::from_millis(2));
-        let second = ordered_token();
+        let first = ordered_token_at(1_700_000_000_000);
+        let second = ordered_token_at(1_700_000_000_001);
         assert_eq!(first.len(), 43);
         assert!(first < second, "{first} {second}");
         assert!(

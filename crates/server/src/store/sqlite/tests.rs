@@ -8,7 +8,6 @@ use crate::store::*;
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::scope::ScopeSet;
 use rusqlite::Connection;
-use std::time::Duration;
 
 fn user(nnin: &str) -> User {
     User {
@@ -143,6 +142,20 @@ impl Drop for WriteLock {
     }
 }
 
+/// Waits until `n` writes have been handed to the writer (an event, not a time).
+async fn queued(store: &SqliteStore, n: u64) {
+    while store.write_stats().submitted < n {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Waits until the writer has taken `n` writes into transactions.
+async fn writer_took(store: &SqliteStore, n: u64) {
+    while store.write_stats().taken < n {
+        tokio::task::yield_now().await;
+    }
+}
+
 #[tokio::test]
 async fn writes_that_wait_together_are_committed_in_one_transaction() {
     let store = SqliteStore::temporary().await.unwrap();
@@ -153,14 +166,15 @@ async fn writes_that_wait_together_are_committed_in_one_transaction() {
         let store = store.clone();
         async move { store.add_user(&user("01010100001")).await }
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The writer took it and waits at BEGIN.
+    writer_took(&store, before.taken + 1).await;
     let rest: Vec<_> = (0..50)
         .map(|i| {
             let store = store.clone();
             tokio::spawn(async move { store.add_user(&user(&format!("0202020{i:04}"))).await })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    queued(&store, before.submitted + 51).await;
     drop(lock);
     assert!(first.await.unwrap().unwrap());
     for added in rest {
@@ -186,7 +200,7 @@ async fn a_failing_write_is_rolled_back_alone_and_its_batch_commits() {
         tokio::spawn(async move { store.issue_code(&c, 10).await })
     };
     let opener = issue(code(&u.id, "shop", "s"));
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    writer_took(&store, before.taken + 1).await;
     let (a, b) = (code(&u.id, "shop", "s"), code(&u.id, "shop", "s"));
     let first = issue(a.clone());
     // The same code hash again, under a new grant: the primary key refuses it.
@@ -195,7 +209,7 @@ async fn a_failing_write_is_rolled_back_alone_and_its_batch_commits() {
     duplicate.redirect_uri = "https://attacker.example/cb".into();
     let dup = issue(duplicate.clone());
     let second = issue(b.clone());
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    queued(&store, before.submitted + 4).await;
     drop(lock);
     opener.await.unwrap().unwrap();
     first.await.unwrap().unwrap();

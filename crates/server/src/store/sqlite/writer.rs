@@ -69,6 +69,10 @@ where
 /// What the writer has done since it started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriteStats {
+    /// Writes handed to the writer (queued, running or done).
+    pub submitted: u64,
+    /// Writes the writer has taken from its queue into a transaction.
+    pub taken: u64,
     pub writes: u64,
     /// Transactions committed (or rolled back); each carries one or more writes.
     pub transactions: u64,
@@ -79,6 +83,8 @@ pub struct WriteStats {
 
 #[derive(Default)]
 struct Counters {
+    submitted: AtomicU64,
+    taken: AtomicU64,
     writes: AtomicU64,
     transactions: AtomicU64,
     busy_us: AtomicU64,
@@ -103,6 +109,8 @@ impl Writer {
 
     pub fn stats(&self) -> WriteStats {
         WriteStats {
+            submitted: self.counters.submitted.load(Ordering::SeqCst),
+            taken: self.counters.taken.load(Ordering::SeqCst),
             writes: self.counters.writes.load(Ordering::Relaxed),
             transactions: self.counters.transactions.load(Ordering::Relaxed),
             busy_us: self.counters.busy_us.load(Ordering::Relaxed),
@@ -124,6 +132,7 @@ impl Writer {
         self.jobs
             .send(job)
             .map_err(|_| StoreError::new("the store's writer has stopped"))?;
+        self.counters.submitted.fetch_add(1, Ordering::SeqCst);
         answer
             .await
             .map_err(|_| StoreError::new("the store's writer has stopped"))?
@@ -143,6 +152,9 @@ fn run_batches(conn: &Connection, queue: &mpsc::Receiver<Box<dyn Job>>, counters
                 Err(_) => break,
             }
         }
+        counters
+            .taken
+            .fetch_add(batch.len() as u64, Ordering::SeqCst);
         let started = Instant::now();
         let outcome = run_batch(conn, &mut batch);
         let busy = started.elapsed().as_micros() as u64;
