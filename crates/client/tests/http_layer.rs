@@ -412,9 +412,14 @@ async fn a_machine_token_is_replaced_when_the_clients_clock_nears_its_expiry() {
 #[tokio::test]
 async fn id_tokens_are_checked_against_the_clients_clock() {
     let p = start().await;
-    let clock = Arc::new(ManualClock::new());
+    let claims = p.claims(); // exp: 300 s after iat
+    // The client's clock starts at the token's iat, not a second boundary later.
+    let iat = claims["iat"].as_u64().unwrap();
+    let clock = Arc::new(ManualClock::starting_at(
+        std::time::UNIX_EPOCH + Duration::from_secs(iat),
+    ));
     let client = client_on(&p, Duration::from_secs(30), clock.clone()).await;
-    let token = p.sign(&p.claims()); // exp: 300 s from now
+    let token = p.sign(&claims);
     client.verify_id_token(&token, &expected()).await.unwrap();
     clock.advance(Duration::from_secs(331));
     assert!(matches!(
