@@ -3,6 +3,7 @@
 
 mod support;
 
+use bankid_oidc_server::store::UserStore;
 use reqwest::StatusCode;
 use support::*;
 
@@ -367,4 +368,91 @@ async fn an_expired_login_flow_cannot_be_finished() {
             .unwrap()
             .contains("expired")
     );
+}
+
+/// Drives a new browser to the one-time code step of `user`; returns the browser and the page.
+async fn at_code_step(tp: &TestProvider, nnin: &str) -> (Browser, String) {
+    let browser = Browser::new(tp);
+    let (_, html) = Browser::page(browser.get(&Pending::new(&[], &[]).url(tp)).await);
+    let (_, html) = Browser::page(browser.submit(&html, &[("nnin", nnin)], None).await);
+    assert!(
+        forms(&html)[0]
+            .fields
+            .iter()
+            .any(|(n, v)| n == "step" && v == "otp"),
+        "{html}"
+    );
+    (browser, html)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_guessed_codes_is_compared_at_most_max_failures_times() {
+    let tp = TestProvider::start().await;
+    let user = tp.user("Ingrid").clone();
+    let max = tp.provider.config.max_login_failures;
+    // 30 logins of one user, each at its one-time code step; then 29 wrong codes and the right
+    // one, all sent at once (the right one last, so that it arrives after the lock).
+    let mut logins = Vec::new();
+    for _ in 0..30 {
+        logins.push(at_code_step(&tp, &user.nnin).await);
+    }
+    let burst = logins.into_iter().enumerate().map(|(i, (browser, html))| {
+        let otp = if i == 29 {
+            user.otp.clone()
+        } else {
+            format!("guess-{i}")
+        };
+        async move {
+            let (_, html) = Browser::page(browser.submit(&html, &[("otp", &otp)], None).await);
+            html
+        }
+    });
+    let pages = futures_join_all(burst).await;
+    let step_of = |html: &str| {
+        forms(html)[0]
+            .fields
+            .iter()
+            .find(|(n, _)| n == "step")
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    let accepted = step_of(&pages[29]) == "password";
+    // Every wrong code compared is a failure in the store; the ones refused unread are not.
+    let stored = tp.store.user(&user.id).await.unwrap().unwrap();
+    let wrong_compared = stored.failed_attempts;
+    assert!(
+        wrong_compared <= max,
+        "{wrong_compared} wrong codes were compared; the limit is {max}"
+    );
+    let told_wrong = pages[..29]
+        .iter()
+        .filter(|html| text_of(html, "error").unwrap().contains("Feil engangskode"))
+        .count() as i64;
+    assert!(told_wrong < max, "{told_wrong} pages said 'wrong code'");
+    // The right code counts only if it was compared before the lock: then fewer than `max`
+    // wrong codes had been compared.
+    if accepted {
+        assert!(
+            wrong_compared < max,
+            "the right code was accepted after the lock"
+        );
+    } else {
+        assert_eq!(wrong_compared, max);
+        assert!(text_of(&pages[29], "error").unwrap().contains("sperret"));
+        assert!(stored.is_locked(bankid_oidc_server::clock::Clock::now(tp.clock.as_ref())));
+    }
+}
+
+/// Runs futures concurrently on the test's runtime.
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
 }

@@ -14,7 +14,7 @@ use crate::http::page::{error_page, store_failure_page};
 use crate::issuer::{Endpoint, Issuer};
 use crate::secret::{new_id, ordered_token, random_token};
 use crate::store::{
-    Completion, FlowState, KeptSession, LoginFlow, NewLogin, Session, StoreError, User,
+    Attempt, Completion, FlowState, KeptSession, LoginFlow, NewLogin, Session, StoreError, User,
 };
 use axum::http::{StatusCode, header};
 use axum::response::Response;
@@ -457,36 +457,39 @@ async fn step_secret(
         return Ok(Outcome::Retry(Some(t.unknown_user.to_owned())));
     };
     let now = p.now();
-    if user.is_locked(now) {
+    let max = p.config.max_login_failures;
+    let attempt = p
+        .store
+        .reserve_login_attempt(&user.id, now, max, p.config.lockout_seconds)
+        .await?;
+    p.user_changed(&user.id);
+    let Attempt::Reserved {
+        failed_attempts,
+        locked_until,
+    } = attempt
+    else {
         return Ok(Outcome::Retry(Some(t.locked.to_owned())));
-    }
+    };
     let (expected, wrong) = match which {
         Secret::Otp => (&user.otp, t.wrong_otp),
         Secret::Password => (&user.password, t.wrong_password),
     };
     let given = given.unwrap_or("");
     if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
-        let outcome = p
-            .store
-            .record_login_failure(
-                &user.id,
-                now,
-                p.config.max_login_failures,
-                p.config.lockout_seconds,
-            )
-            .await?;
-        p.user_changed(&user.id);
-        let message = if outcome.locked_until.is_some_and(|until| until > now) {
+        // The reservation already counted this failure.
+        let message = if locked_until.is_some() {
             t.locked.to_owned()
         } else {
-            format!(
-                "{wrong} {} {}",
-                t.attempts_left,
-                p.config.max_login_failures - outcome.failed_attempts
-            )
+            format!("{wrong} {} {}", t.attempts_left, max - failed_attempts)
         };
         return Ok(Outcome::Retry(Some(message)));
     }
+    // The right secret: the attempt is given back, and the password (the last secret) clears
+    // the count.
+    p.store
+        .release_login_attempt(&user.id, max, matches!(which, Secret::Password))
+        .await?;
+    p.user_changed(&user.id);
     match which {
         Secret::Otp => {
             active.flow.step = STEP_PASSWORD.into();

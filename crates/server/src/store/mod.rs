@@ -263,11 +263,17 @@ pub struct Issued {
     pub refresh: Option<RefreshToken>,
 }
 
-/// What a failed credential does to the user's lockout counter.
+/// The answer to a request to compare a secret of a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FailureOutcome {
-    pub failed_attempts: i64,
-    pub locked_until: Option<i64>,
+pub enum Attempt {
+    /// The attempt is counted as a failure in advance: `failed_attempts` with it, and the lock
+    /// it set if it reached the limit. A right secret gives it back.
+    Reserved {
+        failed_attempts: i64,
+        locked_until: Option<i64>,
+    },
+    /// The user is locked (or gone): nothing may be compared.
+    Refused,
 }
 
 #[async_trait]
@@ -293,15 +299,26 @@ pub trait UserStore: Send + Sync {
     /// Removes a user with their sessions, and revokes every grant they hold; `Ok(false)` if
     /// there is no such user.
     async fn remove_user(&self, user_id: &str, now: i64) -> StoreResult<bool>;
-    /// Counts a failed credential in one write; the user is locked for `lock_seconds` when the
-    /// count reaches `max_failures`. A lock that has run out starts the count again.
-    async fn record_login_failure(
+    /// Reserves the right to compare one secret, in one conditional write that refuses a locked
+    /// user: the attempt counts as a failure before the comparison, so that guesses sent at
+    /// once cannot all be compared before the first failure is recorded. The user is locked
+    /// for `lock_seconds` when the count reaches `max_failures`; a lock that has run out starts
+    /// the count again.
+    async fn reserve_login_attempt(
         &self,
         user_id: &str,
         now: i64,
         max_failures: i64,
         lock_seconds: i64,
-    ) -> StoreResult<FailureOutcome>;
+    ) -> StoreResult<Attempt>;
+    /// Gives back a reserved attempt whose secret was right, and lifts a lock that the count no
+    /// longer reaches; `clear_all` (the last secret of a login was right) clears the count.
+    async fn release_login_attempt(
+        &self,
+        user_id: &str,
+        max_failures: i64,
+        clear_all: bool,
+    ) -> StoreResult<()>;
     async fn reset_login_failures(&self, user_id: &str) -> StoreResult<()>;
 }
 
@@ -339,7 +356,8 @@ pub trait SessionStore: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Completion {
     /// The user logged in: this authenticated session replaces the browser's earlier one (no
-    /// session fixation) and the user's failure count is cleared. None when the login completes
+    /// session fixation). The failure count is not touched: only a right secret clears it (a
+    /// login with the app checks none). None when the login completes
     /// a session that was already authenticated (SSO with consent, or an id_token_hint).
     pub login: Option<NewLogin>,
     pub code: AuthorizationCode,

@@ -1,6 +1,5 @@
 //! Browser sessions, and the grants and codes a login ends with.
 
-use super::people::reset_failures;
 use super::{SqliteStore, rows};
 use crate::store::*;
 use async_trait::async_trait;
@@ -179,7 +178,6 @@ impl CodeStore for SqliteStore {
         let c = c.clone();
         self.write(move |conn| {
             if let Some(login) = &c.login {
-                reset_failures(conn, &c.code.user_id)?;
                 if let Some(replaced) = &login.replaced_session_id {
                     delete_session(conn, replaced)?;
                 }

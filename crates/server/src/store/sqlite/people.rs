@@ -181,33 +181,57 @@ impl UserStore for SqliteStore {
         .await
     }
 
-    async fn record_login_failure(
+    async fn reserve_login_attempt(
         &self,
         user_id: &str,
         now: i64,
         max_failures: i64,
         lock_seconds: i64,
-    ) -> StoreResult<FailureOutcome> {
+    ) -> StoreResult<Attempt> {
         let user_id = user_id.to_owned();
         self.write(move |conn| {
-            // One statement: two concurrent failures both count, and the lock is set by whichever
-            // reaches the limit.
+            // One statement, refused while the lock holds: the lock read here is the store's,
+            // never a cached copy. The right-hand sides see the row as it was.
+            let counted = conn
+                .prepare_cached(
+                    "UPDATE users SET
+                         failed_attempts = CASE WHEN locked_until IS NOT NULL THEN 1
+                                                ELSE failed_attempts + 1 END,
+                         locked_until = CASE WHEN (CASE WHEN locked_until IS NOT NULL THEN 1
+                                                        ELSE failed_attempts + 1 END) >= ?2
+                                             THEN ?1 + ?3 END
+                     WHERE id = ?4 AND (locked_until IS NULL OR locked_until <= ?1)
+                     RETURNING failed_attempts, locked_until",
+                )?
+                .query_row(params![now, max_failures, lock_seconds, user_id], |r| {
+                    Ok(Attempt::Reserved {
+                        failed_attempts: r.get(0)?,
+                        locked_until: r.get(1)?,
+                    })
+                })
+                .optional()?;
+            Ok(counted.unwrap_or(Attempt::Refused))
+        })
+        .await
+    }
+
+    async fn release_login_attempt(
+        &self,
+        user_id: &str,
+        max_failures: i64,
+        clear_all: bool,
+    ) -> StoreResult<()> {
+        let user_id = user_id.to_owned();
+        self.write(move |conn| {
             conn.prepare_cached(
                 "UPDATE users SET
-                     failed_attempts = CASE WHEN locked_until IS NOT NULL AND locked_until <= ?1 THEN 1
-                                            ELSE failed_attempts + 1 END,
-                     locked_until = CASE WHEN locked_until IS NOT NULL AND locked_until <= ?1 THEN NULL
-                                         WHEN failed_attempts + 1 >= ?2 THEN ?1 + ?3
+                     failed_attempts = CASE WHEN ?3 THEN 0 ELSE MAX(failed_attempts - 1, 0) END,
+                     locked_until = CASE WHEN ?3 OR MAX(failed_attempts - 1, 0) < ?2 THEN NULL
                                          ELSE locked_until END
-                 WHERE id = ?4
-                 RETURNING failed_attempts, locked_until",
+                 WHERE id = ?1",
             )?
-            .query_row(params![now, max_failures, lock_seconds, user_id], |r| {
-                Ok(FailureOutcome {
-                    failed_attempts: r.get(0)?,
-                    locked_until: r.get(1)?,
-                })
-            })
+            .execute(params![user_id, max_failures, clear_all])?;
+            Ok(())
         })
         .await
     }

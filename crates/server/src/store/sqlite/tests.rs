@@ -240,7 +240,7 @@ async fn a_login_ends_once_and_its_session_grant_and_code_are_stored_together() 
     let store = SqliteStore::temporary().await.unwrap();
     let u = user("06060600001");
     store.add_user(&u).await.unwrap();
-    store.record_login_failure(&u.id, 5, 5, 900).await.unwrap();
+    store.reserve_login_attempt(&u.id, 5, 5, 900).await.unwrap();
     let earlier = Session {
         id: new_id(),
         user_id: Some(u.id.clone()),
@@ -290,7 +290,65 @@ async fn a_login_ends_once_and_its_session_grant_and_code_are_stored_together() 
     );
     let stored = store.code(&c.code_hash).await.unwrap().unwrap();
     assert_eq!(stored.session_id, session.id);
+    // Only a right secret clears failures, not the end of a login (which may have checked none).
+    assert_eq!(store.user(&u.id).await.unwrap().unwrap().failed_attempts, 1);
+}
+
+#[tokio::test]
+async fn login_attempts_are_reserved_before_comparing_and_refused_while_locked() {
+    let store = SqliteStore::temporary().await.unwrap();
+    let u = user("06060600001");
+    store.add_user(&u).await.unwrap();
+    let reserve = || store.reserve_login_attempt(&u.id, 100, 3, 60);
+    assert_eq!(
+        reserve().await.unwrap(),
+        Attempt::Reserved {
+            failed_attempts: 1,
+            locked_until: None
+        }
+    );
+    assert_eq!(
+        reserve().await.unwrap(),
+        Attempt::Reserved {
+            failed_attempts: 2,
+            locked_until: None
+        }
+    );
+    // The third reservation reaches the limit and sets the lock; a fourth is refused unread.
+    assert_eq!(
+        reserve().await.unwrap(),
+        Attempt::Reserved {
+            failed_attempts: 3,
+            locked_until: Some(160)
+        }
+    );
+    assert_eq!(reserve().await.unwrap(), Attempt::Refused);
+    // The third was right: its attempt comes back and its lock goes.
+    store.release_login_attempt(&u.id, 3, false).await.unwrap();
+    let back = store.user(&u.id).await.unwrap().unwrap();
+    assert_eq!((back.failed_attempts, back.locked_until), (2, None));
+    // A lock that has run out starts a new count.
+    reserve().await.unwrap();
+    assert_eq!(
+        store
+            .reserve_login_attempt(&u.id, 160, 3, 60)
+            .await
+            .unwrap(),
+        Attempt::Reserved {
+            failed_attempts: 1,
+            locked_until: None
+        }
+    );
+    // The last secret of a login right: the count is cleared.
+    store.release_login_attempt(&u.id, 3, true).await.unwrap();
     assert_eq!(store.user(&u.id).await.unwrap().unwrap().failed_attempts, 0);
+    assert_eq!(
+        store
+            .reserve_login_attempt("nobody", 100, 3, 60)
+            .await
+            .unwrap(),
+        Attempt::Refused
+    );
 }
 
 #[tokio::test]
