@@ -928,3 +928,87 @@ async fn an_id_token_hint_in_its_live_session_keeps_the_session_auth_time_after_
         "the grant carries when the user authenticated, not when they consented"
     );
 }
+
+// ---- the lockout across login methods --------------------------------------------------------
+
+/// Five wrong one-time codes in a netcentric login: the user is locked.
+async fn lock_out(tp: &TestProvider, user: &bankid_oidc_server::store::User, wrong: usize) {
+    let browser = Browser::new(tp);
+    let (_, html) = Browser::page(browser.get(&Pending::new(&[], &[]).url(tp)).await);
+    let (_, mut html) = Browser::page(browser.submit(&html, &[("nnin", &user.nnin)], None).await);
+    for _ in 0..wrong {
+        html = Browser::page(browser.submit(&html, &[("otp", "wrong")], None).await).1;
+    }
+}
+
+/// The message a BID login of `user` meets: at the NNIN step if locked, else after a wrong code.
+async fn bid_login_message(tp: &TestProvider, user: &bankid_oidc_server::store::User) -> String {
+    let browser = Browser::new(tp);
+    let (_, html) = Browser::page(browser.get(&Pending::new(&[], &[]).url(tp)).await);
+    let (_, html) = Browser::page(browser.submit(&html, &[("nnin", &user.nnin)], None).await);
+    if let Some(refused) = text_of(&html, "error") {
+        return refused;
+    }
+    let (_, html) = Browser::page(browser.submit(&html, &[("otp", "wrong")], None).await);
+    text_of(&html, "error").unwrap()
+}
+
+#[tokio::test]
+async fn a_locked_user_cannot_log_in_with_biometrics_preselected_by_a_pushed_login_hint() {
+    let tp = TestProvider::start().await;
+    register(&tp, &ClientKey::new("k"), false).await;
+    let user = tp.user("Ola").clone();
+    lock_out(&tp, &user, 5).await;
+    let hint = format!(":{}", user.nnin);
+    let url = pushed_url(
+        &tp,
+        &rp_pending(&[("login_hint", &hint), ("acr_values", "urn:bankid:bis")]),
+    )
+    .await;
+    let browser = Browser::new(&tp);
+    let (_, html) = Browser::page(browser.get(&url).await);
+    // The lock is told before anything is asked: no approval in the app is offered.
+    assert!(
+        text_of(&html, "error").unwrap().contains("sperret"),
+        "{html}"
+    );
+    assert!(
+        !forms(&html)[0]
+            .buttons
+            .contains(&("decision".into(), "allow".into()))
+    );
+    // Choosing the app anyway is refused too, and approving a stale approval form is not possible.
+    let (_, html) = Browser::page(browser.submit(&html, &[], Some(("method", "BIS"))).await);
+    assert!(text_of(&html, "error").unwrap().contains("sperret"));
+    let step = browser
+        .submit(&html, &[("step", "approve")], Some(("decision", "allow")))
+        .await;
+    assert!(
+        matches!(step, Step::Page { .. }),
+        "a locked user must not log in"
+    );
+    // And the lock is still there.
+    assert!(bid_login_message(&tp, &user).await.contains("sperret"));
+}
+
+#[tokio::test]
+async fn a_biometrics_login_does_not_clear_failed_code_attempts() {
+    let tp = TestProvider::start().await;
+    let user = tp.user("Kari").clone();
+    lock_out(&tp, &user, 4).await;
+    // A BIS login (no secret checked) succeeds: the user is not locked yet.
+    let browser = Browser::new(&tp);
+    let pending = Pending::new(&[("login_hint", "BIS")], &[]);
+    let (_, html) = Browser::page(browser.get(&pending.url(&tp)).await);
+    let (_, html) = Browser::page(browser.submit(&html, &[("nnin", &user.nnin)], None).await);
+    let callback = Browser::callback(
+        browser
+            .submit(&html, &[], Some(("decision", "allow")))
+            .await,
+    );
+    assert!(callback.get("code").is_some());
+    // It did not give the guesser five new tries: the next wrong code locks.
+    assert!(bid_login_message(&tp, &user).await.contains("sperret"));
+    let stored = tp.store.user(&user.id).await.unwrap().unwrap();
+    assert_eq!(stored.failed_attempts, 5);
+}

@@ -121,7 +121,9 @@ pub fn start(
         }
         Start::Identify { user: Some(user) } => {
             flow.user_id = Some(user.id.clone());
-            match flow.method {
+            // A locked user stays on the first page, which tells the lock: no method asks them
+            // anything.
+            match flow.method.filter(|_| !user.is_locked(now)) {
                 Some(Method::Bid) => flow.step = STEP_OTP.into(),
                 Some(Method::Bis) => {
                     flow.step = STEP_APPROVE.into();
@@ -230,6 +232,14 @@ pub async fn show(p: &Provider, active: &ActiveFlow, error: Option<String>) -> R
     let t = texts(active.request().locale);
     let flow = &active.flow;
     let req = active.request();
+    let error = match (error, &flow.user_id) {
+        (None, Some(user_id)) if flow.step == STEP_NNIN => locked_user(p, user_id)
+            .await
+            .ok()
+            .flatten()
+            .map(|_| t.locked.to_owned()),
+        (error, _) => error,
+    };
     let client_name = p
         .client(&req.client_id)
         .await
@@ -330,7 +340,7 @@ pub async fn submit(p: &Provider, mut active: ActiveFlow, form: LoginForm) -> Re
         }
         STEP_MOBILE => step_mobile(p, &mut active, &form, t).await,
         STEP_APPROVE => match form.decision.as_deref() {
-            Some("allow") => Ok(identified(&mut active, STEP_APPROVE)),
+            Some("allow") => step_approve(p, &mut active, t).await,
             _ => Ok(Outcome::Retry(None)),
         },
         STEP_CONSENT => match form.decision.as_deref() {
@@ -411,9 +421,10 @@ async fn step_nnin(
         active.flow.step = STEP_MOBILE.into();
         return Ok(Outcome::Advance(STEP_NNIN.into()));
     }
-    // A user pre-selected by the login_hint is not asked for the NNIN again.
+    // A user pre-selected by the login_hint is not asked for the NNIN again. Read from the
+    // store: the lock must be current.
     let preselected = match &active.flow.user_id {
-        Some(id) => p.user(id).await?,
+        Some(id) => p.store.user(id).await?.map(Arc::new),
         None => None,
     };
     let user = match preselected {
@@ -497,6 +508,29 @@ async fn step_secret(
         }
         Secret::Password => Ok(identified(active, STEP_PASSWORD)),
     }
+}
+
+/// The user approved in the app: only if they are not locked meanwhile (read from the store).
+async fn step_approve(
+    p: &Provider,
+    active: &mut ActiveFlow,
+    t: &Texts,
+) -> Result<Outcome, StoreError> {
+    let Some(user_id) = active.flow.user_id.clone() else {
+        return Ok(Outcome::Retry(Some(t.unknown_user.to_owned())));
+    };
+    if locked_user(p, &user_id).await?.is_some() {
+        return Ok(Outcome::Retry(Some(t.locked.to_owned())));
+    }
+    Ok(identified(active, STEP_APPROVE))
+}
+
+/// The user, if the store says they are locked now.
+async fn locked_user(p: &Provider, user_id: &str) -> Result<Option<User>, StoreError> {
+    Ok(p.store
+        .user(user_id)
+        .await?
+        .filter(|u| u.is_locked(p.now())))
 }
 
 async fn step_mobile(
@@ -624,8 +658,6 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Response {
     if let Err(e) = p.store.complete_login(&completion).await {
         return store_failure_page(p, &e);
     }
-    // The login cleared the user's failed attempts.
-    p.user_changed(user_id);
     let mut response = deliver(
         &active.request().target,
         &active.issuer.issuer,
