@@ -2,26 +2,14 @@
 
 use crate::admin::open_store;
 use anyhow::{Context, bail};
-use bankid_oidc_core::jwk::Jwks;
-use bankid_oidc_core::scope::{self, ScopeSet};
+use bankid_oidc_core::scope::ScopeSet;
 use bankid_oidc_server::clock::{Clock, SystemClock};
+use bankid_oidc_server::registration;
 use bankid_oidc_server::secret::{RECOMMENDED_SECRET_LEN, hash_secret};
 use bankid_oidc_server::seed::new_client;
 use bankid_oidc_server::store::{Client, ClientStore};
 use clap::Args;
 use std::path::{Path, PathBuf};
-
-pub const GRANT_TYPES: &[&str] = &[
-    "authorization_code",
-    "refresh_token",
-    "client_credentials",
-    "urn:openid:params:grant-type:ciba",
-];
-pub const AUTH_METHODS: &[&str] = &[
-    "client_secret_basic",
-    "client_secret_post",
-    "private_key_jwt",
-];
 
 /// The registration fields `add` and `update` share; in `update`, only those given change.
 #[derive(Args)]
@@ -85,63 +73,11 @@ pub struct ClientRemoveArgs {
     client_id: String,
 }
 
-fn check_client_id(id: &str) -> anyhow::Result<()> {
-    if id.is_empty() || id.len() > 255 || !id.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
-        bail!(
-            "--client-id '{id}': use 1 to 255 visible ASCII characters without ':' (it travels in Basic authentication)"
-        );
-    }
-    Ok(())
-}
-
-fn check_uri(flag: &str, uri: &str) -> anyhow::Result<()> {
-    let parsed = url::Url::parse(uri)
-        .map_err(|e| anyhow::anyhow!("{flag} '{uri}': not an absolute URI ({e})"))?;
-    if parsed.fragment().is_some() {
-        bail!("{flag} '{uri}': must not contain a fragment (RFC 6749 section 3.1.2)");
-    }
-    if parsed.scheme() == "http"
-        && !matches!(
-            parsed.host_str().unwrap_or(""),
-            "localhost" | "127.0.0.1" | "[::1]"
-        )
-    {
-        eprintln!("warning: {flag} '{uri}' uses plain http on a host other than localhost");
-    }
-    Ok(())
-}
-
 fn read_jwks(path: &Path) -> anyhow::Result<String> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("--jwks {}", path.display()))?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("--jwks {}: not JSON ({e})", path.display()))?;
-    if value["keys"]
-        .as_array()
-        .is_some_and(|keys| keys.iter().any(|k| k.get("d").is_some()))
-    {
-        bail!(
-            "--jwks {}: contains a private key ('d'); register only the public keys",
-            path.display()
-        );
-    }
-    let jwks: Jwks = serde_json::from_value(value)
-        .map_err(|e| anyhow::anyhow!("--jwks {}: not a JWKS document ({e})", path.display()))?;
-    if jwks.keys.is_empty() {
-        bail!("--jwks {}: has no keys", path.display());
-    }
-    if let Some(k) = jwks
-        .keys
-        .iter()
-        .find(|k| !matches!(k.kty.as_str(), "EC" | "RSA"))
-    {
-        bail!(
-            "--jwks {}: key type '{}' is not supported (EC P-256 or RSA)",
-            path.display(),
-            k.kty
-        );
-    }
-    Ok(serde_json::to_string(&jwks)?)
+    registration::check_jwks(&text)
+        .map_err(|rule| anyhow::anyhow!("--jwks {}: {rule}", path.display()))
 }
 
 /// Applies the given fields to `client` and checks the whole registration.
@@ -158,47 +94,21 @@ fn apply(client: &mut Client, fields: ClientFields) -> anyhow::Result<()> {
         client.secret_hash = hash_secret(secret);
     }
     if !fields.redirect_uris.is_empty() {
-        for uri in &fields.redirect_uris {
-            check_uri("--redirect-uri", uri)?;
-        }
         client.redirect_uris = fields.redirect_uris;
     }
     if let Some(text) = &fields.scope {
-        let scopes = ScopeSet::parse(text).map_err(|e| anyhow::anyhow!("--scope: {e}"))?;
-        if let Some(unknown) = scopes.iter().find(|s| !scope::is_known(s)) {
-            bail!("--scope: '{unknown}' is not a BankID scope this provider knows");
-        }
-        client.scopes = scopes;
+        client.scopes = ScopeSet::parse(text).map_err(|e| anyhow::anyhow!("--scope: {e}"))?;
     }
     if let Some(name) = fields.name {
         client.name = name;
     }
     if !fields.grant_types.is_empty() {
-        if let Some(bad) = fields
-            .grant_types
-            .iter()
-            .find(|g| !GRANT_TYPES.contains(&g.as_str()))
-        {
-            bail!(
-                "--grant-type '{bad}': use one of {}",
-                GRANT_TYPES.join(", ")
-            );
-        }
         client.grant_types = fields.grant_types;
     }
     if let Some(method) = fields.token_endpoint_auth_method {
-        if !AUTH_METHODS.contains(&method.as_str()) {
-            bail!(
-                "--token-endpoint-auth-method '{method}': use one of {}",
-                AUTH_METHODS.join(", ")
-            );
-        }
         client.token_endpoint_auth_method = method;
     }
     if !fields.post_logout_redirect_uris.is_empty() {
-        for uri in &fields.post_logout_redirect_uris {
-            check_uri("--post-logout-redirect-uri", uri)?;
-        }
         client.post_logout_redirect_uris = fields.post_logout_redirect_uris;
     }
     if let Some(path) = &fields.jwks {
@@ -206,7 +116,6 @@ fn apply(client: &mut Client, fields: ClientFields) -> anyhow::Result<()> {
         client.jwks_uri = None;
     }
     if let Some(uri) = fields.jwks_uri {
-        check_uri("--jwks-uri", &uri)?;
         client.jwks_uri = Some(uri);
         client.jwks = None;
     }
@@ -216,33 +125,23 @@ fn apply(client: &mut Client, fields: ClientFields) -> anyhow::Result<()> {
     if let Some(require) = fields.require_pushed_authorization_requests {
         client.require_pushed_authorization_requests = require;
     }
-    // The registration as a whole.
+    // A secret given to a client that authenticates with its keys is a mistake to point out,
+    // not to store.
     if client.uses_private_key_jwt() {
-        if client.jwks.is_none() && client.jwks_uri.is_none() {
-            bail!(
-                "--token-endpoint-auth-method private_key_jwt: needs --jwks FILE or --jwks-uri URL"
-            );
-        }
         if fields.client_secret.is_some() {
             bail!(
                 "--client-secret: a private_key_jwt client authenticates with its keys, not a secret"
             );
         }
         client.secret_hash = String::new();
-    } else if client.secret_hash.is_empty() {
-        bail!(
-            "--client-secret: required for {}",
-            client.token_endpoint_auth_method
-        );
     }
-    if client.allows_grant("authorization_code") && client.redirect_uris.is_empty() {
-        bail!("--redirect-uri: required for the authorization_code grant");
-    }
+    // The registration as a whole, by the rules every registration meets.
+    registration::check_client(client)?;
     Ok(())
 }
 
 pub async fn add(data_dir: &Path, args: ClientAddArgs) -> anyhow::Result<()> {
-    check_client_id(&args.client_id)?;
+    registration::check_client_id(&args.client_id)?;
     let now = SystemClock.now();
     let default_scopes =
         ScopeSet::parse("openid profile nnin_altsub email phone").expect("valid scopes");

@@ -901,3 +901,93 @@ async fn a_jwks_file_with_a_private_key_is_refused() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_redirect_uri_that_runs_script_or_leaves_loopback_in_clear_is_refused_at_registration() {
+    let dir = tempfile::tempdir().unwrap();
+    let add = |option: &str, uri: &str| {
+        cli(
+            dir.path(),
+            &[
+                "clients",
+                "add",
+                "--client-id",
+                "x",
+                "--client-secret",
+                "a-long-random-secret-0123456789-abcdef",
+                "--redirect-uri",
+                if option == "--redirect-uri" {
+                    uri
+                } else {
+                    "https://a.example/cb"
+                },
+                option,
+                uri,
+            ],
+        )
+    };
+    let schemes = "use https, http only on a loopback host (127.0.0.1, [::1], localhost), or a \
+                   native app's private-use scheme in reverse-domain form \
+                   (com.example.app:/callback)";
+    let cases = [
+        (
+            "--redirect-uri",
+            "javascript:alert(1)",
+            format!(
+                "error: --redirect-uri 'javascript:alert(1)': the scheme 'javascript' is not allowed: {schemes}"
+            ),
+        ),
+        (
+            "--redirect-uri",
+            "data:text/html,<script>alert(1)</script>",
+            format!(
+                "error: --redirect-uri 'data:text/html,<script>alert(1)</script>': the scheme 'data' is not allowed: {schemes}"
+            ),
+        ),
+        (
+            "--redirect-uri",
+            "http://shop.example/cb",
+            format!(
+                "error: --redirect-uri 'http://shop.example/cb': plain http is allowed only on a loopback host: {schemes}"
+            ),
+        ),
+        (
+            "--redirect-uri",
+            "https://*.shop.example/cb",
+            "error: --redirect-uri 'https://*.shop.example/cb': must not contain a wildcard '*': redirect URIs are matched exactly".to_owned(),
+        ),
+        (
+            "--post-logout-redirect-uri",
+            "file:///etc/passwd",
+            format!(
+                "error: --post-logout-redirect-uri 'file:///etc/passwd': the scheme 'file' is not allowed: {schemes}"
+            ),
+        ),
+    ];
+    for (option, uri, expected) in &cases {
+        let out = add(option, uri);
+        assert!(!out.status.success(), "{option} {uri} was accepted");
+        assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), expected);
+    }
+    // Nothing was registered; a native app's scheme and loopback http are.
+    let listed = String::from_utf8(cli(dir.path(), &["clients", "list"]).stdout).unwrap();
+    assert!(!listed.contains("x\n"), "{listed}");
+    let native = add("--redirect-uri", "com.example.app:/callback");
+    assert!(native.status.success(), "{native:?}");
+    let loopback = cli(
+        dir.path(),
+        &[
+            "clients",
+            "add",
+            "--client-id",
+            "y",
+            "--client-secret",
+            "a-long-random-secret-0123456789-abcdef",
+            "--redirect-uri",
+            "http://127.0.0.1:3000/cb",
+            "--redirect-uri",
+            "http://[::1]:3000/cb",
+        ],
+    );
+    assert!(loopback.status.success(), "{loopback:?}");
+}

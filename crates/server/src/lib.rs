@@ -17,6 +17,7 @@ pub mod issuer;
 pub mod keys;
 pub mod login;
 pub mod record_cache;
+pub mod registration;
 pub mod request_objects;
 pub mod secret;
 pub mod seed;

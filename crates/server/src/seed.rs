@@ -1,6 +1,7 @@
 //! What a first start puts in an empty store: a demo client and a few test users, so that a
 //! login works without any setup.
 
+use crate::registration;
 use crate::secret::{hash_secret, new_id, random_bytes, random_token};
 use crate::store::{Client, Store, StoreResult, User};
 use bankid_oidc_core::nnin::Nnin;
@@ -77,6 +78,14 @@ pub fn new_client(
     }
 }
 
+/// Where the demo merchant (examples/) receives its codes.
+pub fn demo_redirect_uris() -> Vec<String> {
+    vec![
+        DEMO_REDIRECT_URI.to_owned(),
+        "http://localhost:8081/callback".to_owned(),
+    ]
+}
+
 /// Creates the demo client if the store has no client at all.
 pub async fn demo_client(store: &dyn Store, now: i64) -> StoreResult<Option<DemoClient>> {
     if !store.clients().await?.is_empty() {
@@ -86,13 +95,12 @@ pub async fn demo_client(store: &dyn Store, now: i64) -> StoreResult<Option<Demo
     let client = new_client(
         DEMO_CLIENT_ID,
         &secret,
-        vec![
-            DEMO_REDIRECT_URI.to_owned(),
-            "http://localhost:8081/callback".to_owned(),
-        ],
+        demo_redirect_uris(),
         PERSON_SCOPES.iter().copied().collect(),
         now,
     );
+    // The same rules as `bankid-oidc clients add`; a unit test holds the demo client to them.
+    registration::check_client(&client).expect("the demo client meets the registration rules");
     store.add_client(&client).await?;
     Ok(Some(DemoClient {
         client_id: DEMO_CLIENT_ID.into(),

@@ -7,6 +7,7 @@ use bankid_oidc_core::pkce::s256_challenge;
 use bankid_oidc_server::Provider;
 use bankid_oidc_server::clock::OffsetClock;
 use bankid_oidc_server::config::Config;
+use bankid_oidc_server::registration::check_client;
 use bankid_oidc_server::seed::{new_client, test_users};
 use bankid_oidc_server::store::{ClientStore, MemoryFlows, SqliteStore, Store, User};
 use reqwest::header::LOCATION;
@@ -83,6 +84,8 @@ impl TestProvider {
         );
         shop.grant_types = vec!["authorization_code".into(), "refresh_token".into()];
         shop.post_logout_redirect_uris = vec![POST_LOGOUT_URI.into()];
+        // The tests' clients meet the rules every registration meets.
+        check_client(&shop).unwrap();
         store.add_client(&shop).await.unwrap();
         let mut machine = new_client(
             MACHINE_CLIENT_ID,
@@ -92,17 +95,17 @@ impl TestProvider {
             now,
         );
         machine.grant_types = vec!["client_credentials".into()];
+        check_client(&machine).unwrap();
         store.add_client(&machine).await.unwrap();
-        store
-            .add_client(&new_client(
-                OTHER_CLIENT_ID,
-                OTHER_SECRET,
-                vec![OTHER_REDIRECT_URI.into()],
-                scopes,
-                now,
-            ))
-            .await
-            .unwrap();
+        let other = new_client(
+            OTHER_CLIENT_ID,
+            OTHER_SECRET,
+            vec![OTHER_REDIRECT_URI.into()],
+            scopes,
+            now,
+        );
+        check_client(&other).unwrap();
+        store.add_client(&other).await.unwrap();
         test_users(store.as_ref(), now).await.unwrap();
         let users = bankid_oidc_server::store::UserStore::users(store.as_ref())
             .await
