@@ -20,6 +20,47 @@ use aws_lc_rs::signature::{self, UnparsedPublicKey};
 use serde_json::{Map, Value};
 use std::fmt;
 
+/// The `typ` values that mark a request object (RFC 9101 section 10.8): never a client assertion.
+pub const REQUEST_OBJECT_TYPES: [&str; 2] =
+    ["oauth-authz-req+jwt", "application/oauth-authz-req+jwt"];
+
+/// Authorization request parameters (RFC 6749, OpenID Connect Core, RFC 7636, RFC 9396, and
+/// BankID's). A JWT that carries one is a request object, which travels through the browser; it
+/// must never count as the client's credential.
+pub const AUTHORIZATION_REQUEST_CLAIMS: &[&str] = &[
+    "response_type",
+    "response_mode",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "prompt",
+    "max_age",
+    "login_hint",
+    "login_hint_token",
+    "id_token_hint",
+    "acr_values",
+    "ui_locales",
+    "claims",
+    "request",
+    "request_uri",
+    "authorization_details",
+    "api_version",
+];
+
+/// The authorization request parameters among `claims`, sorted.
+pub fn authorization_request_claims(claims: &Map<String, Value>) -> Vec<String> {
+    let mut found: Vec<String> = claims
+        .keys()
+        .filter(|k| AUTHORIZATION_REQUEST_CLAIMS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    found.sort();
+    found
+}
+
 /// Signature algorithms accepted for what clients sign: never `none`, never an HMAC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SigningAlg {

@@ -73,12 +73,12 @@ pub async fn resolve(
     let verified = verify_request_object(&signed, &keys, &rules).map_err(|e| e.oauth())?;
     let fresh = p
         .store
-        .record_request_object_jti(&client.client_id, &verified.jti, verified.exp, p.now())
+        .record_client_jwt_jti(&client.client_id, &verified.jti, verified.exp, p.now())
         .await
         .map_err(|_| OAuthError::server_error("the provider could not write its store"))?;
     if !fresh {
         return Err(invalid(
-            "request: jti was already used; a request object is single-use",
+            "request: jti was already used (by a request object or a client assertion); a request object is single-use",
         ));
     }
     // Only the object's parameters count (RFC 9101 section 6.3), with the client_id and

@@ -947,3 +947,112 @@ async fn housekeeping_deletes_what_expired_and_keeps_what_lives() {
         StatusCode::OK
     );
 }
+
+/// Signs `claims` with `key` and a header of the caller's `typ` (none when None), as a client
+/// that follows no recommendation would.
+fn sign_with_typ(key: &ClientKey, claims: &Value, typ: Option<&str>) -> String {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some(key.kid.clone());
+    header.typ = typ.map(str::to_owned);
+    jsonwebtoken::encode(
+        &header,
+        claims,
+        &jsonwebtoken::EncodingKey::from_ec_der(&key.pkcs8),
+    )
+    .unwrap()
+}
+
+/// A signed request object of the private_key_jwt client: iss = sub = client_id, aud = issuer,
+/// as a client that copies its assertion code into its request object code would make it.
+fn request_object_claims(tp: &TestProvider, pending: &Pending, jti: &str) -> Value {
+    let mut claims = assertion_claims(tp, jti, &tp.issuer, 60);
+    for (k, v) in &pending.params {
+        claims[k] = json!(v);
+    }
+    claims
+}
+
+fn authorize_with_request_object(tp: &TestProvider, request: &str) -> String {
+    format!(
+        "{}?{}",
+        tp.authorization_endpoint(),
+        serde_urlencoded::to_string([
+            ("client_id", PKJWT_CLIENT),
+            ("response_type", "code"),
+            ("request", request),
+        ])
+        .unwrap()
+    )
+}
+
+#[tokio::test]
+async fn a_request_object_from_the_browser_is_not_a_client_assertion() {
+    let tp = TestProvider::start().await;
+    let key = ClientKey::new("k");
+    register_pkjwt_client(&tp, &key).await;
+    let (pending, code) = code_for_pkjwt_client(&tp).await;
+    // A request object travels through the browser (and its history and logs): whoever sees one
+    // must not be able to authenticate as the client with it.
+    let request_pending = Pending::new(
+        &[("client_id", PKJWT_CLIENT), ("scope", "openid profile")],
+        &[],
+    );
+    let claims = request_object_claims(&tp, &request_pending, "ro-as-assertion");
+    for (typ, expected) in [
+        (
+            None,
+            "client_assertion: carries authorization request parameters (code_challenge, code_challenge_method, nonce, redirect_uri, response_type, scope, state): a request object is not a client credential",
+        ),
+        (
+            Some("JWT"),
+            "client_assertion: carries authorization request parameters (code_challenge, code_challenge_method, nonce, redirect_uri, response_type, scope, state): a request object is not a client credential",
+        ),
+        (
+            Some("oauth-authz-req+jwt"),
+            "client_assertion: typ \"oauth-authz-req+jwt\" marks a request object, not a client assertion",
+        ),
+    ] {
+        let request_object = sign_with_typ(&key, &claims, typ);
+        let response = redeem_with_assertion(&tp, &code, &pending.verifier, &request_object).await;
+        let (error, description) = oauth_error(response, StatusCode::UNAUTHORIZED).await;
+        assert_eq!(error, "invalid_client", "{typ:?}");
+        assert_eq!(description, expected, "{typ:?}");
+    }
+    // A request object and a client assertion share one record of used jtis: a jti seen in a
+    // request object is not fresh for an assertion.
+    let used_at_authorize = sign_with_typ(
+        &key,
+        &request_object_claims(&tp, &request_pending, "shared-jti"),
+        Some("oauth-authz-req+jwt"),
+    );
+    let step = Browser::new(&tp)
+        .get(&authorize_with_request_object(&tp, &used_at_authorize))
+        .await;
+    assert!(
+        matches!(
+            step,
+            Step::Page {
+                status: StatusCode::OK,
+                ..
+            }
+        ),
+        "the request object starts a login"
+    );
+    let assertion = key.sign(&assertion_claims(
+        &tp,
+        "shared-jti",
+        tp.token_endpoint(),
+        60,
+    ));
+    let (error, description) = oauth_error(
+        redeem_with_assertion(&tp, &code, &pending.verifier, &assertion).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert_eq!(error, "invalid_client");
+    assert_eq!(description, "client_assertion: jti was already used");
+    // The code is still good for a proper assertion.
+    let assertion = key.sign(&assertion_claims(&tp, "fresh-jti", tp.token_endpoint(), 60));
+    let response = redeem_with_assertion(&tp, &code, &pending.verifier, &assertion).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}

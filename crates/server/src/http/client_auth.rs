@@ -175,13 +175,13 @@ pub async fn authenticate(
             let verified = verify_assertion(p, issuer, &client, &assertion, endpoint).await?;
             let fresh = p
                 .store
-                .record_assertion_jti(&client.client_id, &verified.jti, verified.exp, p.now())
+                .record_client_jwt_jti(&client.client_id, &verified.jti, verified.exp, p.now())
                 .await
                 .map_err(ApiError::server_error)?;
             if !fresh {
-                return Err(ApiError::token(OAuthError::invalid_client(
-                    "client_assertion: jti was already used",
-                )));
+                return Err(ApiError::token(
+                    client_assertion::AssertionError::Replayed.oauth(),
+                ));
             }
             Ok(client)
         }
@@ -195,14 +195,15 @@ async fn verify_assertion(
     assertion: &str,
     endpoint: Endpoint,
 ) -> Result<client_assertion::VerifiedAssertion, ApiError> {
-    let invalid = |d: String| ApiError::token(OAuthError::invalid_client(d));
+    let no_keys = |d: String| ApiError::token(OAuthError::invalid_client(d));
+    let refused = |e: client_assertion::AssertionError| ApiError::token(e.oauth());
     let audiences = [
         issuer.issuer.clone(),
         issuer.url(Endpoint::Token),
         issuer.url(endpoint),
     ];
     let max = p.config.client_assertion_max_lifetime;
-    let keys = p.client_keys.keys(client, false).await.map_err(invalid)?;
+    let keys = p.client_keys.keys(client, false).await.map_err(no_keys)?;
     match client_assertion::verify(
         assertion,
         &keys,
@@ -212,8 +213,8 @@ async fn verify_assertion(
         max,
     ) {
         // An unknown kid may be a key the client just added to its jwks_uri: look once more.
-        Err(e) if e.contains("kid") && client.jwks_uri.is_some() => {
-            let keys = p.client_keys.keys(client, true).await.map_err(invalid)?;
+        Err(e) if e.may_be_a_new_key() && client.jwks_uri.is_some() => {
+            let keys = p.client_keys.keys(client, true).await.map_err(no_keys)?;
             client_assertion::verify(
                 assertion,
                 &keys,
@@ -222,8 +223,8 @@ async fn verify_assertion(
                 p.now(),
                 max,
             )
-            .map_err(invalid)
+            .map_err(refused)
         }
-        other => other.map_err(invalid),
+        other => other.map_err(refused),
     }
 }

@@ -466,16 +466,10 @@ pub trait GrantStore: Send + Sync {
 
 #[async_trait]
 pub trait ReplayStore: Send + Sync {
-    /// Records a client assertion's `jti` until `expires_at`; `Ok(false)` if it was seen before.
-    async fn record_assertion_jti(
-        &self,
-        client_id: &str,
-        jti: &str,
-        expires_at: i64,
-        now: i64,
-    ) -> StoreResult<bool>;
-    /// The same for a request object's `jti`.
-    async fn record_request_object_jti(
+    /// Records the `jti` of a JWT the client signed (a client assertion or a request object)
+    /// until `expires_at`; `Ok(false)` if it was seen before in either. One record for both, so
+    /// that one JWT cannot be used once as each.
+    async fn record_client_jwt_jti(
         &self,
         client_id: &str,
         jti: &str,

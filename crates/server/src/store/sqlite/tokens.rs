@@ -166,61 +166,30 @@ impl GrantStore for SqliteStore {
     }
 }
 
-/// Where a kind of one-time `jti` is kept: (purge, insert) statements.
-type JtiTable = (&'static str, &'static str);
-const ASSERTION_JTIS: JtiTable = (
-    "DELETE FROM client_assertion_jtis WHERE expires_at <= ?",
-    "INSERT OR IGNORE INTO client_assertion_jtis (client_id, jti, expires_at) VALUES (?, ?, ?)",
-);
-const REQUEST_OBJECT_JTIS: JtiTable = (
-    "DELETE FROM request_object_jtis WHERE expires_at <= ?",
-    "INSERT OR IGNORE INTO request_object_jtis (client_id, jti, expires_at) VALUES (?, ?, ?)",
-);
-
-impl SqliteStore {
-    /// Records a one-time `jti` until it expires; false if it was there.
-    async fn record_jti(
+#[async_trait]
+impl ReplayStore for SqliteStore {
+    async fn record_client_jwt_jti(
         &self,
-        (purge, insert): JtiTable,
         client_id: &str,
         jti: &str,
         expires_at: i64,
         now: i64,
     ) -> StoreResult<bool> {
         let (client_id, jti) = (client_id.to_owned(), jti.to_owned());
+        // The table is named after the first kind it held; request objects' jtis are kept in it
+        // too (request_object_jtis is no longer written).
         self.write(move |conn| {
-            conn.prepare_cached(purge)?.execute([now])?;
+            conn.prepare_cached("DELETE FROM client_assertion_jtis WHERE expires_at <= ?")?
+                .execute([now])?;
             let inserted = conn
-                .prepare_cached(insert)?
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO client_assertion_jtis (client_id, jti, expires_at)
+                     VALUES (?, ?, ?)",
+                )?
                 .execute(params![client_id, jti, expires_at])?;
             Ok(inserted == 1)
         })
         .await
-    }
-}
-
-#[async_trait]
-impl ReplayStore for SqliteStore {
-    async fn record_assertion_jti(
-        &self,
-        client_id: &str,
-        jti: &str,
-        expires_at: i64,
-        now: i64,
-    ) -> StoreResult<bool> {
-        self.record_jti(ASSERTION_JTIS, client_id, jti, expires_at, now)
-            .await
-    }
-
-    async fn record_request_object_jti(
-        &self,
-        client_id: &str,
-        jti: &str,
-        expires_at: i64,
-        now: i64,
-    ) -> StoreResult<bool> {
-        self.record_jti(REQUEST_OBJECT_JTIS, client_id, jti, expires_at, now)
-            .await
     }
 }
 
