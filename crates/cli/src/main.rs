@@ -2,6 +2,7 @@
 
 mod admin;
 mod clients;
+mod connections;
 mod keys;
 mod serve;
 

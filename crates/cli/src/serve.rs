@@ -1,8 +1,8 @@
 //! `serve`: open the store, seed it on first start, print what a developer needs, and serve.
 
 use crate::admin::open_store;
+use crate::connections::{self, Limits};
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use bankid_oidc_server::Provider;
 use bankid_oidc_server::clock::OffsetClock;
 use bankid_oidc_server::config::Config;
@@ -13,6 +13,7 @@ use serde_json::json;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
 const DEMO_CLIENT_FILE: &str = "demo-client.json";
@@ -50,6 +51,18 @@ pub struct ServeArgs {
     /// its own besides; on a machine shared with a load generator, fewer can serve more.
     #[arg(long, env = "BANKID_OIDC_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub worker_threads: Option<u16>,
+    /// Seconds a client has to send a request's whole header (on a kept-alive connection,
+    /// counted from the previous answer): a connection that trickles or sends nothing is closed.
+    #[arg(long, env = "BANKID_OIDC_HEADER_READ_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_read_timeout: u64,
+    /// Seconds without a byte moving either way after which a connection is closed. Keep it
+    /// above the 30-second limit on answering a request.
+    #[arg(long, env = "BANKID_OIDC_IDLE_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    idle_timeout: u64,
+    /// Connections open at once; more wait to be accepted. Lowered to fit the open-file limit
+    /// (which `serve` raises to the system's maximum) if it must be.
+    #[arg(long, env = "BANKID_OIDC_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
 }
 
 pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
@@ -85,6 +98,13 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     config.key_lead_time = args.key_lead_time;
     config.test_controls = args.test_controls;
     config.validate().map_err(anyhow::Error::msg)?;
+    let limits = Limits {
+        header_read_timeout: Duration::from_secs(args.header_read_timeout),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        max_connections: connections::fit_to_open_file_limit(
+            usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+        ),
+    };
 
     let sqlite = Arc::new(open_store(data_dir).await?);
     let store: Arc<dyn Store> = sqlite.clone();
@@ -114,15 +134,7 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
             .run_key_schedule(std::time::Duration::from_secs(2)),
     );
     let app = bankid_oidc_server::http::router(provider);
-    // Answers are small: send each at once rather than wait for the previous one's ACK (Nagle).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY could not be set");
-        }
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    connections::serve(listener, app, limits, shutdown_signal()).await;
     schedule.abort();
     housekeeping.abort();
     let stats = sqlite.write_stats();

@@ -27,7 +27,22 @@ impl Served {
     }
 
     async fn start_with(dir: &Path, extra: &[&str]) -> Served {
-        let mut child = Command::new(BIN)
+        Served::spawn(Command::new(BIN), dir, extra).await
+    }
+
+    /// Starts the server with a soft open-file limit of `fds`, as a shell's `ulimit -n` would.
+    async fn start_with_open_file_limit(dir: &Path, fds: u32, extra: &[&str]) -> Served {
+        let mut shell = Command::new("sh");
+        shell.args([
+            "-c",
+            &format!("ulimit -Sn {fds} && exec \"$0\" \"$@\""),
+            BIN,
+        ]);
+        Served::spawn(shell, dir, extra).await
+    }
+
+    async fn spawn(mut command: Command, dir: &Path, extra: &[&str]) -> Served {
+        let mut child = command
             .args([
                 "--data-dir",
                 dir.to_str().unwrap(),
@@ -538,6 +553,12 @@ async fn bad_registrations_are_refused_with_a_message_naming_the_flag() {
         ),
         (&["serve", "--worker-threads", "0"], "--worker-threads"),
         (&["serve", "--worker-threads", "many"], "--worker-threads"),
+        (&["serve", "--max-connections", "0"], "--max-connections"),
+        (
+            &["serve", "--header-read-timeout", "0"],
+            "--header-read-timeout",
+        ),
+        (&["serve", "--idle-timeout", "none"], "--idle-timeout"),
     ];
     for (args, expected) in cases {
         let out = cli(dir.path(), args);
@@ -990,4 +1011,197 @@ fn a_redirect_uri_that_runs_script_or_leaves_loopback_in_clear_is_refused_at_reg
         ],
     );
     assert!(loopback.status.success(), "{loopback:?}");
+}
+
+// ---- connections: timeouts and the cap ---------------------------------------------------------
+
+/// How long until the server closes `stream` (EOF or reset), reading and discarding whatever it
+/// sends; None if it is still open after `limit`.
+async fn closed_within(
+    mut stream: tokio::net::tcp::OwnedReadHalf,
+    limit: std::time::Duration,
+) -> Option<std::time::Duration> {
+    use tokio::io::AsyncReadExt;
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 4096];
+    tokio::time::timeout(limit, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return started.elapsed(),
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .ok()
+}
+
+fn host_port(served: &Served) -> String {
+    served.base.strip_prefix("http://").unwrap().to_owned()
+}
+
+/// A connection that sends the start of a request and then a header line every 300 ms, for as
+/// long as the server lets it (the "slowloris" attack).
+async fn trickle(addr: &str) -> tokio::net::tcp::OwnedReadHalf {
+    use tokio::io::AsyncWriteExt;
+    let (read, mut write) = tokio::net::TcpStream::connect(addr)
+        .await
+        .unwrap()
+        .into_split();
+    tokio::spawn(async move {
+        let start =
+            "GET /auth/realms/current/.well-known/openid-configuration HTTP/1.1\r\nHost: x\r\n";
+        if write.write_all(start.as_bytes()).await.is_err() {
+            return;
+        }
+        for i in 0.. {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            if write
+                .write_all(format!("X-Slow-{i}: 1\r\n").as_bytes())
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+    read
+}
+
+#[tokio::test]
+async fn a_trickled_header_and_a_silent_connection_are_closed_by_the_header_read_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start_with(
+        dir.path(),
+        &["--header-read-timeout", "1", "--idle-timeout", "60"],
+    )
+    .await;
+    let addr = host_port(&served);
+    let silent = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let slow = trickle(&addr).await;
+    let limit = std::time::Duration::from_secs(5);
+    let (silent, slow) = tokio::join!(
+        closed_within(silent.into_split().0, limit),
+        closed_within(slow, limit)
+    );
+    for (what, closed) in [("silent", silent), ("trickling", slow)] {
+        let after = closed.unwrap_or_else(|| panic!("the {what} connection is still open"));
+        assert!(
+            after < std::time::Duration::from_secs(3),
+            "the {what} connection was closed only after {after:?}"
+        );
+    }
+    // A kept-alive connection waiting for its next request is held to the same deadline.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut read, mut write) = tokio::net::TcpStream::connect(&addr)
+        .await
+        .unwrap()
+        .into_split();
+    write
+        .write_all(
+            b"GET /auth/realms/current/.well-known/openid-configuration HTTP/1.1\r\nHost: x\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut first = [0u8; 12];
+    read.read_exact(&mut first).await.unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+    assert!(closed_within(read, limit).await.is_some());
+}
+
+#[tokio::test]
+async fn a_connection_where_nothing_moves_is_closed_by_the_idle_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    // The header deadline is far: only the idle timeout can close the connection.
+    let served = Served::start_with(
+        dir.path(),
+        &["--header-read-timeout", "60", "--idle-timeout", "1"],
+    )
+    .await;
+    let silent = tokio::net::TcpStream::connect(host_port(&served))
+        .await
+        .unwrap();
+    let after = closed_within(silent.into_split().0, std::time::Duration::from_secs(5))
+        .await
+        .expect("the idle connection is closed");
+    assert!(after < std::time::Duration::from_secs(3), "{after:?}");
+}
+
+#[tokio::test]
+async fn the_server_keeps_answering_while_thousands_of_connections_are_held_open() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    // Started with a shell's usual limit of 1024 open files, which 3000 held connections would
+    // exhaust; the header deadline is longer than the test, so that nothing is freed by it.
+    let served = Served::start_with_open_file_limit(
+        dir.path(),
+        1024,
+        &["--header-read-timeout", "120", "--idle-timeout", "120"],
+    )
+    .await;
+    let addr = host_port(&served);
+    let mut held = Vec::new();
+    for _ in 0..3000 {
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        stream.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+        held.push(stream);
+    }
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    for _ in 0..20 {
+        let response = http
+            .get(format!(
+                "{}/.well-known/openid-configuration",
+                served.issuer()
+            ))
+            .send()
+            .await
+            .expect("answered while 3000 connections are held");
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    drop(held);
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_and_are_served_when_held_ones_time_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start_with(
+        dir.path(),
+        &[
+            "--max-connections",
+            "20",
+            "--header-read-timeout",
+            "2",
+            "--idle-timeout",
+            "60",
+        ],
+    )
+    .await;
+    let addr = host_port(&served);
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        held.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    // Let the server accept all twenty before the real request.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    let response = reqwest::Client::new()
+        .get(format!(
+            "{}/.well-known/openid-configuration",
+            served.issuer()
+        ))
+        .timeout(std::time::Duration::from_secs(10))
+        .send()
+        .await
+        .expect("the waiting connection is served once the held ones are closed");
+    assert_eq!(response.status(), StatusCode::OK);
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(1500),
+        "answered after {waited:?}: the cap of 20 did not hold it back"
+    );
+    drop(held);
 }

@@ -1,0 +1,261 @@
+//! How `serve` holds its connections: at most `max_connections` open, a deadline for each
+//! request's header, and an idle timeout.
+//!
+//! hyper closes nothing by itself: without a timer its header timeout is off, so a client that
+//! sends a header line every few seconds, or nothing at all, holds a connection (and a file
+//! descriptor) for ever, and a thousand such clients stop everyone else. Here:
+//! - the header of each request (the first, and each next one on a kept-alive connection) must
+//!   arrive within `header_read_timeout`, however slowly it trickles;
+//! - a connection on which no byte moves either way for `idle_timeout` is closed (a client that
+//!   stops reading its answer, a body that stalls);
+//! - at `max_connections` the server stops accepting: new connections wait in the kernel's
+//!   queue instead of failing for want of a file descriptor, and are taken as others close.
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use std::io;
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tower::ServiceExt;
+
+/// File descriptors kept for what is not a connection: the store, its WAL, logs, the listener.
+const RESERVED_FDS: u64 = 64;
+/// How long answers in progress may take to finish at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+}
+
+/// Raises the open-file limit to what the system allows (as Go's runtime and nginx do), then
+/// returns `wanted`, lowered to fit that limit if it must be, with a warning naming the flag.
+pub fn fit_to_open_file_limit(wanted: usize) -> usize {
+    let Some(limit) = raise_open_file_limit() else {
+        return wanted;
+    };
+    let fits = usize::try_from(limit.saturating_sub(RESERVED_FDS).max(1)).unwrap_or(usize::MAX);
+    if wanted > fits {
+        tracing::warn!(
+            max_connections = fits,
+            open_file_limit = limit,
+            "--max-connections {wanted} does not fit the open-file limit; using {fits} (raise `ulimit -n` to allow more)"
+        );
+        return fits;
+    }
+    wanted
+}
+
+/// The open-file limit after raising the soft limit to the hard one; None if unlimited or unknown.
+#[cfg(unix)]
+fn raise_open_file_limit() -> Option<u64> {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        let raised = Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        if let Err(e) = setrlimit(Resource::Nofile, raised) {
+            tracing::debug!(error = %e, "the open-file limit could not be raised");
+        }
+    }
+    getrlimit(Resource::Nofile).current
+}
+
+#[cfg(not(unix))]
+fn raise_open_file_limit() -> Option<u64> {
+    None
+}
+
+/// Serves `app` on `listener` within `limits` until `shutdown` completes; then lets answers in
+/// progress finish for a few seconds.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let mut shutdown = pin!(shutdown);
+    loop {
+        // At the cap, wait for a connection to close before accepting: a new one stays in the
+        // kernel's queue meanwhile, rather than cost a file descriptor the server lacks.
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Answers are small: send each at once rather than wait for the previous one's ACK.
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY could not be set");
+        }
+        let activity = Activity::new();
+        let io = TokioIo::new(Tracked {
+            inner: tcp,
+            activity: activity.clone(),
+        });
+        let app = app.clone();
+        let service = service_fn(move |mut request: hyper::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            app.clone().oneshot(request)
+        });
+        let connection = graceful.watch(builder.serve_connection(io, service));
+        let idle_timeout = limits.idle_timeout;
+        tokio::spawn(async move {
+            let _permit = permit;
+            let mut connection = pin!(connection);
+            loop {
+                let quiet = activity.quiet_for();
+                if quiet >= idle_timeout {
+                    // Dropping the connection closes it.
+                    tracing::debug!(%peer, "closing a connection idle for {quiet:?}");
+                    return;
+                }
+                tokio::select! {
+                    ended = connection.as_mut() => {
+                        if let Err(e) = ended {
+                            tracing::debug!(%peer, error = %e, "connection ended");
+                        }
+                        return;
+                    }
+                    () = tokio::time::sleep(idle_timeout - quiet) => {}
+                }
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(SHUTDOWN_GRACE) => {
+            tracing::warn!("connections still open after {SHUTDOWN_GRACE:?} were closed");
+        }
+    }
+}
+
+/// A failed accept: one client's trouble is skipped; anything else (out of file descriptors,
+/// above all) is logged and waited out for a moment instead of spinning.
+async fn accept_failed(e: io::Error) {
+    use io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "accepting a connection failed");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+/// When a byte last moved on a connection, in milliseconds since it opened.
+#[derive(Clone)]
+struct Activity {
+    opened: Instant,
+    last_ms: Arc<AtomicU64>,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            opened: Instant::now(),
+            last_ms: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn quiet_for(&self) -> Duration {
+        let last = self.opened + Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+        Instant::now().saturating_duration_since(last)
+    }
+}
+
+/// A TCP stream that notes each read or write that moved bytes.
+struct Tracked {
+    inner: TcpStream,
+    activity: Activity,
+}
+
+impl AsyncRead for Tracked {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.touch();
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Tracked {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
