@@ -103,10 +103,14 @@ fn apply(client: &mut Client, fields: ClientFields) -> anyhow::Result<()> {
         client.name = name;
     }
     if !fields.grant_types.is_empty() {
-        client.grant_types = fields.grant_types;
+        client.grant_types = fields
+            .grant_types
+            .iter()
+            .map(|g| registration::parse_grant_type(g))
+            .collect::<Result<_, _>>()?;
     }
-    if let Some(method) = fields.token_endpoint_auth_method {
-        client.token_endpoint_auth_method = method;
+    if let Some(method) = &fields.token_endpoint_auth_method {
+        client.token_endpoint_auth_method = registration::parse_auth_method(method)?;
     }
     if !fields.post_logout_redirect_uris.is_empty() {
         client.post_logout_redirect_uris = fields.post_logout_redirect_uris;
@@ -198,7 +202,8 @@ pub async fn list(data_dir: &Path) -> anyhow::Result<()> {
         println!("  name: {}", c.name);
         println!("  redirect URIs: {}", c.redirect_uris.join(" "));
         println!("  scopes: {}", c.scopes);
-        println!("  grant types: {}", c.grant_types.join(" "));
+        let grant_types: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
+        println!("  grant types: {}", grant_types.join(" "));
         println!(
             "  token endpoint auth method: {}",
             c.token_endpoint_auth_method

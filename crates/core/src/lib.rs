@@ -14,6 +14,7 @@ pub mod client_jws;
 pub mod code_redemption;
 pub mod discovery;
 pub mod error;
+pub mod grant_type;
 pub mod jwe;
 pub mod jwk;
 pub mod locale;

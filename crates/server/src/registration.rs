@@ -9,23 +9,12 @@
 //! local read, and a wildcard or fragment makes the exact match meaningless.
 
 use crate::store::Client;
+use bankid_oidc_core::grant_type::{ClientAuthMethod, GrantType};
 use bankid_oidc_core::jwk::Jwks;
 use bankid_oidc_core::scope;
 use std::fmt;
 use std::net::IpAddr;
 use url::{Host, Url};
-
-pub const GRANT_TYPES: &[&str] = &[
-    "authorization_code",
-    "refresh_token",
-    "client_credentials",
-    "urn:openid:params:grant-type:ciba",
-];
-pub const AUTH_METHODS: &[&str] = &[
-    "client_secret_basic",
-    "client_secret_post",
-    "private_key_jwt",
-];
 
 /// Schemes that are never a place to send a browser with a code or a logout.
 const FORBIDDEN_SCHEMES: &[&str] = &[
@@ -125,8 +114,10 @@ impl fmt::Display for Rule {
             Rule::UnknownScope(s) => {
                 write!(f, "'{s}' is not a BankID scope this provider knows")
             }
-            Rule::UnknownGrantType => write!(f, "use one of {}", GRANT_TYPES.join(", ")),
-            Rule::UnknownAuthMethod => write!(f, "use one of {}", AUTH_METHODS.join(", ")),
+            Rule::UnknownGrantType => write!(f, "use one of {}", names(&GrantType::ALL)),
+            Rule::UnknownAuthMethod => {
+                write!(f, "use one of {}", names(&ClientAuthMethod::ALL))
+            }
             Rule::NotJwks(e) => write!(f, "not a JWKS document ({e})"),
             Rule::PrivateKey => write!(
                 f,
@@ -272,6 +263,27 @@ pub fn check_jwks(text: &str) -> Result<String, Rule> {
     serde_json::to_string(&jwks).map_err(|e| Rule::NotJwks(e.to_string()))
 }
 
+fn names<T: fmt::Display>(all: &[T]) -> String {
+    all.iter().map(T::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// A `--grant-type` value.
+pub fn parse_grant_type(text: &str) -> Result<GrantType, RegistrationError> {
+    GrantType::parse(text)
+        .ok_or_else(|| RegistrationError::new(Field::GrantType, text, Rule::UnknownGrantType))
+}
+
+/// A `--token-endpoint-auth-method` value.
+pub fn parse_auth_method(text: &str) -> Result<ClientAuthMethod, RegistrationError> {
+    ClientAuthMethod::parse(text).ok_or_else(|| {
+        RegistrationError::new(
+            Field::TokenEndpointAuthMethod,
+            text,
+            Rule::UnknownAuthMethod,
+        )
+    })
+}
+
 /// The whole registration.
 pub fn check_client(client: &Client) -> Checked {
     check_client_id(&client.client_id)?;
@@ -288,25 +300,7 @@ pub fn check_client(client: &Client) -> Checked {
             Rule::UnknownScope(unknown.to_owned()),
         ));
     }
-    if let Some(bad) = client
-        .grant_types
-        .iter()
-        .find(|g| !GRANT_TYPES.contains(&g.as_str()))
-    {
-        return Err(RegistrationError::new(
-            Field::GrantType,
-            bad,
-            Rule::UnknownGrantType,
-        ));
-    }
-    let method = &client.token_endpoint_auth_method;
-    if !AUTH_METHODS.contains(&method.as_str()) {
-        return Err(RegistrationError::new(
-            Field::TokenEndpointAuthMethod,
-            method,
-            Rule::UnknownAuthMethod,
-        ));
-    }
+    let method = client.token_endpoint_auth_method;
     if let Some(uri) = &client.jwks_uri {
         check_jwks_uri(uri)?;
     }
@@ -314,7 +308,7 @@ pub fn check_client(client: &Client) -> Checked {
         if client.jwks.is_none() && client.jwks_uri.is_none() {
             return Err(RegistrationError::new(
                 Field::TokenEndpointAuthMethod,
-                method,
+                method.as_str(),
                 Rule::KeysRequired,
             ));
         }
@@ -322,10 +316,10 @@ pub fn check_client(client: &Client) -> Checked {
         return Err(RegistrationError {
             field: Field::ClientSecret,
             value: None,
-            rule: Rule::SecretRequired(method.clone()),
+            rule: Rule::SecretRequired(method.to_string()),
         });
     }
-    if client.allows_grant("authorization_code") && client.redirect_uris.is_empty() {
+    if client.allows_grant(GrantType::AuthorizationCode) && client.redirect_uris.is_empty() {
         return Err(RegistrationError {
             field: Field::RedirectUri,
             value: None,
@@ -461,11 +455,18 @@ mod tests {
             Rule::RedirectUriRequired
         );
         c.redirect_uris = vec!["https://a.example/cb".into()];
-        c.token_endpoint_auth_method = "private_key_jwt".into();
+        c.token_endpoint_auth_method = ClientAuthMethod::PrivateKeyJwt;
         assert_eq!(check_client(&c).unwrap_err().rule, Rule::KeysRequired);
-        c.token_endpoint_auth_method = "client_secret_jwt".into();
-        assert_eq!(check_client(&c).unwrap_err().rule, Rule::UnknownAuthMethod);
-        c.token_endpoint_auth_method = "client_secret_basic".into();
+        assert_eq!(
+            parse_auth_method("client_secret_jwt").unwrap_err().rule,
+            Rule::UnknownAuthMethod
+        );
+        assert_eq!(
+            parse_grant_type("password").unwrap_err().to_string(),
+            "--grant-type 'password': use one of authorization_code, refresh_token, \
+             client_credentials, urn:openid:params:grant-type:ciba"
+        );
+        c.token_endpoint_auth_method = ClientAuthMethod::ClientSecretBasic;
         c.secret_hash.clear();
         assert_eq!(
             check_client(&c).unwrap_err().to_string(),

@@ -4,6 +4,7 @@
 use crate::registration;
 use crate::secret::{hash_secret, new_id, random_bytes, random_token};
 use crate::store::{Client, Store, StoreResult, User};
+use bankid_oidc_core::grant_type::{ClientAuthMethod, GrantType};
 use bankid_oidc_core::nnin::Nnin;
 use bankid_oidc_core::pid;
 use bankid_oidc_core::scope::{PERSON_SCOPES, ScopeSet};
@@ -68,8 +69,8 @@ pub fn new_client(
         redirect_uris,
         scopes,
         created_at: now,
-        grant_types: vec!["authorization_code".into()],
-        token_endpoint_auth_method: "client_secret_basic".into(),
+        grant_types: vec![GrantType::AuthorizationCode],
+        token_endpoint_auth_method: ClientAuthMethod::ClientSecretBasic,
         post_logout_redirect_uris: Vec::new(),
         jwks: None,
         jwks_uri: None,

@@ -3,6 +3,7 @@
 
 mod support;
 
+use bankid_oidc_core::grant_type::{ClientAuthMethod, GrantType};
 use bankid_oidc_core::jwk::Jwks;
 use bankid_oidc_server::seed::new_client;
 use bankid_oidc_server::store::ClientStore;
@@ -295,7 +296,7 @@ async fn a_refresh_token_is_bound_to_its_client_and_expires() {
         bankid_oidc_core::scope::ScopeSet::parse("openid").unwrap(),
         0,
     );
-    other.grant_types = vec!["refresh_token".into()];
+    other.grant_types = vec![GrantType::RefreshToken];
     tp.store.add_client(&other).await.unwrap();
     let response = post_form(
         tp.token_endpoint(),
@@ -630,7 +631,7 @@ async fn register_pkjwt_client(tp: &TestProvider, key: &ClientKey) {
         0,
     );
     client.secret_hash = String::new();
-    client.token_endpoint_auth_method = "private_key_jwt".into();
+    client.token_endpoint_auth_method = ClientAuthMethod::PrivateKeyJwt;
     client.jwks = Some(
         serde_json::to_string(&Jwks {
             keys: vec![key.jwk.clone()],
@@ -793,7 +794,7 @@ async fn private_key_jwt_keys_come_from_the_jwks_uri_and_a_new_key_is_fetched_on
         bankid_oidc_core::scope::ScopeSet::parse("openid profile").unwrap(),
         0,
     );
-    client.token_endpoint_auth_method = "private_key_jwt".into();
+    client.token_endpoint_auth_method = ClientAuthMethod::PrivateKeyJwt;
     client.jwks_uri = Some(jwks_uri);
     tp.store.add_client(&client).await.unwrap();
 

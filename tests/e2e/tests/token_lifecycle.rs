@@ -12,6 +12,7 @@ use bankid_oidc_client::{
     Expected, Introspection, Login, PrivateKeyJwtSigner, TokenTypeHint,
 };
 use bankid_oidc_core::ErrorCode;
+use bankid_oidc_core::grant_type::ClientAuthMethod;
 use bankid_oidc_core::scope::ScopeSet;
 use bankid_oidc_server::clock::Clock;
 use bankid_oidc_server::seed::new_client;
@@ -508,7 +509,7 @@ async fn register_signed_client(tp: &TestProvider, signer: &PrivateKeyJwtSigner)
         ScopeSet::parse("openid profile").unwrap(),
         now,
     );
-    client.token_endpoint_auth_method = "private_key_jwt".into();
+    client.token_endpoint_auth_method = ClientAuthMethod::PrivateKeyJwt;
     client.jwks = Some(signer.jwks_json());
     tp.store.add_client(&client).await.unwrap();
 }

@@ -9,6 +9,7 @@ use crate::tokens::{LoginContext, for_login};
 use bankid_oidc_core::OAuthError;
 use bankid_oidc_core::claims::TokenResponse;
 use bankid_oidc_core::code_redemption::{self, IssuedCode, Redemption, RedemptionError};
+use bankid_oidc_core::grant_type::GrantType;
 use bankid_oidc_core::params::Params;
 use bankid_oidc_core::scope::ScopeSet;
 use bankid_oidc_core::token_hash::store_key;
@@ -68,7 +69,7 @@ pub async fn exchange(
     };
     let tokens = for_login(p, issuer, &login, &user, now);
     let refresh = client
-        .allows_grant("refresh_token")
+        .allows_grant(GrantType::RefreshToken)
         .then(|| refresh_token::first(p, &record, &scope, now));
     let issued = Issued {
         access: access_record(&tokens, &record.grant_id, &client.client_id),

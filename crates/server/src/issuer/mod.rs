@@ -11,6 +11,7 @@
 pub mod realm;
 
 use crate::config::Config;
+use bankid_oidc_core::grant_type::GrantType;
 use std::sync::Arc;
 
 /// The kinds of issuer BankID has.
@@ -69,6 +70,13 @@ impl Issuer {
             issuer,
             path,
             primary,
+        }
+    }
+
+    /// The grant types its token endpoint serves.
+    pub fn grant_types(&self) -> &'static [GrantType] {
+        match self.kind {
+            IssuerKind::Realm => realm::GRANT_TYPES,
         }
     }
 

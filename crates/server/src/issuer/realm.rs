@@ -3,6 +3,7 @@
 use super::Endpoint;
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::discovery::ProviderMetadata;
+use bankid_oidc_core::grant_type::{ClientAuthMethod, GrantType};
 use bankid_oidc_core::jwe::{ContentEncryption, KeyManagement};
 use bankid_oidc_core::permission::PAYMENT_V1;
 use bankid_oidc_core::request_object::SigningAlg;
@@ -58,12 +59,19 @@ pub fn path(endpoint: Endpoint) -> &'static str {
     }
 }
 
-const CLIENT_AUTH_METHODS: &[&str] = &[
-    "client_secret_basic",
-    "client_secret_post",
-    "private_key_jwt",
+/// The grant types a realm's token endpoint serves (CIBA belongs to the BIS issuer).
+pub const GRANT_TYPES: &[GrantType] = &[
+    GrantType::AuthorizationCode,
+    GrantType::RefreshToken,
+    GrantType::ClientCredentials,
 ];
-const CLIENT_ASSERTION_ALGS: &[&str] = &["ES256", "PS256", "RS256"];
+
+fn auth_methods() -> Vec<String> {
+    ClientAuthMethod::ALL
+        .iter()
+        .map(|m| m.to_string())
+        .collect()
+}
 
 fn strings(values: &[&str]) -> Vec<String> {
     values.iter().map(|s| (*s).to_owned()).collect()
@@ -133,13 +141,16 @@ pub fn discovery(issuer: &str) -> ProviderMetadata {
         ]),
         response_types_supported: strings(&["code"]),
         response_modes_supported: strings(&["query", "fragment", "form_post"]),
-        grant_types_supported: strings(&crate::http::token::GRANT_TYPES),
+        grant_types_supported: GRANT_TYPES.iter().map(|g| g.to_string()).collect(),
         subject_types_supported: strings(&["public"]),
         id_token_signing_alg_values_supported: strings(&["ES256"]),
-        token_endpoint_auth_methods_supported: strings(CLIENT_AUTH_METHODS),
-        token_endpoint_auth_signing_alg_values_supported: strings(CLIENT_ASSERTION_ALGS),
-        introspection_endpoint_auth_methods_supported: strings(CLIENT_AUTH_METHODS),
-        revocation_endpoint_auth_methods_supported: strings(CLIENT_AUTH_METHODS),
+        token_endpoint_auth_methods_supported: auth_methods(),
+        token_endpoint_auth_signing_alg_values_supported: SigningAlg::ALL
+            .iter()
+            .map(|a| a.name().to_owned())
+            .collect(),
+        introspection_endpoint_auth_methods_supported: auth_methods(),
+        revocation_endpoint_auth_methods_supported: auth_methods(),
         code_challenge_methods_supported: strings(&["S256"]),
         acr_values_supported: Method::ALL
             .iter()

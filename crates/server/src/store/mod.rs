@@ -15,6 +15,7 @@ pub use sqlite::SqliteStore;
 use async_trait::async_trait;
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::authorize::ValidatedAuthorizeRequest;
+use bankid_oidc_core::grant_type::{ClientAuthMethod, GrantType};
 use bankid_oidc_core::scope::ScopeSet;
 use std::sync::Arc;
 
@@ -59,10 +60,8 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     pub scopes: ScopeSet,
     pub created_at: i64,
-    /// `authorization_code`, `refresh_token`, `client_credentials`, CIBA.
-    pub grant_types: Vec<String>,
-    /// `client_secret_basic` (default), `client_secret_post` or `private_key_jwt`.
-    pub token_endpoint_auth_method: String,
+    pub grant_types: Vec<GrantType>,
+    pub token_endpoint_auth_method: ClientAuthMethod,
     pub post_logout_redirect_uris: Vec<String>,
     /// The client's public keys (a JWKS document), for `private_key_jwt` and request objects.
     pub jwks: Option<String>,
@@ -74,12 +73,12 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn allows_grant(&self, grant_type: &str) -> bool {
-        self.grant_types.iter().any(|g| g == grant_type)
+    pub fn allows_grant(&self, grant_type: GrantType) -> bool {
+        self.grant_types.contains(&grant_type)
     }
 
     pub fn uses_private_key_jwt(&self) -> bool {
-        self.token_endpoint_auth_method == "private_key_jwt"
+        self.token_endpoint_auth_method == ClientAuthMethod::PrivateKeyJwt
     }
 }
 

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use bankid_oidc_core::discovery::ProviderMetadata;
+use bankid_oidc_core::grant_type::GrantType;
 use bankid_oidc_core::pkce::s256_challenge;
 use bankid_oidc_server::Provider;
 use bankid_oidc_server::clock::OffsetClock;
@@ -82,7 +83,7 @@ impl TestProvider {
             "openid profile nnin_altsub email phone offline_access".parse_scopes(),
             now,
         );
-        shop.grant_types = vec!["authorization_code".into(), "refresh_token".into()];
+        shop.grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
         shop.post_logout_redirect_uris = vec![POST_LOGOUT_URI.into()];
         // The tests' clients meet the rules every registration meets.
         check_client(&shop).unwrap();
@@ -94,7 +95,7 @@ impl TestProvider {
             MACHINE_SCOPES.parse_scopes(),
             now,
         );
-        machine.grant_types = vec!["client_credentials".into()];
+        machine.grant_types = vec![GrantType::ClientCredentials];
         check_client(&machine).unwrap();
         store.add_client(&machine).await.unwrap();
         let other = new_client(

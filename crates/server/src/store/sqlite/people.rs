@@ -17,8 +17,14 @@ fn client_params(c: &Client) -> StoreResult<[Box<dyn rusqlite::ToSql + Send>; 13
         Box::new(c.secret_hash.clone()),
         Box::new(serde_json::to_string(&c.redirect_uris).map_err(err)?),
         Box::new(c.scopes.to_string()),
-        Box::new(c.grant_types.join(" ")),
-        Box::new(c.token_endpoint_auth_method.clone()),
+        Box::new(
+            c.grant_types
+                .iter()
+                .map(|g| g.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        Box::new(c.token_endpoint_auth_method.as_str()),
         Box::new(serde_json::to_string(&c.post_logout_redirect_uris).map_err(err)?),
         Box::new(c.jwks.clone()),
         Box::new(c.jwks_uri.clone()),

@@ -9,6 +9,7 @@
 
 use crate::store::*;
 use bankid_oidc_core::acr::Method;
+use bankid_oidc_core::grant_type::{ClientAuthMethod, GrantType};
 use bankid_oidc_core::scope::ScopeSet;
 use rusqlite::Row;
 use rusqlite::types::Type;
@@ -55,9 +56,12 @@ pub fn client(row: &Row) -> rusqlite::Result<Client> {
         grant_types: grant_types
             .split(' ')
             .filter(|g| !g.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        token_endpoint_auth_method: row.get(7)?,
+            .map(|g| GrantType::parse(g).ok_or_else(|| bad(6, format!("grant type '{g}'"))))
+            .collect::<Result<_, _>>()?,
+        token_endpoint_auth_method: {
+            let method: String = row.get(7)?;
+            ClientAuthMethod::parse(&method).ok_or_else(|| bad(7, format!("method '{method}'")))?
+        },
         post_logout_redirect_uris: json(row, 8)?,
         jwks: row.get(9)?,
         jwks_uri: row.get(10)?,

@@ -6,6 +6,7 @@ use super::{SqliteStore, migrate};
 use crate::secret::{new_id, random_token};
 use crate::store::*;
 use bankid_oidc_core::acr::Method;
+use bankid_oidc_core::grant_type::{ClientAuthMethod, GrantType};
 use bankid_oidc_core::scope::ScopeSet;
 use rusqlite::Connection;
 
@@ -36,8 +37,8 @@ fn client(id: &str) -> Client {
         redirect_uris: vec!["https://shop.example/callback".into()],
         scopes: ScopeSet::parse("openid profile").unwrap(),
         created_at: 0,
-        grant_types: vec!["authorization_code".into()],
-        token_endpoint_auth_method: "client_secret_basic".into(),
+        grant_types: vec![GrantType::AuthorizationCode],
+        token_endpoint_auth_method: ClientAuthMethod::ClientSecretBasic,
         post_logout_redirect_uris: vec![],
         jwks: None,
         jwks_uri: None,
