@@ -18,15 +18,17 @@ use bankid_oidc_core::jwk::Jwks;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Allowed clock skew for `iat` and `nbf`.
 const SKEW: i64 = 60;
 const MAX_ASSERTION_LEN: usize = 16 * 1024;
 /// How long a fetched jwks_uri document is used, and how soon an unknown kid may refetch it.
-const JWKS_CACHE: Duration = Duration::from_secs(300);
-const JWKS_REFETCH: Duration = Duration::from_secs(10);
+/// Seconds (on the provider's clock) a fetched jwks_uri document is used.
+const JWKS_CACHE: i64 = 300;
+/// Seconds before an unknown kid may fetch the document again.
+const JWKS_REFETCH: i64 = 10;
 const MAX_JWKS_LEN: usize = 64 * 1024;
 
 #[derive(Deserialize)]
@@ -168,7 +170,8 @@ pub fn verify(
 /// Clients' public keys: inline JWKS parsed on use, jwks_uri documents fetched and cached.
 pub struct ClientKeys {
     http: reqwest::Client,
-    cache: Mutex<HashMap<String, (Instant, Arc<Jwks>)>>,
+    /// Each fetched document with when it was fetched (the provider's clock, seconds).
+    cache: Mutex<HashMap<String, (i64, Arc<Jwks>)>>,
 }
 
 impl Default for ClientKeys {
@@ -186,9 +189,14 @@ impl Default for ClientKeys {
 }
 
 impl ClientKeys {
-    /// The client's keys. `refresh` asks for a new copy of a jwks_uri document (an unknown kid),
-    /// which is fetched only if the cached one is older than a few seconds.
-    pub async fn keys(&self, client: &Client, refresh: bool) -> Result<Arc<Jwks>, String> {
+    /// The client's keys at `now`. `refresh` asks for a new copy of a jwks_uri document (an
+    /// unknown kid), which is fetched only if the cached one is older than a few seconds.
+    pub async fn keys(
+        &self,
+        client: &Client,
+        refresh: bool,
+        now: i64,
+    ) -> Result<Arc<Jwks>, String> {
         if let Some(jwks) = &client.jwks {
             return serde_json::from_str(jwks).map(Arc::new).map_err(|_| {
                 format!(
@@ -206,7 +214,7 @@ impl ClientKeys {
         let cached = self.cache.lock().expect("cache lock").get(uri).cloned();
         if let Some((at, keys)) = &cached {
             let max_age = if refresh { JWKS_REFETCH } else { JWKS_CACHE };
-            if at.elapsed() < max_age {
+            if now.saturating_sub(*at) < max_age {
                 return Ok(keys.clone());
             }
         }
@@ -216,7 +224,7 @@ impl ClientKeys {
                 self.cache
                     .lock()
                     .expect("cache lock")
-                    .insert(uri.clone(), (Instant::now(), keys.clone()));
+                    .insert(uri.clone(), (now, keys.clone()));
                 Ok(keys)
             }
             // A failed fetch keeps the keys we had.

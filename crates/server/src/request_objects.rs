@@ -68,7 +68,11 @@ pub async fn resolve(
     } else {
         request.to_owned()
     };
-    let keys = p.client_keys.keys(client, false).await.map_err(invalid)?;
+    let keys = p
+        .client_keys
+        .keys(client, false, p.now())
+        .await
+        .map_err(invalid)?;
     let rules = RequestObjectRules::new(&client.client_id, &issuer.issuer, p.now());
     let verified = verify_request_object(&signed, &keys, &rules).map_err(|e| e.oauth())?;
     let fresh = p

@@ -812,7 +812,7 @@ async fn private_key_jwt_keys_come_from_the_jwks_uri_and_a_new_key_is_fetched_on
     // The client rotates its key: the provider refetches once (after its short minimum interval).
     let second = ClientKey::new("second");
     served.lock().unwrap().keys = vec![second.jwk.clone()];
-    tokio::time::sleep(std::time::Duration::from_secs(11)).await;
+    tp.advance(11);
     let (pending, code) = code_for_pkjwt_client(&tp).await;
     let ok = redeem_with_assertion(
         &tp,

@@ -203,7 +203,11 @@ async fn verify_assertion(
         issuer.url(endpoint),
     ];
     let max = p.config.client_assertion_max_lifetime;
-    let keys = p.client_keys.keys(client, false).await.map_err(no_keys)?;
+    let keys = p
+        .client_keys
+        .keys(client, false, p.now())
+        .await
+        .map_err(no_keys)?;
     match client_assertion::verify(
         assertion,
         &keys,
@@ -214,7 +218,11 @@ async fn verify_assertion(
     ) {
         // An unknown kid may be a key the client just added to its jwks_uri: look once more.
         Err(e) if e.may_be_a_new_key() && client.jwks_uri.is_some() => {
-            let keys = p.client_keys.keys(client, true).await.map_err(no_keys)?;
+            let keys = p
+                .client_keys
+                .keys(client, true, p.now())
+                .await
+                .map_err(no_keys)?;
             client_assertion::verify(
                 assertion,
                 &keys,
