@@ -16,6 +16,7 @@ pub mod id_token_hint;
 pub mod issuer;
 pub mod keys;
 pub mod login;
+pub mod pages;
 pub mod record_cache;
 pub mod registration;
 pub mod request_objects;
@@ -113,6 +114,11 @@ impl Provider {
 
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// The pages' stylesheet (the primary issuer's: one origin serves every issuer).
+    pub fn css_path(&self) -> String {
+        self.issuers.primary().route(issuer::Endpoint::Stylesheet)
     }
 
     /// A registered client, through the one-second cache (see `record_cache`).

@@ -2,12 +2,11 @@
 //! login works without any setup.
 
 use crate::registration;
-use crate::secret::{hash_secret, new_id, random_bytes, random_token};
-use crate::store::{Client, Store, StoreResult, User};
-use bankid_oidc_core::grant_type::{ClientAuthMethod, GrantType};
+use crate::secret::{new_id, random_bytes, random_token};
+use crate::store::{Store, StoreResult, User};
 use bankid_oidc_core::nnin::Nnin;
 use bankid_oidc_core::pid;
-use bankid_oidc_core::scope::{PERSON_SCOPES, ScopeSet};
+use bankid_oidc_core::scope::PERSON_SCOPES;
 
 pub const DEMO_CLIENT_ID: &str = "demo-merchant";
 pub const DEMO_REDIRECT_URI: &str = "http://127.0.0.1:8081/callback";
@@ -55,29 +54,7 @@ pub fn new_user(
     }
 }
 
-pub fn new_client(
-    client_id: &str,
-    secret: &str,
-    redirect_uris: Vec<String>,
-    scopes: ScopeSet,
-    now: i64,
-) -> Client {
-    Client {
-        client_id: client_id.to_owned(),
-        name: client_id.to_owned(),
-        secret_hash: hash_secret(secret),
-        redirect_uris,
-        scopes,
-        created_at: now,
-        grant_types: vec![GrantType::AuthorizationCode],
-        token_endpoint_auth_method: ClientAuthMethod::ClientSecretBasic,
-        post_logout_redirect_uris: Vec::new(),
-        jwks: None,
-        jwks_uri: None,
-        resource_server: false,
-        require_pushed_authorization_requests: false,
-    }
-}
+pub use crate::registration::new_client;
 
 /// Where the demo merchant (examples/) receives its codes.
 pub fn demo_redirect_uris() -> Vec<String> {
@@ -195,6 +172,19 @@ pub fn address_claim(text: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_demo_client_meets_the_registration_rules() {
+        use super::*;
+        let demo = new_client(
+            DEMO_CLIENT_ID,
+            "secret",
+            demo_redirect_uris(),
+            PERSON_SCOPES.iter().copied().collect(),
+            0,
+        );
+        assert_eq!(registration::check_client(&demo), Ok(()));
+    }
+
     #[test]
     fn addresses_are_street_postal_code_and_locality() {
         let claim: serde_json::Value =

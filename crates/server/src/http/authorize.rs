@@ -3,14 +3,14 @@
 
 use crate::grants::{Authentication, issue_code};
 use crate::http::IssuerOf;
-use crate::http::client_response::{deliver, deliver_error};
 use crate::http::cookie::{session_cookie, set_session_cookie};
 use crate::http::form::is_form;
-use crate::http::page::{error_page, store_failure_page};
 use crate::http::session::current_session;
 use crate::id_token_hint;
 use crate::issuer::Issuer;
-use crate::login::flow::{self, BrowserBinding, Start, css_path};
+use crate::login::flow::{self, BrowserBinding, Start};
+use crate::pages::delivery::{deliver, deliver_error};
+use crate::pages::render::{error_page, store_failure_page};
 use crate::request_objects;
 use crate::secret::random_token;
 use crate::store::{Session, StoreError, Taken};
@@ -62,7 +62,7 @@ pub async fn post(
 }
 
 fn page(p: &Provider, e: &OAuthError, locale: Locale) -> Response {
-    error_page(StatusCode::BAD_REQUEST, e, locale, &css_path(p))
+    error_page(StatusCode::BAD_REQUEST, e, locale, &p.css_path())
 }
 
 async fn authorize(
@@ -285,7 +285,7 @@ async fn continue_login(
     let active = flow::start(p, issuer, browser, req, start);
     // The first step's page at once, its form posting to the flow's own address: a redirect
     // to that address would cost the browser a round trip.
-    let mut response = flow::show(p, &active, None).await;
+    let mut response = crate::pages::login::show(p, &active, None).await;
     if pre_login {
         let value = set_session_cookie(
             &cookie,

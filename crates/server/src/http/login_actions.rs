@@ -1,15 +1,21 @@
-//! The login pages' endpoint: GET shows the flow's current step, POST submits it.
+//! The login pages' endpoint: GET shows the flow's current step, POST submits it; the state
+//! machine (`login::flow`) decides, and this answers with a page, a redirect and a cookie.
 
 use crate::AppState;
 use crate::http::IssuerOf;
 use crate::http::cookie::session_cookie;
+use crate::http::cookie::set_session_cookie;
 use crate::http::form::is_form;
 use crate::issuer::Issuer;
-use crate::login::flow::{self, LoginForm, flow_error_page};
+use crate::login::flow::{self, LoadError, LoginForm, Submitted};
+use crate::pages::delivery::{deliver, deliver_error};
+use crate::pages::login::{flow_error_page, refused, show as show_step};
+use crate::pages::render::store_failure_page;
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
+use axum::http::{StatusCode, header};
 use axum::response::Response;
 use bankid_oidc_core::token_hash::sha256_b64;
 use std::sync::Arc;
@@ -49,6 +55,10 @@ async fn load(
         cookie_hash.as_deref(),
     )
     .await
+    .map_err(|e| match e {
+        LoadError::Refused(refusal) => refused(p, refusal),
+        LoadError::Store(e) => store_failure_page(p, &e),
+    })
 }
 
 pub async fn show(
@@ -59,7 +69,7 @@ pub async fn show(
     headers: HeaderMap,
 ) -> Response {
     match load(&p, &issuer, &flow_id, query.as_deref(), &headers).await {
-        Ok(active) => flow::show(&p, &active, None).await,
+        Ok(active) => show_step(&p, &active, None).await,
         Err(response) => response,
     }
 }
@@ -82,7 +92,44 @@ pub async fn submit(
         return flow_error_page(&p, "login: the form could not be read");
     };
     match load(&p, &issuer, &flow_id, query.as_deref(), &headers).await {
-        Ok(active) => flow::submit(&p, active, form).await,
+        Ok(active) => answer(&p, flow::submit(&p, active, form).await).await,
         Err(response) => response,
+    }
+}
+
+/// The answer to a posted step.
+async fn answer(p: &AppState, submitted: Submitted) -> Response {
+    match submitted {
+        Submitted::Show(active, message) => show_step(p, &active, message).await,
+        Submitted::Refused(refusal) => refused(p, refusal),
+        Submitted::Failed {
+            target,
+            issuer,
+            error,
+        } => deliver_error(&target, &issuer.issuer, &error, StatusCode::SEE_OTHER),
+        Submitted::Completed {
+            target,
+            issuer,
+            code,
+            session_cookie,
+        } => {
+            let mut response = deliver(
+                &target,
+                &issuer.issuer,
+                vec![("code", code)],
+                StatusCode::SEE_OTHER,
+            );
+            if let Some(cookie) = session_cookie {
+                let value = set_session_cookie(
+                    &cookie,
+                    &issuer.path,
+                    p.config.session_ttl,
+                    p.config.is_https(),
+                );
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+            response
+        }
+        Submitted::Store(e) => store_failure_page(p, &e),
     }
 }

@@ -6,13 +6,12 @@
 //! registered for the client exactly; the redirect carries `state`.
 
 use crate::http::IssuerOf;
-use crate::http::client_response::redirect;
 use crate::http::cookie::SESSION_COOKIE;
-use crate::http::page::{csp, error_page, render, store_failure_page};
 use crate::http::session::current_session;
 use crate::issuer::{Endpoint, Issuer};
-use crate::login::flow::css_path;
-use crate::login::texts::{Texts, texts};
+use crate::pages::delivery::redirect;
+use crate::pages::render::{csp, error_page, render, store_failure_page};
+use crate::pages::texts::{Texts, texts};
 use crate::store::Session;
 use crate::{AppState, Provider, id_token_hint};
 use askama::Template;
@@ -67,7 +66,7 @@ pub async fn post(
             StatusCode::BAD_REQUEST,
             &e,
             Locale::default(),
-            &css_path(&p),
+            &p.css_path(),
         );
     }
     logout(&p, &issuer, &headers, Params::from_urlencoded(&body)).await
@@ -98,7 +97,7 @@ async fn logout(
     headers: &HeaderMap,
     params: Result<Params, OAuthError>,
 ) -> Response {
-    let css = css_path(p);
+    let css = p.css_path();
     let params = match params {
         Ok(params) => params,
         Err(e) => return error_page(StatusCode::BAD_REQUEST, &e, Locale::default(), &css),

@@ -5,14 +5,12 @@
 pub mod api_error;
 pub mod authorize;
 pub mod client_auth;
-pub mod client_response;
 pub mod cookie;
 pub mod discovery;
 pub mod form;
 pub mod introspect;
 pub mod login_actions;
 pub mod logout;
-pub mod page;
 pub mod par;
 pub mod revoke;
 pub mod session;

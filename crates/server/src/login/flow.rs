@@ -3,37 +3,22 @@
 //! form cannot skip or repeat a step.
 
 use super::binding::new_binding_message;
-use super::pages::{LoginPage, render_login};
-use super::texts::{Texts, texts};
 use crate::Provider;
 use crate::grants::{Authentication, new_code};
-use crate::http::client_response::deliver;
-use crate::http::client_response::deliver_error;
-use crate::http::cookie::set_session_cookie;
-use crate::http::page::{error_page, store_failure_page};
 use crate::issuer::{Endpoint, Issuer};
 use crate::secret::{new_id, ordered_token, random_token};
 use crate::store::{
-    Attempt, Completion, FlowState, KeptSession, LoginFlow, NewLogin, Session, StoreError, User,
+    Attempt, Completion, FlowState, KeptSession, LoginFlow, NewLogin, Session, Step, StoreError,
+    User,
 };
-use axum::http::{StatusCode, header};
-use axum::response::Response;
 use bankid_oidc_core::acr::Method;
-use bankid_oidc_core::authorize::ValidatedAuthorizeRequest;
-use bankid_oidc_core::locale::Locale;
+use bankid_oidc_core::authorize::{ResponseTarget, ValidatedAuthorizeRequest};
 use bankid_oidc_core::nnin::Nnin;
 use bankid_oidc_core::token_hash::store_key;
 use bankid_oidc_core::{ErrorCode, OAuthError};
 use serde::Deserialize;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
-
-pub const STEP_NNIN: &str = "nnin";
-pub const STEP_OTP: &str = "otp";
-pub const STEP_PASSWORD: &str = "password";
-pub const STEP_MOBILE: &str = "mobile";
-pub const STEP_APPROVE: &str = "approve";
-pub const STEP_CONSENT: &str = "consent";
 
 /// Every field any login step posts. Unknown fields are ignored; each is length-limited by the
 /// body limit of the router.
@@ -95,7 +80,7 @@ pub fn start(
         browser_hash: browser.cookie_hash.to_owned(),
         session_id: browser.session_id.map(str::to_owned),
         request: Arc::new(req.clone()),
-        step: STEP_NNIN.to_owned(),
+        step: Step::Nnin,
         method: (req.methods.len() == 1).then(|| req.methods[0]),
         user_id: None,
         csrf: random_token(),
@@ -111,7 +96,7 @@ pub fn start(
             session_id,
             auth_time,
         } => {
-            flow.step = STEP_CONSENT.into();
+            flow.step = Step::Consent;
             flow.user_id = Some(user_id.to_owned());
             flow.method = Some(method);
             flow.kept_session = Some(KeptSession {
@@ -124,18 +109,16 @@ pub fn start(
             // A locked user stays on the first page, which tells the lock: no method asks them
             // anything.
             match flow.method.filter(|_| !user.is_locked(now)) {
-                Some(Method::Bid) => flow.step = STEP_OTP.into(),
+                Some(Method::Bid) => flow.step = Step::Otp,
                 Some(Method::Bis) => {
-                    flow.step = STEP_APPROVE.into();
+                    flow.step = Step::Approve;
                     flow.binding_message = Some(new_binding_message());
                 }
                 // The method is the user's choice: the first page offers the methods only.
                 _ => {}
             }
         }
-        Start::Identify { user: None } if req.methods == [Method::Bim] => {
-            flow.step = STEP_MOBILE.into()
-        }
+        Start::Identify { user: None } if req.methods == [Method::Bim] => flow.step = Step::Mobile,
         Start::Identify { user: None } => {}
     }
     let sealed = p.seal.seal(&flow);
@@ -144,16 +127,6 @@ pub fn start(
         issuer: issuer.clone(),
         sealed: Some(sealed),
     }
-}
-
-/// The path of a flow's page.
-fn flow_path(issuer: &Issuer, flow_id: &str) -> String {
-    format!("{}/{flow_id}", issuer.route(Endpoint::LoginActions))
-}
-
-/// The pages' stylesheet (the primary issuer's: one origin serves every issuer).
-pub fn css_path(p: &Provider) -> String {
-    p.issuers.primary().route(Endpoint::Stylesheet)
 }
 
 /// A flow loaded for the browser that owns it.
@@ -170,16 +143,76 @@ impl ActiveFlow {
     pub fn request(&self) -> &ValidatedAuthorizeRequest {
         &self.flow.request
     }
+
+    pub fn issuer(&self) -> &Arc<Issuer> {
+        &self.issuer
+    }
+
+    /// Where the page's forms post: the flow's address, with the sealed flow while the store
+    /// does not keep it.
+    pub fn action(&self) -> String {
+        let path = format!(
+            "{}/{}",
+            self.issuer.route(Endpoint::LoginActions),
+            self.flow.id
+        );
+        match &self.sealed {
+            Some(sealed) => format!("{path}?seal={sealed}"),
+            None => path,
+        }
+    }
 }
 
-/// Why a flow cannot be shown or continued.
-pub fn flow_error_page(p: &Provider, description: &str) -> Response {
-    error_page(
-        StatusCode::BAD_REQUEST,
-        &OAuthError::invalid_request(description),
-        Locale::default(),
-        &css_path(p),
-    )
+/// Why a form cannot continue a login: shown on an error page (`invalid_request`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Gone,
+    OtherBrowser,
+    Csrf,
+    AlreadySubmitted,
+    AlreadyFinished,
+    NoUser,
+}
+
+impl Refusal {
+    pub fn description(self) -> &'static str {
+        match self {
+            Refusal::Gone => {
+                "login: this login has expired or is finished; start again from the service"
+            }
+            Refusal::OtherBrowser => "login: this login was started in another browser session",
+            Refusal::Csrf => "csrf: the form's CSRF token does not match this login",
+            Refusal::AlreadySubmitted => "login: this step was already submitted",
+            Refusal::AlreadyFinished => "login: this login is already finished",
+            Refusal::NoUser => "login: no user was identified in this login",
+        }
+    }
+}
+
+/// What a step is shown again with: the page renders it in the request's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// The NNIN does not parse (the rule it breaks).
+    BadNnin(String),
+    UnknownUser,
+    UnknownMobileUser,
+    BadMobile,
+    WrongOtp {
+        attempts_left: i64,
+    },
+    WrongPassword {
+        attempts_left: i64,
+    },
+    Locked,
+    /// The form was of an earlier step (a reload, a double submit).
+    StaleForm,
+}
+
+/// Why a flow could not be loaded.
+#[derive(Debug)]
+pub enum LoadError {
+    Refused(Refusal),
+    Store(StoreError),
 }
 
 /// Loads a flow if it is kept or `sealed` holds it, has not expired and belongs to the browser
@@ -190,13 +223,8 @@ pub async fn load(
     flow_id: &str,
     sealed: Option<&str>,
     cookie_hash: Option<&str>,
-) -> Result<ActiveFlow, Response> {
-    let gone = || {
-        flow_error_page(
-            p,
-            "login: this login has expired or is finished; start again from the service",
-        )
-    };
+) -> Result<ActiveFlow, LoadError> {
+    let gone = || LoadError::Refused(Refusal::Gone);
     let now = p.now();
     let (flow, sealed) = match p.flows.flow(flow_id, now).await {
         Ok(FlowState::Live(flow)) => (*flow, None),
@@ -205,7 +233,7 @@ pub async fn load(
             Some((flow, sealed)) if flow.expires_at > now => (flow, Some(sealed.to_owned())),
             _ => return Err(gone()),
         },
-        Err(e) => return Err(store_failure_page(p, &e)),
+        Err(e) => return Err(LoadError::Store(e)),
     };
     // A flow is continued only at the issuer its request was sent to.
     if !issuer.made(&flow.request.issuer) {
@@ -215,10 +243,7 @@ pub async fn load(
     let owned = cookie_hash
         .is_some_and(|hash| bool::from(hash.as_bytes().ct_eq(flow.browser_hash.as_bytes())));
     if !owned {
-        return Err(flow_error_page(
-            p,
-            "login: this login was started in another browser session",
-        ));
+        return Err(LoadError::Refused(Refusal::OtherBrowser));
     }
     Ok(ActiveFlow {
         flow,
@@ -227,95 +252,50 @@ pub async fn load(
     })
 }
 
-/// Renders the flow's current step, with an optional message.
-pub async fn show(p: &Provider, active: &ActiveFlow, error: Option<String>) -> Response {
-    let t = texts(active.request().locale);
+/// The message the current step is shown with when nothing else is to be said: a user
+/// pre-selected at the first page is told of their lock before anything is asked.
+pub async fn standing_notice(p: &Provider, active: &ActiveFlow) -> Option<Notice> {
     let flow = &active.flow;
-    let req = active.request();
-    let error = match (error, &flow.user_id) {
-        (None, Some(user_id)) if flow.step == STEP_NNIN => locked_user(p, user_id)
+    match &flow.user_id {
+        Some(user_id) if flow.step == Step::Nnin => locked_user(p, user_id)
             .await
             .ok()
             .flatten()
-            .map(|_| t.locked.to_owned()),
-        (error, _) => error,
-    };
-    let client_name = p
-        .client(&req.client_id)
-        .await
-        .ok()
-        .flatten()
-        .map(|c| c.name.clone());
-    let title = match flow.step.as_str() {
-        STEP_OTP => t.title_otp,
-        STEP_PASSWORD => t.title_password,
-        STEP_MOBILE => t.title_mobile,
-        STEP_APPROVE => t.title_approve,
-        STEP_CONSENT => t.title_consent,
-        _ => t.title_nnin,
-    };
-    let payments = req
-        .authorization_details
-        .iter()
-        .flatten()
-        .filter_map(|d| d.statement.as_ref())
-        .flat_map(|s| s.payments.iter())
-        .map(|p| {
-            (
-                format!("{} {}", p.amount, p.currency),
-                p.creditor_name.clone(),
-            )
-        })
-        .collect();
-    let method_buttons = req
-        .methods
-        .iter()
-        .filter(|m| **m != Method::Bim)
-        .map(|m| (m.hint(), method_label(t, *m)))
-        .collect();
-    let action = match &active.sealed {
-        Some(sealed) => format!("{}?seal={sealed}", flow_path(&active.issuer, &flow.id)),
-        None => flow_path(&active.issuer, &flow.id),
-    };
-    let css = css_path(p);
-    let page = LoginPage {
-        t,
-        title,
-        css_url: &css,
-        action: &action,
-        csrf: &flow.csrf,
-        step: &flow.step,
-        client_name: client_name.as_deref(),
-        error,
-        method_buttons,
-        binding_message: flow.binding_message.as_deref(),
-        user_preselected: flow.user_id.is_some(),
-        consent_nnin: req.scope.contains("nnin"),
-        payments,
-    };
-    let origin = url::Url::parse(&req.target.redirect_uri)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
-        .map(|u| u.origin().ascii_serialization());
-    render_login(&page, origin.as_deref())
+            .map(|_| Notice::Locked),
+        _ => None,
+    }
 }
 
-fn method_label(t: &Texts, m: Method) -> &'static str {
-    match m {
-        Method::Bid => t.method_bid,
-        Method::Bis => t.method_bis,
-        Method::Bim => t.method_bim,
-    }
+/// What a posted step leads to; `http::login_actions` answers with it.
+pub enum Submitted {
+    /// Show the flow's step (the same again, or the next), with a notice.
+    Show(ActiveFlow, Option<Notice>),
+    /// The form cannot continue this login.
+    Refused(Refusal),
+    /// The login ended with an error for the client.
+    Failed {
+        target: ResponseTarget,
+        issuer: Arc<Issuer>,
+        error: OAuthError,
+    },
+    /// The user is authenticated: the code goes to the client, and (when they logged in rather
+    /// than completing a kept session) the browser gets the new session's cookie.
+    Completed {
+        target: ResponseTarget,
+        issuer: Arc<Issuer>,
+        code: String,
+        session_cookie: Option<String>,
+    },
+    Store(StoreError),
 }
 
 /// Handles a posted step.
-pub async fn submit(p: &Provider, mut active: ActiveFlow, form: LoginForm) -> Response {
-    let t = texts(active.request().locale);
+pub async fn submit(p: &Provider, mut active: ActiveFlow, form: LoginForm) -> Submitted {
     if !bool::from(form.csrf.as_bytes().ct_eq(active.flow.csrf.as_bytes())) {
-        return flow_error_page(p, "csrf: the form's CSRF token does not match this login");
+        return Submitted::Refused(Refusal::Csrf);
     }
-    if form.step != active.flow.step {
-        return show(p, &active, Some(t.stale_form.to_owned())).await;
+    if form.step != active.flow.step.as_str() {
+        return Submitted::Show(active, Some(Notice::StaleForm));
     }
     if form.action.as_deref() == Some("cancel") || form.decision.as_deref() == Some("deny") {
         let what = if form.action.is_some() {
@@ -325,45 +305,37 @@ pub async fn submit(p: &Provider, mut active: ActiveFlow, form: LoginForm) -> Re
         };
         return end_with_error(p, &active, OAuthError::access_denied(what)).await;
     }
-    let outcome = match active.flow.step.as_str() {
-        STEP_NNIN => step_nnin(p, &mut active, &form, t).await,
-        STEP_OTP => step_secret(p, &mut active, form.otp.as_deref(), t, Secret::Otp).await,
-        STEP_PASSWORD => {
-            step_secret(
-                p,
-                &mut active,
-                form.password.as_deref(),
-                t,
-                Secret::Password,
-            )
-            .await
+    let outcome = match active.flow.step {
+        Step::Nnin => step_nnin(p, &mut active, &form).await,
+        Step::Otp => step_secret(p, &mut active, form.otp.as_deref(), Secret::Otp).await,
+        Step::Password => {
+            step_secret(p, &mut active, form.password.as_deref(), Secret::Password).await
         }
-        STEP_MOBILE => step_mobile(p, &mut active, &form, t).await,
-        STEP_APPROVE => match form.decision.as_deref() {
-            Some("allow") => step_approve(p, &mut active, t).await,
+        Step::Mobile => step_mobile(p, &mut active, &form).await,
+        Step::Approve => match form.decision.as_deref() {
+            Some("allow") => step_approve(p, &mut active).await,
             _ => Ok(Outcome::Retry(None)),
         },
-        STEP_CONSENT => match form.decision.as_deref() {
+        Step::Consent => match form.decision.as_deref() {
             Some("allow") => Ok(Outcome::Complete),
             _ => Ok(Outcome::Retry(None)),
         },
-        _ => Ok(Outcome::Retry(None)),
     };
     match outcome {
-        Ok(Outcome::Retry(message)) => show(p, &active, message).await,
+        Ok(Outcome::Retry(message)) => Submitted::Show(active, message),
         Ok(Outcome::Advance(from)) => {
             // The first posted step keeps the flow; a later one moves it on, if no other post
             // did first.
             let kept = match active.sealed.take() {
                 Some(_) => p.flows.create_flow(&active.flow).await,
-                None => p.flows.advance_flow(&active.flow, &from).await,
+                None => p.flows.advance_flow(&active.flow, from).await,
             };
             match kept {
                 // The next step's page, at once: a redirect to it would cost the browser
                 // another round trip per step. A reload posts the old form again, which shows
                 // the current step (the step names in the forms no longer match).
-                Ok(true) => show(p, &active, None).await,
-                Ok(false) => flow_error_page(p, "login: this step was already submitted"),
+                Ok(true) => Submitted::Show(active, None),
+                Ok(false) => Submitted::Refused(Refusal::AlreadySubmitted),
                 Err(e) if e.is_full() => {
                     tracing::warn!(error = %e, "a login was refused");
                     let e = OAuthError::new(
@@ -372,19 +344,19 @@ pub async fn submit(p: &Provider, mut active: ActiveFlow, form: LoginForm) -> Re
                     );
                     end_with_error(p, &active, e).await
                 }
-                Err(e) => store_failure_page(p, &e),
+                Err(e) => Submitted::Store(e),
             }
         }
         Ok(Outcome::Complete) => complete(p, &active).await,
-        Err(e) => store_failure_page(p, &e),
+        Err(e) => Submitted::Store(e),
     }
 }
 
 enum Outcome {
-    /// Show the step again, with a message.
-    Retry(Option<String>),
+    /// Show the step again, with a notice.
+    Retry(Option<Notice>),
     /// The flow changed (in memory) from this step; store it and show the next one.
-    Advance(String),
+    Advance(Step),
     /// The user is authenticated.
     Complete,
 }
@@ -395,10 +367,10 @@ enum Secret {
 }
 
 /// The user is identified at `step`: ask for consent when the request needs it, else complete.
-fn identified(active: &mut ActiveFlow, step: &str) -> Outcome {
+fn identified(active: &mut ActiveFlow, step: Step) -> Outcome {
     if needs_consent(active.request()) {
-        active.flow.step = STEP_CONSENT.into();
-        Outcome::Advance(step.into())
+        active.flow.step = Step::Consent;
+        Outcome::Advance(step)
     } else {
         Outcome::Complete
     }
@@ -408,7 +380,6 @@ async fn step_nnin(
     p: &Provider,
     active: &mut ActiveFlow,
     form: &LoginForm,
-    t: &Texts,
 ) -> Result<Outcome, StoreError> {
     let methods = &active.request().methods;
     let chosen = form
@@ -418,8 +389,8 @@ async fn step_nnin(
         .filter(|m| methods.contains(m));
     if chosen == Some(Method::Bim) {
         active.flow.method = Some(Method::Bim);
-        active.flow.step = STEP_MOBILE.into();
-        return Ok(Outcome::Advance(STEP_NNIN.into()));
+        active.flow.step = Step::Mobile;
+        return Ok(Outcome::Advance(Step::Nnin));
     }
     // A user pre-selected by the login_hint is not asked for the NNIN again. Read from the
     // store: the lock must be current.
@@ -432,16 +403,16 @@ async fn step_nnin(
         None => {
             let nnin = match Nnin::parse(form.nnin.as_deref().unwrap_or("").trim()) {
                 Ok(n) => n,
-                Err(e) => return Ok(Outcome::Retry(Some(format!("{}: {e}.", t.bad_nnin)))),
+                Err(e) => return Ok(Outcome::Retry(Some(Notice::BadNnin(e.to_string())))),
             };
             let Some(user) = p.store.user_by_nnin(nnin.as_str()).await? else {
-                return Ok(Outcome::Retry(Some(t.unknown_user.to_owned())));
+                return Ok(Outcome::Retry(Some(Notice::UnknownUser)));
             };
             Arc::new(user)
         }
     };
     if user.is_locked(p.now()) {
-        return Ok(Outcome::Retry(Some(t.locked.to_owned())));
+        return Ok(Outcome::Retry(Some(Notice::Locked)));
     }
     let method = chosen
         .or_else(|| methods.iter().copied().find(|m| *m != Method::Bim))
@@ -449,23 +420,22 @@ async fn step_nnin(
     active.flow.user_id = Some(user.id.clone());
     active.flow.method = Some(method);
     if method == Method::Bis {
-        active.flow.step = STEP_APPROVE.into();
+        active.flow.step = Step::Approve;
         active.flow.binding_message = Some(new_binding_message());
     } else {
-        active.flow.step = STEP_OTP.into();
+        active.flow.step = Step::Otp;
     }
-    Ok(Outcome::Advance(STEP_NNIN.into()))
+    Ok(Outcome::Advance(Step::Nnin))
 }
 
 async fn step_secret(
     p: &Provider,
     active: &mut ActiveFlow,
     given: Option<&str>,
-    t: &Texts,
     which: Secret,
 ) -> Result<Outcome, StoreError> {
     let Some(user) = flow_user(p, active).await? else {
-        return Ok(Outcome::Retry(Some(t.unknown_user.to_owned())));
+        return Ok(Outcome::Retry(Some(Notice::UnknownUser)));
     };
     let now = p.now();
     let max = p.config.max_login_failures;
@@ -479,21 +449,22 @@ async fn step_secret(
         locked_until,
     } = attempt
     else {
-        return Ok(Outcome::Retry(Some(t.locked.to_owned())));
+        return Ok(Outcome::Retry(Some(Notice::Locked)));
     };
-    let (expected, wrong) = match which {
-        Secret::Otp => (&user.otp, t.wrong_otp),
-        Secret::Password => (&user.password, t.wrong_password),
+    let expected = match which {
+        Secret::Otp => &user.otp,
+        Secret::Password => &user.password,
     };
     let given = given.unwrap_or("");
     if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
         // The reservation already counted this failure.
-        let message = if locked_until.is_some() {
-            t.locked.to_owned()
-        } else {
-            format!("{wrong} {} {}", t.attempts_left, max - failed_attempts)
+        let attempts_left = max - failed_attempts;
+        let notice = match which {
+            _ if locked_until.is_some() => Notice::Locked,
+            Secret::Otp => Notice::WrongOtp { attempts_left },
+            Secret::Password => Notice::WrongPassword { attempts_left },
         };
-        return Ok(Outcome::Retry(Some(message)));
+        return Ok(Outcome::Retry(Some(notice)));
     }
     // The right secret: the attempt is given back, and the password (the last secret) clears
     // the count.
@@ -503,26 +474,22 @@ async fn step_secret(
     p.user_changed(&user.id);
     match which {
         Secret::Otp => {
-            active.flow.step = STEP_PASSWORD.into();
-            Ok(Outcome::Advance(STEP_OTP.into()))
+            active.flow.step = Step::Password;
+            Ok(Outcome::Advance(Step::Otp))
         }
-        Secret::Password => Ok(identified(active, STEP_PASSWORD)),
+        Secret::Password => Ok(identified(active, Step::Password)),
     }
 }
 
 /// The user approved in the app: only if they are not locked meanwhile (read from the store).
-async fn step_approve(
-    p: &Provider,
-    active: &mut ActiveFlow,
-    t: &Texts,
-) -> Result<Outcome, StoreError> {
+async fn step_approve(p: &Provider, active: &mut ActiveFlow) -> Result<Outcome, StoreError> {
     let Some(user_id) = active.flow.user_id.clone() else {
-        return Ok(Outcome::Retry(Some(t.unknown_user.to_owned())));
+        return Ok(Outcome::Retry(Some(Notice::UnknownUser)));
     };
     if locked_user(p, &user_id).await?.is_some() {
-        return Ok(Outcome::Retry(Some(t.locked.to_owned())));
+        return Ok(Outcome::Retry(Some(Notice::Locked)));
     }
-    Ok(identified(active, STEP_APPROVE))
+    Ok(identified(active, Step::Approve))
 }
 
 /// The user, if the store says they are locked now.
@@ -537,29 +504,28 @@ async fn step_mobile(
     p: &Provider,
     active: &mut ActiveFlow,
     form: &LoginForm,
-    t: &Texts,
 ) -> Result<Outcome, StoreError> {
     let phone = form.phone.as_deref().unwrap_or("").trim();
     let birth = form.birthdate.as_deref().unwrap_or("").trim();
     let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
     if !digits(phone, 8) || !digits(birth, 6) {
-        return Ok(Outcome::Retry(Some(t.bad_mobile.to_owned())));
+        return Ok(Outcome::Retry(Some(Notice::BadMobile)));
     }
     let users = p.store.users_by_phone(phone).await?;
     let Some(user) = users
         .into_iter()
         .find(|u| birth_ddmmyy(u).as_deref() == Some(birth))
     else {
-        return Ok(Outcome::Retry(Some(t.unknown_mobile_user.to_owned())));
+        return Ok(Outcome::Retry(Some(Notice::UnknownMobileUser)));
     };
     if user.is_locked(p.now()) {
-        return Ok(Outcome::Retry(Some(t.locked.to_owned())));
+        return Ok(Outcome::Retry(Some(Notice::Locked)));
     }
     active.flow.user_id = Some(user.id);
     active.flow.method = Some(Method::Bim);
-    active.flow.step = STEP_APPROVE.into();
+    active.flow.step = Step::Approve;
     active.flow.binding_message = Some(new_binding_message());
-    Ok(Outcome::Advance(STEP_MOBILE.into()))
+    Ok(Outcome::Advance(Step::Mobile))
 }
 
 /// `YYYY-MM-DD` as `DDMMYY`.
@@ -583,29 +549,28 @@ async fn flow_user(p: &Provider, active: &ActiveFlow) -> Result<Option<Arc<User>
 }
 
 /// Ends the flow and sends an error to the client.
-async fn end_with_error(p: &Provider, active: &ActiveFlow, error: OAuthError) -> Response {
+async fn end_with_error(p: &Provider, active: &ActiveFlow, error: OAuthError) -> Submitted {
     match p
         .flows
         .finish_flow(&active.flow.id, active.flow.expires_at)
         .await
     {
-        Ok(true) => deliver_error(
-            &active.request().target,
-            &active.issuer.issuer,
-            &error,
-            StatusCode::SEE_OTHER,
-        ),
-        Ok(false) => flow_error_page(p, "login: this login is already finished"),
-        Err(e) => store_failure_page(p, &e),
+        Ok(true) => Submitted::Failed {
+            target: active.request().target.clone(),
+            issuer: active.issuer.clone(),
+            error,
+        },
+        Ok(false) => Submitted::Refused(Refusal::AlreadyFinished),
+        Err(e) => Submitted::Store(e),
     }
 }
 
 /// The user is authenticated: the flow ends (once: a double submit finds it ended), then a new
 /// session (never the pre-login one: no session fixation) and a code are stored in one
 /// transaction, and the client gets its answer.
-async fn complete(p: &Provider, active: &ActiveFlow) -> Response {
+async fn complete(p: &Provider, active: &ActiveFlow) -> Submitted {
     let (Some(user_id), Some(method)) = (active.flow.user_id.as_deref(), active.flow.method) else {
-        return flow_error_page(p, "login: no user was identified in this login");
+        return Submitted::Refused(Refusal::NoUser);
     };
     let now = p.now();
     // A consent to the NNIN is given only on the consent page, which this flow passed if the
@@ -652,28 +617,16 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Response {
         .await
     {
         Ok(true) => {}
-        Ok(false) => return flow_error_page(p, "login: this login is already finished"),
-        Err(e) => return store_failure_page(p, &e),
+        Ok(false) => return Submitted::Refused(Refusal::AlreadyFinished),
+        Err(e) => return Submitted::Store(e),
     }
     if let Err(e) = p.store.complete_login(&completion).await {
-        return store_failure_page(p, &e);
+        return Submitted::Store(e);
     }
-    let mut response = deliver(
-        &active.request().target,
-        &active.issuer.issuer,
-        vec![("code", code)],
-        StatusCode::SEE_OTHER,
-    );
-    if logged_in {
-        let set_cookie = set_session_cookie(
-            &cookie,
-            &active.issuer.path,
-            p.config.session_ttl,
-            p.config.is_https(),
-        );
-        response
-            .headers_mut()
-            .append(header::SET_COOKIE, set_cookie);
+    Submitted::Completed {
+        target: active.request().target.clone(),
+        issuer: active.issuer.clone(),
+        code,
+        session_cookie: logged_in.then_some(cookie),
     }
-    response
 }

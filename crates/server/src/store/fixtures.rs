@@ -1,6 +1,6 @@
 //! Records for the store's unit tests.
 
-use crate::store::LoginFlow;
+use crate::store::{LoginFlow, Step};
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::authorize::ValidatedAuthorizeRequest;
 use bankid_oidc_core::scope::ScopeSet;
@@ -33,7 +33,7 @@ pub fn flow_at(id: &str, created_at: i64, expires_at: i64) -> LoginFlow {
         browser_hash: "browser".into(),
         session_id: None,
         request: Arc::new(request()),
-        step: "nnin".into(),
+        step: Step::Nnin,
         method: Some(Method::Bid),
         user_id: None,
         csrf: "csrf".into(),

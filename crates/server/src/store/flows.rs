@@ -17,7 +17,7 @@
 //!
 //! Sharded by flow id, so that concurrent logins rarely wait for one another's lock.
 
-use crate::store::{FlowState, FlowStore, LoginFlow, StoreError, StoreResult};
+use crate::store::{FlowState, FlowStore, LoginFlow, Step, StoreError, StoreResult};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -123,7 +123,7 @@ impl MemoryFlows {
     }
 
     /// Replaces the flow if it is still at `from_step`.
-    pub fn advance(&self, flow: &LoginFlow, from_step: &str) -> bool {
+    pub fn advance(&self, flow: &LoginFlow, from_step: Step) -> bool {
         match self.shard(&flow.id).live.get_mut(&flow.id) {
             Some(current) if current.step == from_step => {
                 *current = flow.clone();
@@ -171,7 +171,7 @@ impl FlowStore for MemoryFlows {
         Ok(self.get(id, now))
     }
 
-    async fn advance_flow(&self, flow: &LoginFlow, from_step: &str) -> StoreResult<bool> {
+    async fn advance_flow(&self, flow: &LoginFlow, from_step: Step) -> StoreResult<bool> {
         Ok(self.advance(flow, from_step))
     }
 
@@ -201,16 +201,16 @@ mod tests {
         let flows = MemoryFlows::default();
         let mut f = flow("a", 0, 600);
         assert!(flows.create(&f).unwrap());
-        f.step = "otp".into();
-        assert!(flows.advance(&f, "nnin"));
+        f.step = Step::Otp;
+        assert!(flows.advance(&f, Step::Nnin));
         // The same step submitted again (a double submit) finds the flow moved on.
-        assert!(!flows.advance(&f, "nnin"));
-        assert_eq!(live(&flows, "a", 1).unwrap().step, "otp");
+        assert!(!flows.advance(&f, Step::Nnin));
+        assert_eq!(live(&flows, "a", 1).unwrap().step, Step::Otp);
         assert!(flows.finish("a", 600));
         assert!(!flows.finish("a", 600), "only one end");
         assert_eq!(flows.get("a", 1), FlowState::Ended);
         assert!(
-            !flows.advance(&f, "otp"),
+            !flows.advance(&f, Step::Otp),
             "an ended flow does not come back"
         );
         assert!(!flows.create(&f).unwrap(), "nor is it created again");

@@ -131,6 +131,38 @@ pub struct Session {
     pub expires_at: i64,
 }
 
+/// The steps of a login flow (`login::flow`), named in the pages' forms (`step`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Step {
+    /// The NNIN, or (a user pre-selected) the choice of method.
+    Nnin,
+    /// Netcentric BankID's one-time code.
+    Otp,
+    /// Netcentric BankID's password.
+    Password,
+    /// BankID on mobile: phone number and birth date.
+    Mobile,
+    /// Approval in the app (biometrics or mobile), with the binding message.
+    Approve,
+    /// Consent to what the request asks beyond a login (the NNIN, payments).
+    Consent,
+}
+
+impl Step {
+    /// The name the forms carry.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Nnin => "nnin",
+            Step::Otp => "otp",
+            Step::Password => "password",
+            Step::Mobile => "mobile",
+            Step::Approve => "approve",
+            Step::Consent => "consent",
+        }
+    }
+}
+
 /// Where a login flow stands; see `login::flow`. Serializable: until its first page is
 /// posted, a flow travels sealed in that page's address (`login::seal`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -144,7 +176,7 @@ pub struct LoginFlow {
     /// logs the user in again (`prompt=login`, `max_age`, another method).
     pub session_id: Option<String>,
     pub request: Arc<ValidatedAuthorizeRequest>,
-    pub step: String,
+    pub step: Step,
     pub method: Option<Method>,
     pub user_id: Option<String>,
     pub csrf: String,
@@ -383,7 +415,7 @@ pub trait FlowStore: Send + Sync {
     async fn flow(&self, id: &str, now: i64) -> StoreResult<FlowState>;
     /// Moves a flow from `from_step` to the flow's new state; `Ok(false)` if it was not at
     /// `from_step` any more (a double submit or a race lost).
-    async fn advance_flow(&self, flow: &LoginFlow, from_step: &str) -> StoreResult<bool>;
+    async fn advance_flow(&self, flow: &LoginFlow, from_step: Step) -> StoreResult<bool>;
     /// Ends a flow, kept or not, remembering its id until `expires_at`; `Ok(false)` if it had
     /// already ended. Only the call that ends it gets `true`.
     async fn finish_flow(&self, id: &str, expires_at: i64) -> StoreResult<bool>;

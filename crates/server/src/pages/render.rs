@@ -1,6 +1,6 @@
 //! HTML responses and the headers every page sends.
 
-use crate::login::texts::{Texts, texts};
+use crate::pages::texts::{Texts, texts};
 use askama::Template;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -101,6 +101,6 @@ pub fn store_failure_page(p: &crate::Provider, e: &crate::store::StoreError) -> 
         StatusCode::INTERNAL_SERVER_ERROR,
         &error,
         Locale::default(),
-        &crate::login::flow::css_path(p),
+        &p.css_path(),
     )
 }

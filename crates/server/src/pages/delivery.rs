@@ -1,7 +1,7 @@
 //! Delivering the authorization response (a code or an error) to the client's redirect_uri in
 //! the requested response mode, with `state` and `iss` (RFC 9207).
 
-use crate::http::page::{page_headers, render};
+use crate::pages::render::{page_headers, render};
 use askama::Template;
 use aws_lc_rs::digest::{SHA256, digest};
 use axum::http::{HeaderValue, StatusCode, header};
