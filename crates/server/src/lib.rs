@@ -5,6 +5,7 @@
 //! keyring, and respond; they hold no SQL and no crypto. `grants` holds the token endpoint's grant
 //! types, `login` the user-facing pages.
 
+pub mod authorization;
 pub mod bearer;
 pub mod client_assertion;
 pub mod clock;
@@ -12,14 +13,12 @@ pub mod config;
 pub mod enc_keys;
 pub mod grants;
 pub mod http;
-pub mod id_token_hint;
 pub mod issuer;
 pub mod keys;
 pub mod login;
 pub mod pages;
 pub mod record_cache;
 pub mod registration;
-pub mod request_objects;
 pub mod secret;
 pub mod seed;
 pub mod store;

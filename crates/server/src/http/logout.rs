@@ -5,6 +5,7 @@
 //! a page, so that a third-party site cannot log people out. `post_logout_redirect_uri` must be
 //! registered for the client exactly; the redirect carries `state`.
 
+use crate::authorization::hint as id_token_hint;
 use crate::http::IssuerOf;
 use crate::http::cookie::SESSION_COOKIE;
 use crate::http::session::current_session;
@@ -13,7 +14,7 @@ use crate::pages::delivery::redirect;
 use crate::pages::render::{csp, error_page, render, store_failure_page};
 use crate::pages::texts::{Texts, texts};
 use crate::store::Session;
-use crate::{AppState, Provider, id_token_hint};
+use crate::{AppState, Provider};
 use askama::Template;
 use aws_lc_rs::hmac;
 use axum::Extension;

@@ -1,26 +1,23 @@
-//! Pushed authorization requests (RFC 9126): the client posts its authorization request,
+//! Pushed authorization requests (RFC 9126), an adapter around the `authorization` pipeline:
+//! the client posts its authorization request,
 //! authenticated, and gets a single-use `request_uri` to send the browser with. Errors are JSON
 //! here, never redirects. The request is validated exactly as at the authorization endpoint, in
 //! the pushed channel, where an NNIN login_hint and `authorization_details` are allowed.
 
+use crate::authorization::{self, pushed_request::REQUEST_URI_PREFIX};
 use crate::http::IssuerOf;
 use crate::http::api_error::ApiError;
-use crate::http::authorize::REQUEST_URI_PREFIX;
 use crate::http::client_auth::authenticate;
 use crate::http::form::form_params;
 use crate::issuer::{Endpoint, Issuer};
 use crate::secret::ordered_token;
-use crate::{AppState, Provider, id_token_hint, request_objects};
+use crate::{AppState, Provider};
 use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bankid_oidc_core::OAuthError;
-use bankid_oidc_core::authorize::{
-    AuthorizeError, ClientPolicy, ValidatedAuthorizeRequest, check_redirect, validate,
-};
 use bankid_oidc_core::token_hash::store_key;
 use serde_json::json;
 
@@ -57,43 +54,9 @@ async fn handle(
 ) -> Result<(String, i64), ApiError> {
     let params = form_params(headers, body)?;
     let client = authenticate(p, issuer, headers, &params, Endpoint::PushedAuthorization).await?;
-    let bad = |e: OAuthError| ApiError::token(e);
-    if params.get("request_uri").is_some() {
-        return Err(bad(OAuthError::invalid_request(
-            "request_uri: not allowed in a pushed authorization request",
-        )));
-    }
-    if params
-        .get("client_id")
-        .is_some_and(|id| id != client.client_id)
-    {
-        return Err(bad(OAuthError::invalid_request(
-            "client_id: differs from the authenticated client",
-        )));
-    }
-    let resolved = request_objects::resolve(p, issuer, &client, &params, true)
+    let req = authorization::pushed_request(p, issuer, &client, &params)
         .await
-        .map_err(bad)?;
-    let policy = ClientPolicy {
-        client_id: &client.client_id,
-        redirect_uris: &client.redirect_uris,
-        scopes: &client.scopes,
-    };
-    let req = check_redirect(&resolved.params, &policy)
-        .and_then(|target| validate(&resolved.params, &policy, &target, resolved.channel))
-        .map_err(|e| match e {
-            AuthorizeError::Page(e) | AuthorizeError::Redirect(_, e) => bad(e),
-        })?;
-    let req = ValidatedAuthorizeRequest {
-        issuer: issuer.id.clone(),
-        ..req
-    };
-    // Refuse a bad id_token_hint now rather than after the browser arrives.
-    if let Some(token) = &req.id_token_hint {
-        id_token_hint::resolve(p, issuer, &client.client_id, token)
-            .await
-            .map_err(bad)?;
-    }
+        .map_err(ApiError::token)?;
     let token = ordered_token();
     let request_uri = format!("{REQUEST_URI_PREFIX}{token}");
     let json = serde_json::to_string(&req).map_err(ApiError::server_error)?;

@@ -4,6 +4,7 @@
 
 use super::binding::new_binding_message;
 use crate::Provider;
+use crate::authorization::Known;
 use crate::grants::{Authentication, new_code};
 use crate::issuer::{Endpoint, Issuer};
 use crate::secret::{new_id, ordered_token, random_token};
@@ -39,17 +40,13 @@ pub struct LoginForm {
 }
 
 /// Where a login flow starts.
-pub enum Start<'a> {
-    /// Identify the user; an NNIN login_hint (pushed or encrypted) pre-selects `user`.
-    Identify { user: Option<&'a User> },
-    /// The user is already authenticated in session `session_id` (SSO, or identification skipped
-    /// by id_token_hint): only consent is asked, and the browser's session is left as it is.
-    Consent {
-        user_id: &'a str,
-        method: Method,
-        session_id: &'a str,
-        auth_time: i64,
-    },
+pub enum Start {
+    /// Identify the user; an NNIN login_hint (pushed or encrypted) or an id_token_hint
+    /// pre-selects `user`.
+    Identify { user: Option<Box<User>> },
+    /// The user is already authenticated in a session that serves the request (SSO, or the
+    /// session an id_token_hint names): only consent is asked, and the session is kept.
+    Consent(Known),
 }
 
 /// Whether the request asks the user to agree to something beyond logging in.
@@ -72,7 +69,7 @@ pub fn start(
     issuer: &Arc<Issuer>,
     browser: BrowserBinding<'_>,
     req: &ValidatedAuthorizeRequest,
-    start: Start<'_>,
+    start: Start,
 ) -> ActiveFlow {
     let now = p.now();
     let mut flow = LoginFlow {
@@ -90,18 +87,13 @@ pub fn start(
         kept_session: None,
     };
     match start {
-        Start::Consent {
-            user_id,
-            method,
-            session_id,
-            auth_time,
-        } => {
+        Start::Consent(known) => {
             flow.step = Step::Consent;
-            flow.user_id = Some(user_id.to_owned());
-            flow.method = Some(method);
+            flow.user_id = Some(known.user_id);
+            flow.method = Some(known.method);
             flow.kept_session = Some(KeptSession {
-                id: session_id.to_owned(),
-                auth_time,
+                id: known.session_id,
+                auth_time: known.auth_time,
             });
         }
         Start::Identify { user: Some(user) } => {

@@ -43,3 +43,23 @@ pub fn flow_at(id: &str, created_at: i64, expires_at: i64) -> LoginFlow {
         kept_session: None,
     }
 }
+
+/// A test user with id `id`.
+pub fn user(id: &str) -> crate::store::User {
+    crate::store::User {
+        id: id.into(),
+        nnin: "15838540063".into(),
+        pid: format!("pid-{id}"),
+        given_name: "Kari".into(),
+        family_name: "Nordmann".into(),
+        birthdate: "1985-03-15".into(),
+        email: None,
+        phone: None,
+        address: None,
+        otp: "otp".into(),
+        password: "qwer1234".into(),
+        failed_attempts: 0,
+        locked_until: None,
+        updated_at: 0,
+    }
+}

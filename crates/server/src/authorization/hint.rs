@@ -1,5 +1,5 @@
-//! `id_token_hint`: an ID token this provider issued, presented back at authorize (to skip
-//! identification, seed 001) or at logout. Signature and issuer are checked; it may be expired.
+//! Step 7, and logout's hint: `id_token_hint`, an ID token this provider issued, presented back
+//! at authorize (to name a user and a session, seed 001) or at logout. Signature and issuer are checked; it may be expired.
 
 use crate::Provider;
 use crate::issuer::Issuer;

@@ -1,4 +1,4 @@
-//! The `request` parameter (RFC 9101): a signed request object, possibly encrypted to the
+//! Step 3: the `request` parameter (RFC 9101): a signed request object, possibly encrypted to the
 //! provider, or (BankID's legacy encrypted login_hint) encrypted plain claims. Resolved into the
 //! authorization parameters that the core's rules then validate, with the channel they came by:
 //! only an encrypted object (or a pushed request) may carry an NNIN in `login_hint`.

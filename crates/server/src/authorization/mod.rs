@@ -1,0 +1,123 @@
+//! The authorization request, as a pipeline of named steps (after node-oidc-provider's
+//! `lib/actions/authorization/`), each in its own file, ending in the pure [`decide()`]:
+//!
+//! 1. [`load_client`]: `client_id` names a registered client.
+//! 2. [`pushed_request`]: a `request_uri` takes the request pushed to this issuer by this
+//!    client (everything else was checked when it was pushed).
+//! 3. [`request_object`]: a signed or encrypted `request` is verified and merged.
+//! 4. the redirect check (the core's `check_redirect`): from here on, errors go to the client.
+//! 5. [`require_par`]: a client registered for PAR must push its requests.
+//! 6. the core's checks (`bankid_oidc_core::authorize::validate`, one named rule each).
+//! 7. [`hint`]: the `id_token_hint` names a user of ours and a session.
+//! 8. [`decide()`]: issue a code, ask consent, start a login, or refuse (`prompt=none`).
+//!
+//! `http::authorize` (a page or a redirect) and `http::par` (JSON) are adapters around it.
+
+pub mod decide;
+pub mod hint;
+pub mod load_client;
+pub mod pushed_request;
+pub mod request_object;
+pub mod require_par;
+
+pub use decide::{Decision, Known, decide};
+
+use crate::Provider;
+use crate::issuer::Issuer;
+use crate::store::{Client, StoreError};
+use bankid_oidc_core::OAuthError;
+use bankid_oidc_core::authorize::{
+    AuthorizeError, AuthorizeParams, ClientPolicy, ResponseTarget, ValidatedAuthorizeRequest,
+    check_redirect, validate,
+};
+
+/// Why a request was refused, and where the refusal goes.
+#[derive(Debug)]
+pub enum Refused {
+    /// Client or redirect_uri not proven: to the person, on a page.
+    Page(OAuthError),
+    /// To the client's redirect_uri.
+    Redirect(Box<ResponseTarget>, OAuthError),
+    Store(StoreError),
+}
+
+impl From<AuthorizeError> for Refused {
+    fn from(e: AuthorizeError) -> Self {
+        match e {
+            AuthorizeError::Page(e) => Refused::Page(e),
+            AuthorizeError::Redirect(target, e) => Refused::Redirect(target, e),
+        }
+    }
+}
+
+/// Steps 1 to 6 for a request the browser brings to the authorization endpoint.
+pub async fn browser_request(
+    p: &Provider,
+    issuer: &Issuer,
+    params: &AuthorizeParams,
+) -> Result<ValidatedAuthorizeRequest, Refused> {
+    let client = load_client::load_client(p, params).await?;
+    if let Some(request_uri) = params.get("request_uri") {
+        return pushed_request::take(p, issuer, &client.client_id, request_uri)
+            .await
+            .map_err(Refused::Page);
+    }
+    // Until the redirect_uri is proven, request object errors are shown on a page.
+    let resolved = request_object::resolve(p, issuer, &client, params, false)
+        .await
+        .map_err(Refused::Page)?;
+    let policy = policy(&client);
+    let target = check_redirect(&resolved.params, &policy)?;
+    require_par::check(&client, &target)?;
+    let req = validate(&resolved.params, &policy, &target, resolved.channel)?;
+    Ok(ValidatedAuthorizeRequest {
+        issuer: issuer.id.clone(),
+        ..req
+    })
+}
+
+/// Steps 3, 4, 6 and 7 for a request `client` pushes (RFC 9126); every refusal is for the
+/// client, as JSON.
+pub async fn pushed_request(
+    p: &Provider,
+    issuer: &Issuer,
+    client: &Client,
+    params: &AuthorizeParams,
+) -> Result<ValidatedAuthorizeRequest, OAuthError> {
+    if params.get("request_uri").is_some() {
+        return Err(OAuthError::invalid_request(
+            "request_uri: not allowed in a pushed authorization request",
+        ));
+    }
+    if params
+        .get("client_id")
+        .is_some_and(|id| id != client.client_id)
+    {
+        return Err(OAuthError::invalid_request(
+            "client_id: differs from the authenticated client",
+        ));
+    }
+    let resolved = request_object::resolve(p, issuer, client, params, true).await?;
+    let policy = policy(client);
+    let req = check_redirect(&resolved.params, &policy)
+        .and_then(|target| validate(&resolved.params, &policy, &target, resolved.channel))
+        .map_err(|e| match e {
+            AuthorizeError::Page(e) | AuthorizeError::Redirect(_, e) => e,
+        })?;
+    // A bad id_token_hint is refused now rather than after the browser arrives.
+    if let Some(token) = &req.id_token_hint {
+        hint::resolve(p, issuer, &client.client_id, token).await?;
+    }
+    Ok(ValidatedAuthorizeRequest {
+        issuer: issuer.id.clone(),
+        ..req
+    })
+}
+
+fn policy(client: &Client) -> ClientPolicy<'_> {
+    ClientPolicy {
+        client_id: &client.client_id,
+        redirect_uris: &client.redirect_uris,
+        scopes: &client.scopes,
+    }
+}
