@@ -414,6 +414,42 @@ async fn a_flood_of_authorization_requests_keeps_nothing_and_real_logins_go_on()
 }
 
 #[tokio::test]
+async fn one_address_cannot_hold_more_than_its_share_of_the_logins_in_progress() {
+    let tp = TestProvider::start().await;
+    tp.flows.set_max_per_source(3);
+    let user = tp.user("Kari").clone();
+    // Three logins past their first page, from this test's address (127.0.0.1).
+    for _ in 0..3 {
+        let browser = Browser::new(&tp);
+        let (_, html) = Browser::page(browser.get(&Pending::new(&[], &[]).url(&tp)).await);
+        Browser::page(browser.submit(&html, &[("nnin", &user.nnin)], None).await);
+    }
+    // The fourth is refused to its client, and no more is kept.
+    let refused = Pending::new(&[], &[]);
+    let browser = Browser::new(&tp);
+    let (_, html) = Browser::page(browser.get(&refused.url(&tp)).await);
+    let callback = Browser::callback(browser.submit(&html, &[("nnin", &user.nnin)], None).await);
+    assert_eq!(callback.error(), "temporarily_unavailable");
+    assert!(
+        callback
+            .get("error_description")
+            .unwrap()
+            .contains("too many logins")
+    );
+    assert_eq!(tp.flows.len(), 3);
+    // A login that ends gives its place back.
+    tp.flows.set_max_per_source(4);
+    let done = Browser::new(&tp)
+        .login_bid(&tp, &Pending::new(&[], &[]), &user)
+        .await;
+    assert!(!done.code().is_empty());
+    let again = Browser::new(&tp)
+        .login_bid(&tp, &Pending::new(&[], &[]), &user)
+        .await;
+    assert!(!again.code().is_empty());
+}
+
+#[tokio::test]
 async fn a_sealed_first_page_cannot_be_moved_changed_or_replayed() {
     let tp = TestProvider::start().await;
     let user = tp.user("Kari").clone();

@@ -13,11 +13,12 @@ use crate::pages::login::{flow_error_page, refused, show as show_step};
 use crate::pages::render::store_failure_page;
 use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 use bankid_oidc_core::token_hash::sha256_b64;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 fn well_formed(flow_id: &str) -> bool {
@@ -79,6 +80,7 @@ pub async fn submit(
     Extension(issuer): IssuerOf,
     Path(flow_id): Path<String>,
     RawQuery(query): RawQuery,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -92,7 +94,14 @@ pub async fn submit(
         return flow_error_page(&p, "login: the form could not be read");
     };
     match load(&p, &issuer, &flow_id, query.as_deref(), &headers).await {
-        Ok(active) => answer(&p, flow::submit(&p, active, form).await).await,
+        Ok(mut active) => {
+            // Where the step comes from: one address holds a bounded share of the logins in
+            // progress (see `store::flows`).
+            if let Some(Extension(ConnectInfo(peer))) = peer {
+                active.flow.source = Some(peer.ip().to_string());
+            }
+            answer(&p, flow::submit(&p, active, form).await).await
+        }
         Err(response) => response,
     }
 }

@@ -85,6 +85,7 @@ pub fn start(
         created_at: now,
         expires_at: now + p.config.flow_ttl,
         kept_session: None,
+        source: None,
     };
     match start {
         Start::Consent(known) => {

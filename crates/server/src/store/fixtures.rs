@@ -41,6 +41,7 @@ pub fn flow_at(id: &str, created_at: i64, expires_at: i64) -> LoginFlow {
         created_at,
         expires_at,
         kept_session: None,
+        source: None,
     }
 }
 

@@ -15,6 +15,9 @@
 //! here. Bounded: beyond the configured number of logins in progress, a new one is refused
 //! (`temporarily_unavailable`) rather than pushing out one a person is in the middle of.
 //!
+//! One source (a network address) holds at most [`MAX_FLOWS_PER_SOURCE`] of them, so that one
+//! machine posting first pages with a known NNIN cannot fill the store either.
+//!
 //! Sharded by flow id, so that concurrent logins rarely wait for one another's lock.
 
 use crate::store::{FlowState, FlowStore, LoginFlow, Step, StoreError, StoreResult};
@@ -26,6 +29,10 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 /// Logins in progress one server keeps at most, unless told otherwise (a flow is about a
 /// kilobyte and a half).
 pub const MAX_FLOWS: usize = 20_000;
+
+/// Logins in progress one source keeps at most, unless told otherwise: a tenth of the store,
+/// far above what a test suite or a shared office address has in progress at once.
+pub const MAX_FLOWS_PER_SOURCE: usize = MAX_FLOWS / 10;
 
 const SHARDS: usize = 16;
 
@@ -42,6 +49,9 @@ pub struct MemoryFlows {
     /// Live flows in all shards.
     live: AtomicUsize,
     max: AtomicUsize,
+    max_per_source: AtomicUsize,
+    /// Live flows per source.
+    sources: Mutex<HashMap<String, usize>>,
     /// The second of the last sweep for expired flows made because the store was full: a full
     /// store is swept at most once a second, not by every request refused meanwhile (each sweep
     /// walks every flow).
@@ -60,6 +70,8 @@ impl MemoryFlows {
             shards: std::array::from_fn(|_| Mutex::new(Shard::default())),
             live: AtomicUsize::new(0),
             max: AtomicUsize::new(max),
+            max_per_source: AtomicUsize::new(MAX_FLOWS_PER_SOURCE.min(max)),
+            sources: Mutex::new(HashMap::new()),
             full_sweep_at: AtomicI64::new(i64::MIN),
         }
     }
@@ -79,6 +91,44 @@ impl MemoryFlows {
     /// How many logins in progress are kept at most; beyond it a new one is refused.
     pub fn set_max(&self, max: usize) {
         self.max.store(max, Ordering::Relaxed);
+    }
+
+    /// How many logins in progress one source keeps at most.
+    pub fn set_max_per_source(&self, max: usize) {
+        self.max_per_source.store(max, Ordering::Relaxed);
+    }
+
+    fn sources(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+        self.sources.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts a flow of `source` in, or refuses when the source holds its share.
+    fn admit(&self, source: Option<&str>) -> StoreResult<()> {
+        let Some(source) = source else {
+            return Ok(());
+        };
+        let max = self.max_per_source.load(Ordering::Relaxed);
+        let mut sources = self.sources();
+        let held = sources.entry(source.to_owned()).or_default();
+        if *held >= max {
+            return Err(StoreError::full(format!(
+                "{max} logins are in progress from one address, the most it may hold"
+            )));
+        }
+        *held += 1;
+        Ok(())
+    }
+
+    fn release(&self, flows: impl IntoIterator<Item = Option<String>>) {
+        let mut sources = self.sources();
+        for source in flows.into_iter().flatten() {
+            if let Some(held) = sources.get_mut(&source) {
+                *held -= 1;
+                if *held == 0 {
+                    sources.remove(&source);
+                }
+            }
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -107,6 +157,7 @@ impl MemoryFlows {
         if shard.live.contains_key(&flow.id) || shard.ended.contains_key(&flow.id) {
             return Ok(false);
         }
+        self.admit(flow.source.as_deref())?;
         shard.live.insert(flow.id.clone(), flow.clone());
         self.live.fetch_add(1, Ordering::Relaxed);
         Ok(true)
@@ -139,8 +190,9 @@ impl MemoryFlows {
         if shard.ended.contains_key(id) {
             return false;
         }
-        if shard.live.remove(id).is_some() {
+        if let Some(flow) = shard.live.remove(id) {
             self.live.fetch_sub(1, Ordering::Relaxed);
+            self.release([flow.source]);
         }
         shard.ended.insert(id.to_owned(), expires_at);
         true
@@ -151,10 +203,17 @@ impl MemoryFlows {
         let mut dropped = 0;
         for shard in &self.shards {
             let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
-            let before = shard.live.len();
-            shard.live.retain(|_, f| f.expires_at > now);
+            let mut gone = Vec::new();
+            shard.live.retain(|_, f| {
+                let keep = f.expires_at > now;
+                if !keep {
+                    gone.push(f.source.take());
+                }
+                keep
+            });
             shard.ended.retain(|_, expires_at| *expires_at > now);
-            dropped += before - shard.live.len();
+            dropped += gone.len();
+            self.release(gone);
         }
         self.live.fetch_sub(dropped, Ordering::Relaxed);
         dropped as u64
@@ -291,6 +350,34 @@ mod tests {
         flows.create(&flow("e", 200, 800)).unwrap();
         assert_eq!(flows.len(), 2);
         assert!(live(&flows, "c", 200).is_some() && live(&flows, "e", 200).is_some());
+    }
+
+    #[test]
+    fn one_source_holds_a_bounded_share_and_gets_it_back() {
+        let flows = MemoryFlows::default();
+        flows.set_max_per_source(3);
+        let from = |id: &str, source: &str, expires_at: i64| {
+            let mut f = flow(id, 0, expires_at);
+            f.source = Some(source.into());
+            f
+        };
+        for i in 0..3 {
+            flows
+                .create(&from(&format!("a{i}"), "10.0.0.1", 600))
+                .unwrap();
+        }
+        let refused = flows.create(&from("a3", "10.0.0.1", 600)).unwrap_err();
+        assert!(refused.is_full(), "{refused}");
+        // Others are not affected, nor are flows whose source the server does not know.
+        flows.create(&from("b0", "10.0.0.2", 600)).unwrap();
+        flows.create(&flow("c0", 0, 600)).unwrap();
+        // An ended flow gives its place back, and so does an expired one.
+        assert!(flows.finish("a0", 600));
+        flows.create(&from("a4", "10.0.0.1", 100)).unwrap();
+        assert!(flows.create(&from("a5", "10.0.0.1", 600)).is_err());
+        flows.purge(100);
+        flows.create(&from("a5", "10.0.0.1", 600)).unwrap();
+        assert_eq!(flows.sources().get("10.0.0.1"), Some(&3));
     }
 
     #[test]

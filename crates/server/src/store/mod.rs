@@ -186,6 +186,10 @@ pub struct LoginFlow {
     /// The already authenticated session this flow completes (SSO with consent, or
     /// identification skipped by id_token_hint); none when the flow logs the user in.
     pub kept_session: Option<KeptSession>,
+    /// The network address the flow's first step was posted from, when the server knows it:
+    /// one source holds a bounded share of the logins in progress.
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 /// An authenticated session a login flow completes without a new login.

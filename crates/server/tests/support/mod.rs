@@ -128,6 +128,7 @@ impl TestProvider {
         let issuer = provider.issuers.primary().issuer.clone();
         let app = bankid_oidc_server::http::router(provider.clone());
         let server = tokio::spawn(async move {
+            let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
             axum::serve(listener, app).await.unwrap();
         });
         let meta: ProviderMetadata =
