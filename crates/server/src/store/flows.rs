@@ -50,8 +50,8 @@ pub struct MemoryFlows {
     live: AtomicUsize,
     max: AtomicUsize,
     max_per_source: AtomicUsize,
-    /// Live flows per source.
-    sources: Mutex<HashMap<String, usize>>,
+    /// Live flows per source, sharded by source like the flows by id.
+    sources: [Mutex<HashMap<String, usize>>; SHARDS],
     /// The second of the last sweep for expired flows made because the store was full: a full
     /// store is swept at most once a second, not by every request refused meanwhile (each sweep
     /// walks every flow).
@@ -71,19 +71,15 @@ impl MemoryFlows {
             live: AtomicUsize::new(0),
             max: AtomicUsize::new(max),
             max_per_source: AtomicUsize::new(MAX_FLOWS_PER_SOURCE.min(max)),
-            sources: Mutex::new(HashMap::new()),
+            sources: std::array::from_fn(|_| Mutex::new(HashMap::new())),
             full_sweep_at: AtomicI64::new(i64::MIN),
         }
     }
 
     fn shard(&self, id: &str) -> std::sync::MutexGuard<'_, Shard> {
-        // Flow ids end in random characters (see `secret::ordered_token`).
-        let index = id.bytes().rev().take(4).fold(0usize, |h, b| {
-            h.wrapping_mul(31).wrapping_add(usize::from(b))
-        });
         // A panic while a shard was held cannot leave a flow half-written: every change is one
         // insert or remove.
-        self.shards[index % SHARDS]
+        self.shards[shard_of(id)]
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -98,8 +94,10 @@ impl MemoryFlows {
         self.max_per_source.store(max, Ordering::Relaxed);
     }
 
-    fn sources(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
-        self.sources.lock().unwrap_or_else(|p| p.into_inner())
+    fn sources(&self, source: &str) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+        self.sources[shard_of(source)]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// Counts a flow of `source` in, or refuses when the source holds its share.
@@ -108,7 +106,7 @@ impl MemoryFlows {
             return Ok(());
         };
         let max = self.max_per_source.load(Ordering::Relaxed);
-        let mut sources = self.sources();
+        let mut sources = self.sources(source);
         let held = sources.entry(source.to_owned()).or_default();
         if *held >= max {
             return Err(StoreError::full(format!(
@@ -120,8 +118,8 @@ impl MemoryFlows {
     }
 
     fn release(&self, flows: impl IntoIterator<Item = Option<String>>) {
-        let mut sources = self.sources();
         for source in flows.into_iter().flatten() {
+            let mut sources = self.sources(&source);
             if let Some(held) = sources.get_mut(&source) {
                 *held -= 1;
                 if *held == 0 {
@@ -218,6 +216,14 @@ impl MemoryFlows {
         self.live.fetch_sub(dropped, Ordering::Relaxed);
         dropped as u64
     }
+}
+
+/// The shard of a key. Flow ids end in random characters (see `secret::ordered_token`);
+/// addresses differ in their last digits.
+fn shard_of(key: &str) -> usize {
+    key.bytes().rev().take(4).fold(0usize, |h, b| {
+        h.wrapping_mul(31).wrapping_add(usize::from(b))
+    }) % SHARDS
 }
 
 #[async_trait]
@@ -377,7 +383,7 @@ mod tests {
         assert!(flows.create(&from("a5", "10.0.0.1", 600)).is_err());
         flows.purge(100);
         flows.create(&from("a5", "10.0.0.1", 600)).unwrap();
-        assert_eq!(flows.sources().get("10.0.0.1"), Some(&3));
+        assert_eq!(flows.sources("10.0.0.1").get("10.0.0.1"), Some(&3));
     }
 
     #[test]
