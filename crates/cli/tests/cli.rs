@@ -1,14 +1,13 @@
 //! The `bankid-oidc` binary as a user runs it: first start, restart, and registration while the
 //! server runs.
 
-#[path = "../../server/tests/support/mod.rs"]
-mod support;
-
 use bankid_oidc_core::nnin::Nnin;
+use bankid_oidc_testkit::browser::Browser;
+use bankid_oidc_testkit::oauth::redeem_with_endpoint;
+use bankid_oidc_testkit::pending::Pending;
 use reqwest::StatusCode;
 use std::path::Path;
 use std::process::Stdio;
-use support::{Browser, Pending, redeem_with_endpoint};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 

@@ -1,9 +1,10 @@
 //! One test per refused authorization request, each asserting the exact error and where it goes.
 
-mod support;
-
+use bankid_oidc_testkit::browser::{Browser, parse_callback};
+use bankid_oidc_testkit::html::{forms, text_of};
+use bankid_oidc_testkit::pending::Pending;
+use bankid_oidc_testkit::provider::{OTHER_REDIRECT_URI, TestProvider};
 use reqwest::StatusCode;
-use support::*;
 
 /// The request must be answered by redirecting to the client with this error, state and iss.
 async fn assert_redirected_error(

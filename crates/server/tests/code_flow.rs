@@ -1,10 +1,13 @@
 //! The authorization code flow of seed 002 end to end, for each identity method and response mode.
 
-mod support;
-
 use bankid_oidc_core::token_hash::at_hash;
+use bankid_oidc_testkit::browser::{Browser, parse_callback};
+use bankid_oidc_testkit::html::{forms, text_of};
+use bankid_oidc_testkit::jwt::verify_with_jwks;
+use bankid_oidc_testkit::oauth::{login_and_redeem, redeem, redeem_as};
+use bankid_oidc_testkit::pending::Pending;
+use bankid_oidc_testkit::provider::{CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, TestProvider};
 use reqwest::StatusCode;
-use support::*;
 
 #[tokio::test]
 async fn discovery_publishes_the_realm_issuer_and_bankid_fields() {
@@ -173,7 +176,7 @@ async fn bankid_with_biometrics_shows_a_binding_message_and_gives_loa3() {
         "login_hint=BIS selects the app only"
     );
     let (_, html) = Browser::page(browser.submit(&html, &[("nnin", &user.nnin)], None).await);
-    let binding = support::text_of(&html, "error")
+    let binding = text_of(&html, "error")
         .is_none()
         .then(|| html.clone())
         .unwrap();
@@ -243,7 +246,7 @@ async fn bankid_on_mobile_asks_phone_and_birth_date_then_approval() {
             .await,
     );
     assert!(
-        support::text_of(&again, "error").is_some(),
+        text_of(&again, "error").is_some(),
         "a wrong birth date is refused on the page"
     );
     let (_, html) = Browser::page(

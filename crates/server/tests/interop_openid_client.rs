@@ -6,11 +6,9 @@
 //! with the committed lock file). Without node the test fails, so that CI cannot pass by skipping
 //! it; set BANKID_OIDC_SKIP_INTEROP=1 to skip on purpose.
 
-mod support;
-
+use bankid_oidc_testkit::provider::{CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, TestProvider};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use support::*;
 
 fn script_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/openid-client")

@@ -2,12 +2,15 @@
 //! issuer is the next) share keys, clients and users, but never each other's requests, logins,
 //! codes or tokens.
 
-mod support;
-
 use bankid_oidc_core::discovery::ProviderMetadata;
+use bankid_oidc_testkit::browser::Browser;
+use bankid_oidc_testkit::html::{forms, text_of};
+use bankid_oidc_testkit::jwt::verify_with_jwks;
+use bankid_oidc_testkit::oauth::{login_and_redeem, oauth_error, redeem, redeem_with_endpoint};
+use bankid_oidc_testkit::pending::Pending;
+use bankid_oidc_testkit::provider::{CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, TestProvider};
 use reqwest::StatusCode;
 use serde_json::Value;
-use support::*;
 
 /// A provider serving the realms `current` (primary) and `preprod`; returns it with the
 /// discovery of `preprod`.

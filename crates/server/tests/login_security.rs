@@ -1,11 +1,14 @@
 //! The login pages under attack: CSRF, session binding, guessing, framing, caching, fixation;
 //! and single sign-on with the controls that override it.
 
-mod support;
-
 use bankid_oidc_server::store::UserStore;
+use bankid_oidc_testkit::browser::{Browser, Step};
+use bankid_oidc_testkit::html::{forms, text_of};
+use bankid_oidc_testkit::jwt::verify_with_jwks;
+use bankid_oidc_testkit::oauth::{login_and_redeem, redeem};
+use bankid_oidc_testkit::pending::Pending;
+use bankid_oidc_testkit::provider::TestProvider;
 use reqwest::StatusCode;
-use support::*;
 
 #[tokio::test]
 async fn login_pages_send_the_security_headers() {

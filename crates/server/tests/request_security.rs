@@ -2,16 +2,19 @@
 //! encrypted request objects, the NNIN login_hint rule, the NNIN consent flow of seed 001, rich
 //! authorization requests for payments, and the userinfo claims.
 
-mod support;
-
 use bankid_oidc_core::jwe::{self, ContentEncryption, EncryptOptions, KeyManagement};
 use bankid_oidc_core::jwk::{Jwk, Jwks};
 use bankid_oidc_core::scope::ScopeSet;
 use bankid_oidc_server::seed::new_client;
 use bankid_oidc_server::store::{ClientStore, CodeStore, SessionStore, UserStore};
+use bankid_oidc_testkit::browser::{Browser, Callback, Step};
+use bankid_oidc_testkit::html::{forms, text_of};
+use bankid_oidc_testkit::jwt::{ClientKey, verify_with_jwks};
+use bankid_oidc_testkit::oauth::{login_and_redeem, oauth_error, redeem_as};
+use bankid_oidc_testkit::pending::Pending;
+use bankid_oidc_testkit::provider::{CLIENT_ID, REDIRECT_URI, TestProvider};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::*;
 
 const RP: &str = "secure-shop";
 const RP_SECRET: &str = "secure-shop-secret-0123456789-abcdefghij";

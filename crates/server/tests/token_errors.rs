@@ -1,9 +1,12 @@
 //! One test per refused token request, each asserting the exact OAuth error.
 
-mod support;
-
+use bankid_oidc_testkit::browser::Browser;
+use bankid_oidc_testkit::oauth::{oauth_error, redeem, redeem_as};
+use bankid_oidc_testkit::pending::Pending;
+use bankid_oidc_testkit::provider::{
+    CLIENT_ID, CLIENT_SECRET, OTHER_CLIENT_ID, OTHER_SECRET, REDIRECT_URI, TestProvider,
+};
 use reqwest::StatusCode;
-use support::*;
 
 async fn fresh_code(tp: &TestProvider) -> (Pending, String) {
     let pending = Pending::new(&[], &[]);

@@ -1,15 +1,21 @@
 //! The token side of the realm issuer: client credentials, refresh rotation, introspection,
 //! revocation, logout and private_key_jwt, over real HTTP.
 
-mod support;
-
 use bankid_oidc_core::grant_type::{ClientAuthMethod, GrantType};
 use bankid_oidc_core::jwk::Jwks;
 use bankid_oidc_server::seed::new_client;
 use bankid_oidc_server::store::ClientStore;
+use bankid_oidc_testkit::browser::{Browser, Step};
+use bankid_oidc_testkit::html::{forms, text_of};
+use bankid_oidc_testkit::jwt::{ClientKey, verify_with_jwks};
+use bankid_oidc_testkit::oauth::{login_and_redeem, oauth_error, redeem_as};
+use bankid_oidc_testkit::pending::Pending;
+use bankid_oidc_testkit::provider::{
+    CLIENT_ID, CLIENT_SECRET, MACHINE_CLIENT_ID, MACHINE_SECRET, OTHER_CLIENT_ID, POST_LOGOUT_URI,
+    REDIRECT_URI, TestProvider,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::*;
 
 async fn post_form(url: &str, auth: (&str, &str), form: &[(&str, &str)]) -> reqwest::Response {
     reqwest::Client::new()

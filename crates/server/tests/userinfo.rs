@@ -1,10 +1,10 @@
 //! The userinfo endpoint refuses every token that is not a live access token of this provider.
 
-mod support;
-
 use bankid_oidc_core::b64;
+use bankid_oidc_testkit::browser::Browser;
+use bankid_oidc_testkit::oauth::login_and_redeem;
+use bankid_oidc_testkit::provider::TestProvider;
 use reqwest::StatusCode;
-use support::*;
 
 async fn userinfo(tp: &TestProvider, token: &str) -> reqwest::Response {
     reqwest::Client::new()

@@ -6,16 +6,17 @@
 //! `http_client` hook with a `reqwest::Proxy`), so that the tests can say how many times it
 //! fetched the JWKS or called the token endpoint, without any test-only code in the library.
 
-#[path = "../../../crates/server/tests/support/mod.rs"]
-mod support;
-
 use bankid_oidc_client::{
     AuthorizationRedirect, CallbackParams, Client, Error, Expected, KeySet, Login,
 };
 use bankid_oidc_core::ErrorCode;
+use bankid_oidc_testkit::browser::{Browser, Callback};
+use bankid_oidc_testkit::jwt::verify_with_jwks;
+use bankid_oidc_testkit::provider::{
+    CLIENT_ID, CLIENT_SECRET, MACHINE_CLIENT_ID, MACHINE_SECRET, REDIRECT_URI, TestProvider,
+};
 use counting_proxy::CountingProxy;
 use std::time::Duration;
-use support::{Browser, CLIENT_ID, CLIENT_SECRET, Callback, REDIRECT_URI, TestProvider};
 
 /// A forward HTTP proxy that relays every request to its destination and remembers the path of
 /// each, so a test can count what the library asked the provider for.
@@ -572,8 +573,8 @@ async fn client_credentials_give_a_cached_machine_token_within_the_clients_scope
             .iter()
             .any(|g| g == "client_credentials")
     );
-    let machine = Client::builder(&s.tp.issuer, support::MACHINE_CLIENT_ID)
-        .client_secret(support::MACHINE_SECRET)
+    let machine = Client::builder(&s.tp.issuer, MACHINE_CLIENT_ID)
+        .client_secret(MACHINE_SECRET)
         .http_client(s.proxy.http_client())
         .discover()
         .await
@@ -585,8 +586,8 @@ async fn client_credentials_give_a_cached_machine_token_within_the_clients_scope
         "cached until shortly before it expires"
     );
     assert_eq!(s.token_requests(), 1);
-    let claims = support::verify_with_jwks(&s.tp, &token.token).await;
-    assert_eq!(claims["client_id"], support::MACHINE_CLIENT_ID);
+    let claims = verify_with_jwks(&s.tp, &token.token).await;
+    assert_eq!(claims["client_id"], MACHINE_CLIENT_ID);
     assert_eq!(claims["scope"], "esign/csc");
 
     // A scope outside the client's registration is the provider's invalid_scope, not cached.

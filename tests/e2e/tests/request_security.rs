@@ -3,9 +3,6 @@
 //! seed 001's NNIN consent flow with the merchant's consent store, and payments (RAR) whose
 //! `permission_digest` the library checks.
 
-#[path = "../../../crates/server/tests/support/mod.rs"]
-mod support;
-
 use bankid_oidc_client::login_hint;
 use bankid_oidc_client::nnin_consent::{NninConsentOutcome, NninConsentRecord};
 use bankid_oidc_client::payment::{PaymentRequest, verify_permission_digest};
@@ -18,10 +15,13 @@ use bankid_oidc_core::scope::ScopeSet;
 use bankid_oidc_server::clock::Clock;
 use bankid_oidc_server::seed::new_client;
 use bankid_oidc_server::store::{ClientStore, User};
+use bankid_oidc_testkit::browser::{Browser, Callback, Step};
+use bankid_oidc_testkit::html::{forms, text_of};
+use bankid_oidc_testkit::jwt::verify_with_jwks;
+use bankid_oidc_testkit::provider::{CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, TestProvider};
 use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
-use support::{Browser, CLIENT_ID, CLIENT_SECRET, Callback, REDIRECT_URI, Step, TestProvider};
 
 /// A merchant registered for the confidential scopes (`nnin`, `address`) and for request
 /// objects signed by its own key.
@@ -101,7 +101,7 @@ fn names(list: &[&str]) -> HashSet<String> {
 
 /// Whether the page's form has an input with this name.
 fn has_field(html: &str, name: &str) -> bool {
-    support::forms(html)
+    forms(html)
         .first()
         .is_some_and(|form| form.fields.iter().any(|(n, _)| n == name))
 }
@@ -432,7 +432,7 @@ async fn seed_001_nnin_consent_flow_runs_its_six_steps_and_stops_at_step_3_once_
     assert_eq!(query_names(&step4), names(&["client_id", "request_uri"]));
     let html = first_page(&browser, &step4).await;
     assert!(
-        support::text_of(&html, "consent-nnin").is_some(),
+        text_of(&html, "consent-nnin").is_some(),
         "the consent page asks for the NNIN: {html}"
     );
     assert!(!has_field(&html, "nnin") && !has_field(&html, "otp"));
@@ -562,7 +562,7 @@ async fn a_payment_by_par_comes_back_as_the_permission_digest_the_library_verifi
         result.id_token.claims.permission_digest.as_deref(),
         Some(payment.expected_digest.as_str())
     );
-    let access = support::verify_with_jwks(&s.tp, &result.tokens.access_token).await;
+    let access = verify_with_jwks(&s.tp, &result.tokens.access_token).await;
     assert_eq!(access["authorization_details"][0]["type"], "payment.v1");
     assert_eq!(
         access["authorization_details"][0]["digest"],

@@ -3,9 +3,6 @@
 //! revocation, RP-initiated logout, `private_key_jwt` client authentication, and signing-key
 //! rotation under a running load of logins.
 
-#[path = "../../../crates/server/tests/support/mod.rs"]
-mod support;
-
 use bankid_oidc_client::private_key_jwt::AssertionClaims;
 use bankid_oidc_client::{
     AuthorizationRedirect, CallbackParams, Client, ClientAssertionSigner, ClientAuth, Error,
@@ -17,15 +14,17 @@ use bankid_oidc_core::scope::ScopeSet;
 use bankid_oidc_server::clock::Clock;
 use bankid_oidc_server::seed::new_client;
 use bankid_oidc_server::store::ClientStore;
+use bankid_oidc_testkit::browser::{Browser, Callback, Step};
+use bankid_oidc_testkit::html::forms;
+use bankid_oidc_testkit::provider::{
+    CLIENT_ID, CLIENT_SECRET, MACHINE_CLIENT_ID, MACHINE_SECRET, POST_LOGOUT_URI, REDIRECT_URI,
+    TestProvider,
+};
 use reqwest::header::LOCATION;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use support::{
-    Browser, CLIENT_ID, CLIENT_SECRET, Callback, MACHINE_CLIENT_ID, MACHINE_SECRET,
-    POST_LOGOUT_URI, REDIRECT_URI, Step, TestProvider,
-};
 
 /// The test shop as a relying party, configured as a BankID merchant would be.
 fn shop(tp: &TestProvider) -> bankid_oidc_client::ClientBuilder {
@@ -477,7 +476,7 @@ async fn logout_redirects_with_state_and_the_next_authorize_asks_for_login_again
     match browser.get(again.url.as_str()).await {
         Step::Page { html, .. } => {
             assert!(
-                support::forms(&html)
+                forms(&html)
                     .iter()
                     .any(|f| f.fields.iter().any(|(name, _)| name == "nnin")),
                 "expected the login page: {html}"
