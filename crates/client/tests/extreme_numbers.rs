@@ -1,8 +1,6 @@
 //! Every number the provider sends, at the edges: each response reader either accepts the value
 //! or refuses it with its typed error, and nothing panics or overflows (issue 15, point 2).
 
-mod support;
-
 use bankid_oidc_client::http::HttpResponse;
 use bankid_oidc_client::introspection::process_introspection_response;
 use bankid_oidc_client::par::process_par_response;
@@ -10,8 +8,11 @@ use bankid_oidc_client::token::read_token_response;
 use bankid_oidc_client::userinfo::process_userinfo_response;
 use bankid_oidc_client::{AccessToken, Error, Expected, IdTokenVerifier, KeySet};
 use bankid_oidc_core::discovery::ProviderMetadata;
+use bankid_oidc_testkit::id_token::{
+    ACCESS_TOKEN, CLIENT_ID, ISSUER, NONCE, NOW, bankid_claims, with,
+};
+use bankid_oidc_testkit::test_key::{TestKey, jwks};
 use std::time::{Duration, SystemTime};
-use support::*;
 
 /// Numbers as JSON text, so that those beyond u64 reach the readers as sent.
 const I64_MAX: &str = "9223372036854775807";

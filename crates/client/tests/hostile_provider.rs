@@ -1,17 +1,17 @@
 //! The client against a provider that answers badly on purpose (issue 15): each test makes the
 //! test provider misbehave in one way and asserts the exact error the library answers with.
 
-mod support;
-
 use axum::http::{Method, StatusCode};
 use bankid_oidc_client::authorization::LoginSecrets;
 use bankid_oidc_client::{
     AuthorizationRequest, CallbackParams, Client, ClientAuth, Error, Expected, Login,
 };
+use bankid_oidc_testkit::elsewhere::Elsewhere;
+use bankid_oidc_testkit::fake_provider::{Answer, SECRET, TestProvider, now};
+use bankid_oidc_testkit::firehose::Firehose;
+use bankid_oidc_testkit::id_token::{ACCESS_TOKEN, CLIENT_ID, NONCE, bankid_claims, with};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use support::provider::{Answer, Elsewhere, Firehose, SECRET, TestProvider};
-use support::{ACCESS_TOKEN, CLIENT_ID, NONCE, bankid_claims};
 
 const VERIFIER: &str = "verifier-that-must-reach-only-the-token-endpoint-0123456789";
 const GIB: u64 = 1024 * 1024 * 1024;
@@ -435,7 +435,7 @@ async fn signed_userinfo_without_iss_or_aud_or_naming_others_is_refused() {
         }),
     ];
     for (claim, value, expected) in cases {
-        *p.userinfo_claims.lock().unwrap() = Some(support::with(good.clone(), claim, value));
+        *p.userinfo_claims.lock().unwrap() = Some(with(good.clone(), claim, value));
         let err = client.userinfo(ACCESS_TOKEN, &subject()).await.unwrap_err();
         assert!(expected(&err), "{claim}: {err:?}");
     }
@@ -447,13 +447,13 @@ async fn signed_userinfo_without_iss_or_aud_or_naming_others_is_refused() {
 async fn an_id_token_not_yet_valid_is_refused_beyond_the_clock_skew() {
     let p = TestProvider::start().await;
     let client = client(&p).await;
-    p.id_token_claim("nbf", json!(support::provider::now() + 3600));
+    p.id_token_claim("nbf", json!(now() + 3600));
     assert!(matches!(
         login(&client, |r| r).await,
         Err(Error::NotYetValid { skew: 30, .. })
     ));
     // Within the skew, a provider clock a little ahead is tolerated.
-    p.id_token_claim("nbf", json!(support::provider::now() + 10));
+    p.id_token_claim("nbf", json!(now() + 10));
     login(&client, |r| r).await.unwrap();
 }
 

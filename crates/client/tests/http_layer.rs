@@ -2,8 +2,6 @@
 //! caching and the issuer check, JWKS refetch on key rotation and its rate limit, the code flow
 //! through `handle_callback`, signed userinfo, and client-credentials caching.
 
-mod support;
-
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,12 +11,13 @@ use bankid_oidc_client::{
     CallbackParams, Client, ClientAssertionSigner, Clock, Error, Expected, ManualClock,
     PrivateKeyJwtSigner,
 };
+use bankid_oidc_testkit::id_token::{ACCESS_TOKEN, NONCE, bankid_claims, with};
+use bankid_oidc_testkit::test_key::{TestKey, jwks};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use support::{TestKey, jwks, with};
 
 const SECRET: &str = "s3cret:with+special/chars";
 
@@ -44,7 +43,7 @@ fn now() -> i64 {
 
 impl Provider {
     fn claims(&self) -> Value {
-        let claims = support::bankid_claims();
+        let claims = bankid_claims();
         let claims = with(claims, "iss", json!(self.issuer));
         let claims = with(claims, "iat", json!(now()));
         let claims = with(claims, "exp", json!(now() + 300));
@@ -114,7 +113,7 @@ async fn token(
                     .into_response();
             }
             Json(json!({
-                "access_token": support::ACCESS_TOKEN,
+                "access_token": ACCESS_TOKEN,
                 "token_type": "Bearer",
                 "expires_in": 300,
                 "id_token": p.sign(&p.claims()),
@@ -134,7 +133,7 @@ async fn token(
 
 async fn userinfo(State(p): State<Arc<Provider>>) -> Response {
     let claims = json!({
-        "iss": p.issuer, "aud": "merchant", "sub": support::bankid_claims()["sub"],
+        "iss": p.issuer, "aud": "merchant", "sub": bankid_claims()["sub"],
         "email": "kari@example.no", "nnin": "01817199946",
     });
     ([(header::CONTENT_TYPE, "application/jwt")], p.sign(&claims)).into_response()
@@ -152,7 +151,7 @@ async fn start() -> Arc<Provider> {
         discovery_fetches: AtomicUsize::new(0),
         jwks_fetches: AtomicUsize::new(0),
         token_requests: AtomicUsize::new(0),
-        nonce: Mutex::new(support::NONCE.into()),
+        nonce: Mutex::new(NONCE.into()),
     });
     let app = Router::new()
         .route("/realm/.well-known/openid-configuration", get(discovery))
@@ -183,7 +182,7 @@ async fn client_on(p: &Provider, min_refetch: Duration, clock: Arc<ManualClock>)
 
 fn expected() -> Expected<'static> {
     Expected {
-        nonce: Some(support::NONCE),
+        nonce: Some(NONCE),
         access_token: None,
     }
 }

@@ -1,12 +1,13 @@
 //! Every ID token rule, one broken at a time on a token that is otherwise valid.
 
-mod support;
-
 use bankid_oidc_client::{Error, Expected, IdTokenVerifier, KeySet};
 use bankid_oidc_core::discovery::ProviderMetadata;
+use bankid_oidc_testkit::id_token::{
+    ACCESS_TOKEN, CLIENT_ID, ISSUER, NONCE, NOW, bankid_claims, with,
+};
+use bankid_oidc_testkit::test_key::{TestKey, hs256, jwks, signing_input};
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::*;
 
 fn metadata(algs: &[&str]) -> ProviderMetadata {
     ProviderMetadata {

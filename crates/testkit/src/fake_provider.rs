@@ -1,21 +1,20 @@
 //! A small provider on 127.0.0.1 that answers like a correct one until a test tells one of its
-//! endpoints to misbehave: answer with other JSON, redirect elsewhere, or move to a
-//! [`Firehose`] that streams a body without end. [`Elsewhere`] is the other origin a redirect
-//! points to; it records whatever reaches it.
+//! endpoints to misbehave: answer with other JSON, redirect elsewhere (to an
+//! [`Elsewhere`](crate::elsewhere::Elsewhere)), or move to a
+//! [`Firehose`](crate::firehose::Firehose) that streams a body without end.
 
-use super::{ACCESS_TOKEN, CLIENT_ID, NONCE, TestKey, bankid_claims, jwks, with};
+use crate::id_token::{ACCESS_TOKEN, CLIENT_ID, NONCE, bankid_claims, with};
+use crate::test_key::{TestKey, jwks};
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Form, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 pub const SECRET: &str = "s3cret:with+special/chars";
 
@@ -89,7 +88,8 @@ impl TestProvider {
         self.answers.lock().unwrap().insert(path, answer);
     }
 
-    /// Replaces a discovery member, e.g. points `jwks_uri` at a [`Firehose`].
+    /// Replaces a discovery member, e.g. points `jwks_uri` at a
+    /// [`Firehose`](crate::firehose::Firehose).
     pub fn publish(&self, member: &str, value: Value) {
         self.metadata
             .lock()
@@ -240,135 +240,4 @@ async fn par(State(p): State<Arc<TestProvider>>) -> Response {
         ),
     )
         .into_response()
-}
-
-/// One request that reached [`Elsewhere`].
-#[derive(Debug, Clone)]
-pub struct Recorded {
-    pub method: Method,
-    pub uri: Uri,
-    pub authorization: Option<String>,
-    pub body: String,
-}
-
-/// Another origin (another port), which a misbehaving provider redirects to. Answers 200 `{}`
-/// to anything and keeps what it received.
-pub struct Elsewhere {
-    pub origin: String,
-    pub received: Mutex<Vec<Recorded>>,
-}
-
-impl Elsewhere {
-    pub async fn start() -> Arc<Elsewhere> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let elsewhere = Arc::new(Elsewhere {
-            origin: format!("http://{}", listener.local_addr().unwrap()),
-            received: Mutex::default(),
-        });
-        let app = Router::new()
-            .fallback(any(record))
-            .with_state(elsewhere.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        elsewhere
-    }
-
-    pub fn received(&self) -> Vec<Recorded> {
-        self.received.lock().unwrap().clone()
-    }
-}
-
-async fn record(
-    State(e): State<Arc<Elsewhere>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    e.received.lock().unwrap().push(Recorded {
-        method,
-        uri,
-        authorization: headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-        body: String::from_utf8_lossy(&body).into_owned(),
-    });
-    axum::Json(json!({})).into_response()
-}
-
-/// A raw HTTP/1.1 server that answers every request with 200 and an endless-looking JSON body:
-/// `total` bytes in 64 KiB chunks with a pause between them, chunked or with a Content-Length
-/// announcing the whole. It counts the bytes the kernel accepted, so a test can see how much the
-/// client let through before it hung up.
-pub struct Firehose {
-    pub url: String,
-    pub sent: Arc<AtomicU64>,
-    /// Set when a write failed: the client closed the connection.
-    pub hung_up: Arc<AtomicUsize>,
-}
-
-pub const FIREHOSE_CHUNK: usize = 64 * 1024;
-
-impl Firehose {
-    pub async fn start(total: u64, announce_length: bool, pause: Duration) -> Firehose {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/realm", listener.local_addr().unwrap());
-        let sent = Arc::new(AtomicU64::new(0));
-        let hung_up = Arc::new(AtomicUsize::new(0));
-        let (counter, hangups) = (sent.clone(), hung_up.clone());
-        tokio::spawn(async move {
-            loop {
-                let (mut socket, _) = listener.accept().await.unwrap();
-                let (counter, hangups) = (counter.clone(), hangups.clone());
-                tokio::spawn(async move {
-                    // The request head (and a small form body) arrive in one read on loopback.
-                    let mut request = [0u8; 16 * 1024];
-                    let _ = socket.read(&mut request).await;
-                    let framing = if announce_length {
-                        format!("Content-Length: {total}")
-                    } else {
-                        "Transfer-Encoding: chunked".to_owned()
-                    };
-                    let head = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{framing}\r\n\r\n"
-                    );
-                    if socket.write_all(head.as_bytes()).await.is_err() {
-                        return;
-                    }
-                    // A JSON string that never closes: `{"keys":"aaaa...`.
-                    let mut first = true;
-                    let mut left = total;
-                    while left > 0 {
-                        let size = left.min(FIREHOSE_CHUNK as u64) as usize;
-                        let mut data = vec![b'a'; size];
-                        if first {
-                            data[..9].copy_from_slice(b"{\"keys\":\"");
-                            first = false;
-                        }
-                        let framed = if announce_length {
-                            data
-                        } else {
-                            let mut framed = format!("{size:x}\r\n").into_bytes();
-                            framed.extend_from_slice(&data);
-                            framed.extend_from_slice(b"\r\n");
-                            framed
-                        };
-                        if socket.write_all(&framed).await.is_err() {
-                            hangups.fetch_add(1, Ordering::SeqCst);
-                            return;
-                        }
-                        counter.fetch_add(size as u64, Ordering::SeqCst);
-                        left -= size as u64;
-                        tokio::time::sleep(pause).await;
-                    }
-                    let _ = socket.write_all(b"0\r\n\r\n").await;
-                });
-            }
-        });
-        Firehose { url, sent, hung_up }
-    }
-
-    pub fn sent(&self) -> u64 {
-        self.sent.load(Ordering::SeqCst)
-    }
 }
