@@ -1,15 +1,13 @@
 //! JWE: published test vectors, round trips for every accepted alg × enc, and the refusals.
 
-mod support;
-
 use bankid_oidc_core::b64;
 use bankid_oidc_core::jwe::{
     self, ContentEncryption, DecryptionKey, EncryptOptions, JweError, KeyManagement,
     MAX_COMPACT_LEN,
 };
 use bankid_oidc_core::jwk::Jwk;
+use bankid_oidc_testkit::jose_vectors::{decryption_key_from_private_jwk, vector};
 use serde_json::{Value, json};
-use support::*;
 
 const PAYLOAD: &[u8] = b"{\"iss\":\"client\",\"login_hint\":\"BID:07127000183\"}";
 

@@ -1,6 +1,5 @@
-//! Shared test helpers: published test keys (private JWKs) turned into our PKCS#8 keys.
-
-#![allow(dead_code)]
+//! Published JOSE test vectors (RFC 7516, RFC 7520) and their private JWKs turned into our PKCS#8
+//! keys.
 
 use aws_lc_rs::agreement::{self, ECDH_P256};
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
@@ -9,9 +8,9 @@ use bankid_oidc_core::b64;
 use bankid_oidc_core::jwe::DecryptionKey;
 use serde_json::Value;
 
-/// A test vector file under tests/vectors.
+/// A test vector file under `vectors/`.
 pub fn vector(name: &str) -> Value {
-    let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
