@@ -6,7 +6,8 @@
 //! set BANKID_OIDC_SKIP_INTEROP=1 to skip on purpose.
 
 use bankid_oidc_client::{CallbackParams, Client, Error};
-use std::path::{Path, PathBuf};
+use bankid_oidc_testkit::npm::{self, NodeProject};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -17,46 +18,16 @@ const CLIENT_ID: &str = "interop-client";
 const CLIENT_SECRET: &str = "interop secret: with+special/chars%";
 const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
 
-fn script_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/oidc-provider")
-}
-
-fn skip_requested() -> bool {
-    std::env::var("BANKID_OIDC_SKIP_INTEROP").is_ok_and(|v| v == "1")
-}
-
-fn require_tool(tool: &str) {
-    let found = std::process::Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        found,
-        "the oidc-provider interoperability test needs `{tool}` on PATH (install Node.js 20.19+ \
-         with npm, e.g. `apt-get install nodejs npm`), or set BANKID_OIDC_SKIP_INTEROP=1 to skip it"
-    );
-}
-
-fn install_provider() {
-    let dir = script_dir();
-    if dir.join("node_modules/oidc-provider/package.json").exists() {
-        return;
-    }
-    let status = std::process::Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(&dir)
-        .status()
-        .expect("running npm ci");
-    assert!(status.success(), "npm ci in {} failed", dir.display());
+fn oidc_provider() -> NodeProject {
+    NodeProject::new(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/oidc-provider"),
+        "oidc-provider",
+    )
 }
 
 /// Starts the provider and returns it with its issuer URL.
-async fn start_provider() -> (Child, String) {
-    let mut child = Command::new("node")
-        .arg("provider.js")
-        .current_dir(script_dir())
+async fn start_provider(node: &NodeProject) -> (Child, String) {
+    let mut child = Command::from(node.node("provider.js"))
         .env("REDIRECT_URI", REDIRECT_URI)
         .env("CLIENT_ID", CLIENT_ID)
         .env("CLIENT_SECRET", CLIENT_SECRET)
@@ -128,14 +99,12 @@ async fn log_in(url: &url::Url) -> String {
 
 #[tokio::test]
 async fn code_flow_against_node_oidc_provider() {
-    if skip_requested() {
-        eprintln!("skipping the oidc-provider interoperability test: BANKID_OIDC_SKIP_INTEROP=1");
+    if npm::skip_requested() {
         return;
     }
-    require_tool("node");
-    require_tool("npm");
-    install_provider();
-    let (_provider, issuer) = start_provider().await;
+    let node = oidc_provider();
+    node.install();
+    let (_provider, issuer) = start_provider(&node).await;
 
     let client = Client::builder(&issuer, CLIENT_ID)
         .client_secret(CLIENT_SECRET)

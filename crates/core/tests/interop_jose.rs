@@ -17,50 +17,27 @@ use bankid_oidc_core::request_object::{
     RequestObjectContent, RequestObjectRules, SigningAlg, decrypt_request_object,
     verify_request_object,
 };
+use bankid_oidc_testkit::npm::{self, NodeProject};
 use base64::Engine;
 use serde_json::{Value, json};
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 
 const PAYLOAD: &str = r#"{"login_hint":"BID:07127000183","note":"blåbærsyltetøy"}"#;
 const CLIENT: &str = "jose-client";
 const ISSUER: &str = "https://auth.example.no/auth/realms/current";
 
-fn script_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/jose")
-}
-
-fn require(tool: &str) {
-    let ok = Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "the jose interoperability test needs `{tool}` on PATH (Node.js 20.19+ with npm), or BANKID_OIDC_SKIP_INTEROP=1"
-    );
-}
-
-fn install() {
-    let dir = script_dir();
-    if dir.join("node_modules/jose/package.json").exists() {
-        return;
-    }
-    let status = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(&dir)
-        .status()
-        .expect("running npm ci");
-    assert!(status.success(), "npm ci in {} failed", dir.display());
+fn jose() -> NodeProject {
+    NodeProject::new(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/jose"),
+        "jose",
+    )
 }
 
 fn run_jose(request: &Value) -> Value {
-    let mut child = Command::new("node")
-        .arg("jose.mjs")
-        .current_dir(script_dir())
+    let mut child = jose()
+        .node("jose.mjs")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -91,13 +68,10 @@ fn unix_now() -> i64 {
 
 #[test]
 fn jose_and_we_encrypt_decrypt_and_sign_for_each_other() {
-    if std::env::var("BANKID_OIDC_SKIP_INTEROP").is_ok_and(|v| v == "1") {
-        eprintln!("skipped: BANKID_OIDC_SKIP_INTEROP=1");
+    if npm::skip_requested() {
         return;
     }
-    require("node");
-    require("npm");
-    install();
+    jose().install();
 
     let rsa = DecryptionKey::generate_rsa("provider-rsa-enc").unwrap();
     let ec = DecryptionKey::generate_p256("provider-ec-enc").unwrap();

@@ -6,55 +6,31 @@
 //! with the committed lock file). Without node the test fails, so that CI cannot pass by skipping
 //! it; set BANKID_OIDC_SKIP_INTEROP=1 to skip on purpose.
 
+use bankid_oidc_testkit::npm::{self, NodeProject};
 use bankid_oidc_testkit::provider::{CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, TestProvider};
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::Path;
 
-fn script_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/openid-client")
-}
-
-fn require(tool: &str) {
-    let ok = std::process::Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "the openid-client interoperability test needs `{tool}` on PATH (Node.js 20.19+ with npm), or BANKID_OIDC_SKIP_INTEROP=1"
-    );
-}
-
-fn install() {
-    let dir = script_dir();
-    if dir.join("node_modules/openid-client/package.json").exists() {
-        return;
-    }
-    let status = std::process::Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(&dir)
-        .status()
-        .expect("running npm ci");
-    assert!(status.success(), "npm ci in {} failed", dir.display());
+fn openid_client() -> NodeProject {
+    NodeProject::new(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/openid-client"),
+        "openid-client",
+    )
 }
 
 #[tokio::test]
 async fn openid_client_completes_the_code_flow_and_validates_the_id_token() {
-    if std::env::var("BANKID_OIDC_SKIP_INTEROP").is_ok_and(|v| v == "1") {
-        eprintln!("skipped: BANKID_OIDC_SKIP_INTEROP=1");
+    if npm::skip_requested() {
         return;
     }
-    require("node");
-    require("npm");
-    tokio::task::spawn_blocking(install).await.unwrap();
+    let node = openid_client();
+    let installer = node.clone();
+    tokio::task::spawn_blocking(move || installer.install())
+        .await
+        .unwrap();
 
     let tp = TestProvider::start().await;
     let user = tp.user("Kari").clone();
-    let output = tokio::process::Command::new("node")
-        .arg("rp.mjs")
-        .current_dir(script_dir())
+    let output = tokio::process::Command::from(node.node("rp.mjs"))
         .env("ISSUER", &tp.issuer)
         .env("CLIENT_ID", CLIENT_ID)
         .env("CLIENT_SECRET", CLIENT_SECRET)

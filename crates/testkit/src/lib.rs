@@ -1,7 +1,8 @@
 //! Test support for the workspace's tests; a dev-dependency only, never published.
 //!
-//! - Always: [`test_key`] and [`id_token`], keys and BankID ID tokens made without the code under
-//!   test; [`jose_vectors`], published JOSE test vectors.
+//! - Always: [`npm`], the harness of the interoperability tests that run npm packages under node;
+//!   [`test_key`] and [`id_token`], keys and BankID ID tokens made without the code under test;
+//!   [`jose_vectors`], published JOSE test vectors.
 //! - Feature `server`: `provider`, this project's provider on a temporary data directory;
 //!   `browser` and `html`, which drive its pages; `pending`, the merchant's authorization request;
 //!   `oauth`, the merchant's token requests; `jwt`, JWTs signed and verified with jsonwebtoken.
@@ -14,6 +15,7 @@
 
 pub mod id_token;
 pub mod jose_vectors;
+pub mod npm;
 pub mod test_key;
 
 #[cfg(feature = "server")]
