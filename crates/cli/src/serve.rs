@@ -24,7 +24,7 @@ pub struct ServeArgs {
     #[arg(long, env = "BANKID_OIDC_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     /// Public base URL of the provider (issuers live below it); set it when behind a proxy.
-    /// Default: http://<listen address>.
+    /// Default: `http://<listen address>`.
     #[arg(long, env = "BANKID_OIDC_PUBLIC_URL")]
     public_url: Option<String>,
     /// Realm name of the BankID OIDC issuer; repeat (or separate with commas) to serve several

@@ -151,7 +151,7 @@ pub fn check_redirect(
     Ok(target)
 }
 
-/// Stage 2: every other rule, in the order of [`CHECKS`].
+/// Stage 2: every other rule, in the order of `CHECKS`.
 pub fn validate(
     params: &AuthorizeParams,
     client: &ClientPolicy,

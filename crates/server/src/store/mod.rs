@@ -2,7 +2,7 @@
 //! gathered in [`Store`]. Handlers see only these traits; SQLite implements them today and a
 //! PostgreSQL implementation can satisfy the same traits without a handler changing.
 //!
-//! One-time things are consumed with a single conditional write ([`CodeStore::consume_code`]).
+//! One-time things are consumed with a single conditional write ([`CodeStore::redeem_code`]).
 
 #[cfg(test)]
 pub(crate) mod fixtures;
