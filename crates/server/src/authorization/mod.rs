@@ -2,7 +2,7 @@
 //! `lib/actions/authorization/`), each in its own file, ending in the pure [`decide()`]:
 //!
 //! 1. [`load_client`]: `client_id` names a registered client.
-//! 2. [`pushed_request`]: a `request_uri` takes the request pushed to this issuer by this
+//! 2. [`pushed_request`](mod@pushed_request): a `request_uri` takes the request pushed to this issuer by this
 //!    client (everything else was checked when it was pushed).
 //! 3. [`request_object`]: a signed or encrypted `request` is verified and merged.
 //! 4. the redirect check (the core's `check_redirect`): from here on, errors go to the client.
