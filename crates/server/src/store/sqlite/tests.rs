@@ -10,22 +10,13 @@ use bankid_oidc_core::grant_type::{ClientAuthMethod, GrantType};
 use bankid_oidc_core::scope::ScopeSet;
 use rusqlite::Connection;
 
+/// A user with fresh ids and this NNIN.
 fn user(nnin: &str) -> User {
     User {
         id: new_id(),
         nnin: nnin.to_owned(),
         pid: new_id(),
-        given_name: "Kari".into(),
-        family_name: "Nordmann".into(),
-        birthdate: "1985-01-01".into(),
-        email: None,
-        phone: None,
-        address: None,
-        otp: "otp".into(),
-        password: "qwer1234".into(),
-        failed_attempts: 0,
-        locked_until: None,
-        updated_at: 0,
+        ..crate::store::fixtures::user("")
     }
 }
 
