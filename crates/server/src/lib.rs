@@ -16,6 +16,7 @@ pub mod http;
 pub mod issuer;
 pub mod keys;
 pub mod login;
+pub mod logout;
 pub mod pages;
 pub mod record_cache;
 pub mod registration;

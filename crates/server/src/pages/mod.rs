@@ -5,5 +5,6 @@
 
 pub mod delivery;
 pub mod login;
+pub mod logout;
 pub mod render;
 pub mod texts;
