@@ -444,6 +444,35 @@ async fn a_burst_of_guessed_codes_is_compared_at_most_max_failures_times() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn right_codes_sent_at_once_by_parallel_tests_never_lock_their_user() {
+    let tp = TestProvider::start().await;
+    let user = tp.user("Ingrid").clone();
+    // A test suite logs one test user in 20 times in parallel.
+    let mut logins = Vec::new();
+    for _ in 0..20 {
+        logins.push(at_code_step(&tp, &user.nnin).await);
+    }
+    let otp = user.otp.clone();
+    let burst = logins.into_iter().map(|(browser, html)| {
+        let otp = otp.clone();
+        async move {
+            let (_, html) = Browser::page(browser.submit(&html, &[("otp", &otp)], None).await);
+            html
+        }
+    });
+    for html in futures_join_all(burst).await {
+        let step = forms(&html)[0]
+            .fields
+            .iter()
+            .find(|(n, _)| n == "step")
+            .map(|(_, v)| v.clone());
+        assert_eq!(step.as_deref(), Some("password"), "{:?}", text_of(&html, "error"));
+    }
+    let stored = tp.store.user(&user.id).await.unwrap().unwrap();
+    assert_eq!((stored.failed_attempts, stored.locked_until), (0, None));
+}
+
 /// Runs futures concurrently on the test's runtime.
 async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
 where

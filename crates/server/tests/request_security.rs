@@ -922,7 +922,7 @@ async fn an_id_token_hint_in_its_live_session_keeps_the_session_auth_time_after_
     );
     let code = tp
         .store
-        .code(&bankid_oidc_core::token_hash::store_key(callback.code()))
+        .code(&bankid_oidc_server::store::StoreKey::of(callback.code()))
         .await
         .unwrap()
         .unwrap();

@@ -3,9 +3,9 @@
 
 use crate::Provider;
 use crate::issuer::Issuer;
+use crate::store::StoreKey;
 use crate::store::Taken;
 use bankid_oidc_core::authorize::ValidatedAuthorizeRequest;
-use bankid_oidc_core::token_hash::store_key;
 use bankid_oidc_core::{ErrorCode, OAuthError};
 
 /// The URN prefix of the request_uris this provider hands out.
@@ -27,7 +27,7 @@ pub async fn take(
         })?;
     let taken = p
         .store
-        .take_pushed_request(&store_key(token), client_id, p.now())
+        .take_pushed_request(&StoreKey::of(token), client_id, p.now())
         .await
         .map_err(|_| OAuthError::server_error("the provider could not read its store"))?;
     match taken {

@@ -4,7 +4,7 @@
 use super::{GrantResult, access_record, invalid_grant, refresh_token};
 use crate::Provider;
 use crate::issuer::Issuer;
-use crate::store::{Client, Consumed, Issued};
+use crate::store::{Client, Consumed, Issued, StoreKey};
 use crate::tokens::{LoginContext, for_login};
 use bankid_oidc_core::OAuthError;
 use bankid_oidc_core::claims::TokenResponse;
@@ -12,7 +12,6 @@ use bankid_oidc_core::code_redemption::{self, IssuedCode, Redemption, Redemption
 use bankid_oidc_core::grant_type::GrantType;
 use bankid_oidc_core::params::Params;
 use bankid_oidc_core::scope::ScopeSet;
-use bankid_oidc_core::token_hash::store_key;
 
 pub async fn exchange(
     p: &Provider,
@@ -26,7 +25,7 @@ pub async fn exchange(
         OAuthError::invalid_request("code_verifier: required (PKCE is mandatory in API version 4)")
     })?;
     let now = p.now();
-    let code_hash = store_key(code);
+    let code_hash = StoreKey::of(code);
     let Some(record) = p.store.code(&code_hash).await? else {
         return Err(invalid_grant("code: unknown authorization code"));
     };

@@ -8,13 +8,14 @@ pub mod refresh_token;
 
 use crate::Provider;
 use crate::secret::{new_id, ordered_token};
-use crate::store::{AccessTokenRecord, AuthorizationCode, GrantTerms, StoreError, StoreResult};
+use crate::store::{
+    AccessTokenRecord, AuthorizationCode, GrantTerms, StoreError, StoreKey, StoreResult,
+};
 use crate::tokens::LoginTokens;
 use bankid_oidc_core::OAuthError;
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::authorize::ValidatedAuthorizeRequest;
 use bankid_oidc_core::claims::TokenResponse;
-use bankid_oidc_core::token_hash::store_key;
 
 /// Who logged in, how and when.
 pub struct Authentication<'a> {
@@ -67,7 +68,7 @@ pub fn new_code(
     let now = p.now();
     let code = ordered_token();
     let record = AuthorizationCode {
-        code_hash: store_key(&code),
+        code_hash: StoreKey::of(&code),
         issuer: req.issuer.clone(),
         grant_id: new_id(),
         client_id: req.client_id.clone(),

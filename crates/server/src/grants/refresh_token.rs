@@ -17,7 +17,7 @@
 use super::{GrantError, GrantResult, access_record, invalid_grant};
 use crate::Provider;
 use crate::issuer::Issuer;
-use crate::store::{AuthorizationCode, Client, RefreshOutcome, RefreshToken};
+use crate::store::{AuthorizationCode, Client, RefreshOutcome, RefreshToken, StoreKey};
 use crate::tokens::{LoginContext, for_login};
 use aws_lc_rs::hmac;
 use bankid_oidc_core::OAuthError;
@@ -25,7 +25,6 @@ use bankid_oidc_core::b64;
 use bankid_oidc_core::claims::TokenResponse;
 use bankid_oidc_core::params::Params;
 use bankid_oidc_core::scope::ScopeSet;
-use bankid_oidc_core::token_hash::sha256_b64;
 
 /// The name of the provider secret that derives successors.
 pub const SECRET_NAME: &str = "refresh_token_successor_key";
@@ -44,7 +43,7 @@ pub fn first(
         p.config.session_ttl
     };
     let record = RefreshToken {
-        token_hash: sha256_b64(&value),
+        token_hash: StoreKey::of(&value),
         grant_id: code.grant_id.clone(),
         parent_hash: None,
         client_id: code.client_id.clone(),
@@ -74,7 +73,7 @@ pub async fn exchange(
 ) -> GrantResult {
     let token = params.require("refresh_token")?;
     let now = p.now();
-    let token_hash = sha256_b64(token);
+    let token_hash = StoreKey::of(token);
     let Some(state) = p.store.refresh_token(&token_hash).await? else {
         return Err(invalid_grant("refresh_token: unknown refresh token"));
     };
@@ -121,7 +120,7 @@ pub async fn exchange(
     let tokens = for_login(p, issuer, &login, &user, now);
     let successor = successor_value(p, token);
     let successor_record = RefreshToken {
-        token_hash: sha256_b64(&successor),
+        token_hash: StoreKey::of(&successor),
         parent_hash: Some(token_hash.clone()),
         issued_at: now,
         used_at: None,

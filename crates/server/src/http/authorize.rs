@@ -13,7 +13,7 @@ use crate::login::flow::{self, BrowserBinding, Start};
 use crate::pages::delivery::{deliver, deliver_error};
 use crate::pages::render::{error_page, store_failure_page};
 use crate::secret::random_token;
-use crate::store::StoreError;
+use crate::store::{StoreError, StoreKey};
 use crate::{AppState, Provider};
 use axum::Extension;
 use axum::body::Bytes;
@@ -24,7 +24,6 @@ use bankid_oidc_core::OAuthError;
 use bankid_oidc_core::authorize::{AuthorizeParams, ValidatedAuthorizeRequest};
 use bankid_oidc_core::locale::Locale;
 use bankid_oidc_core::login_hint::LoginHint;
-use bankid_oidc_core::token_hash::sha256_b64;
 use std::sync::Arc;
 
 pub async fn get(
@@ -152,9 +151,9 @@ async fn respond(
         (Some(cookie), None) => (cookie, true),
         (None, _) => (random_token(), true),
     };
-    let cookie_hash = sha256_b64(&cookie);
+    let cookie_key = StoreKey::of(&cookie);
     let browser = BrowserBinding {
-        cookie_hash: &cookie_hash,
+        cookie: &cookie_key,
         session_id: session.as_ref().map(|s| s.id.as_str()),
     };
     let active = flow::start(p, issuer, browser, req, start);

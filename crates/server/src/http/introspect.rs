@@ -9,6 +9,7 @@ use crate::http::client_auth::authenticate;
 use crate::http::form::form_params;
 use crate::issuer::{Endpoint, Issuer};
 use crate::store::Client;
+use crate::store::StoreKey;
 use crate::{AppState, Provider};
 use axum::Extension;
 use axum::Json;
@@ -16,7 +17,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use bankid_oidc_core::token_hash::sha256_b64;
 use serde_json::{Value, json};
 
 pub async fn introspect(
@@ -81,7 +81,7 @@ async fn handle(
     }
     let Some(state) = p
         .store
-        .refresh_token(&sha256_b64(token))
+        .refresh_token(&StoreKey::of(token))
         .await
         .map_err(ApiError::server_error)?
     else {

@@ -11,13 +11,13 @@ use crate::login::flow::{self, LoadError, LoginForm, Submitted};
 use crate::pages::delivery::{deliver, deliver_error};
 use crate::pages::login::{flow_error_page, refused, show as show_step};
 use crate::pages::render::store_failure_page;
+use crate::store::StoreKey;
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::http::{StatusCode, header};
 use axum::response::Response;
-use bankid_oidc_core::token_hash::sha256_b64;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -46,20 +46,14 @@ async fn load(
     if !well_formed(flow_id) {
         return Err(flow_error_page(p, "login: no such login"));
     }
-    let cookie_hash = session_cookie(headers).map(|c| sha256_b64(&c));
+    let cookie = session_cookie(headers).map(|c| StoreKey::of(&c));
     let sealed = sealed(query);
-    flow::load(
-        p,
-        issuer,
-        flow_id,
-        sealed.as_deref(),
-        cookie_hash.as_deref(),
-    )
-    .await
-    .map_err(|e| match e {
-        LoadError::Refused(refusal) => refused(p, refusal),
-        LoadError::Store(e) => store_failure_page(p, &e),
-    })
+    flow::load(p, issuer, flow_id, sealed.as_deref(), cookie.as_ref())
+        .await
+        .map_err(|e| match e {
+            LoadError::Refused(refusal) => refused(p, refusal),
+            LoadError::Store(e) => store_failure_page(p, &e),
+        })
 }
 
 pub async fn show(

@@ -11,6 +11,7 @@ use crate::http::client_auth::authenticate;
 use crate::http::form::form_params;
 use crate::issuer::{Endpoint, Issuer};
 use crate::secret::ordered_token;
+use crate::store::StoreKey;
 use crate::{AppState, Provider};
 use axum::Extension;
 use axum::Json;
@@ -18,7 +19,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bankid_oidc_core::token_hash::store_key;
 use serde_json::json;
 
 /// Seconds a request_uri lives (RFC 9126 suggests 5 to 600; BankID uses 60 to 90).
@@ -62,7 +62,7 @@ async fn handle(
     let json = serde_json::to_string(&req).map_err(ApiError::server_error)?;
     p.store
         .push_request(
-            &store_key(&token),
+            &StoreKey::of(&token),
             &client.client_id,
             &json,
             p.now() + REQUEST_URI_TTL,

@@ -9,6 +9,7 @@ use crate::http::api_error::ApiError;
 use crate::http::client_auth::authenticate;
 use crate::http::form::form_params;
 use crate::issuer::{Endpoint, Issuer};
+use crate::store::StoreKey;
 use crate::{AppState, Provider};
 use axum::Extension;
 use axum::body::Bytes;
@@ -16,7 +17,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bankid_oidc_core::OAuthError;
-use bankid_oidc_core::token_hash::sha256_b64;
 
 pub async fn revoke(
     State(p): State<AppState>,
@@ -71,7 +71,7 @@ async fn handle(
     }
     if let Some(state) = p
         .store
-        .refresh_token(&sha256_b64(token))
+        .refresh_token(&StoreKey::of(token))
         .await
         .map_err(ApiError::server_error)?
         && issuer.made(&state.issuer)

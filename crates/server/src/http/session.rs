@@ -2,9 +2,9 @@
 
 use crate::Provider;
 use crate::http::cookie::session_cookie;
+use crate::store::StoreKey;
 use crate::store::{Session, StoreError};
 use axum::http::HeaderMap;
-use bankid_oidc_core::token_hash::store_key;
 
 pub async fn current_session(
     p: &Provider,
@@ -13,7 +13,7 @@ pub async fn current_session(
     match session_cookie(headers) {
         Some(cookie) => {
             p.store
-                .session_by_cookie(&store_key(&cookie), p.now())
+                .session_by_cookie(&StoreKey::of(&cookie), p.now())
                 .await
         }
         None => Ok(None),

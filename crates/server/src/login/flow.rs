@@ -10,12 +10,11 @@ use crate::issuer::{Endpoint, Issuer};
 use crate::secret::{new_id, ordered_token, random_token};
 use crate::store::{
     Attempt, Completion, FlowState, KeptSession, LoginFlow, NewLogin, Session, Step, StoreError,
-    User,
+    StoreKey, User,
 };
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::authorize::{ResponseTarget, ValidatedAuthorizeRequest};
 use bankid_oidc_core::nnin::Nnin;
-use bankid_oidc_core::token_hash::store_key;
 use bankid_oidc_core::{ErrorCode, OAuthError};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -57,7 +56,7 @@ pub fn needs_consent(req: &ValidatedAuthorizeRequest) -> bool {
 /// The browser a flow belongs to: the hash of its session cookie, and the authenticated
 /// session that cookie stands for, if any.
 pub struct BrowserBinding<'a> {
-    pub cookie_hash: &'a str,
+    pub cookie: &'a StoreKey,
     pub session_id: Option<&'a str>,
 }
 
@@ -74,7 +73,7 @@ pub fn start(
     let now = p.now();
     let mut flow = LoginFlow {
         id: ordered_token(),
-        browser_hash: browser.cookie_hash.to_owned(),
+        browser_hash: browser.cookie.clone(),
         session_id: browser.session_id.map(str::to_owned),
         request: Arc::new(req.clone()),
         step: Step::Nnin,
@@ -209,13 +208,13 @@ pub enum LoadError {
 }
 
 /// Loads a flow if it is kept or `sealed` holds it, has not expired and belongs to the browser
-/// whose session cookie hashes to `cookie_hash`.
+/// whose session cookie is `cookie`.
 pub async fn load(
     p: &Provider,
     issuer: &Arc<Issuer>,
     flow_id: &str,
     sealed: Option<&str>,
-    cookie_hash: Option<&str>,
+    cookie: Option<&StoreKey>,
 ) -> Result<ActiveFlow, LoadError> {
     let gone = || LoadError::Refused(Refusal::Gone);
     let now = p.now();
@@ -233,8 +232,13 @@ pub async fn load(
         return Err(gone());
     }
     // The flow id travels in the URL; the session cookie proves it is this browser's flow.
-    let owned = cookie_hash
-        .is_some_and(|hash| bool::from(hash.as_bytes().ct_eq(flow.browser_hash.as_bytes())));
+    let owned = cookie.is_some_and(|key| {
+        bool::from(
+            key.as_str()
+                .as_bytes()
+                .ct_eq(flow.browser_hash.as_str().as_bytes()),
+        )
+    });
     if !owned {
         return Err(LoadError::Refused(Refusal::OtherBrowser));
     }
@@ -432,39 +436,44 @@ async fn step_secret(
     };
     let now = p.now();
     let max = p.config.max_login_failures;
-    let attempt = p
-        .store
-        .reserve_login_attempt(&user.id, now, max, p.config.lockout_seconds)
-        .await?;
-    p.user_changed(&user.id);
-    let Attempt::Reserved {
-        failed_attempts,
-        locked_until,
-    } = attempt
-    else {
-        return Ok(Outcome::Retry(Some(Notice::Locked)));
-    };
     let expected = match which {
         Secret::Otp => &user.otp,
         Secret::Password => &user.password,
     };
-    let given = given.unwrap_or("");
-    if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
-        // The reservation already counted this failure.
-        let attempts_left = max - failed_attempts;
-        let notice = match which {
-            _ if locked_until.is_some() => Notice::Locked,
-            Secret::Otp => Notice::WrongOtp { attempts_left },
-            Secret::Password => Notice::WrongPassword { attempts_left },
+    let right = bool::from(given.unwrap_or("").as_bytes().ct_eq(expected.as_bytes()));
+    // The verdict takes effect only through the store's conditional writes, in their order:
+    // see `UserStore::count_login_failure`.
+    if !right {
+        let attempt = p
+            .store
+            .count_login_failure(&user.id, now, max, p.config.lockout_seconds)
+            .await?;
+        p.user_changed(&user.id);
+        let notice = match attempt {
+            Attempt::Counted {
+                locked_until: None,
+                failed_attempts,
+            } => {
+                let attempts_left = max - failed_attempts;
+                match which {
+                    Secret::Otp => Notice::WrongOtp { attempts_left },
+                    Secret::Password => Notice::WrongPassword { attempts_left },
+                }
+            }
+            Attempt::Counted { .. } | Attempt::Refused => Notice::Locked,
         };
         return Ok(Outcome::Retry(Some(notice)));
     }
-    // The right secret: the attempt is given back, and the password (the last secret) clears
-    // the count.
-    p.store
-        .release_login_attempt(&user.id, max, matches!(which, Secret::Password))
-        .await?;
-    p.user_changed(&user.id);
+    // The right secret counts only if the user is not locked by then; the password, the last
+    // secret, clears the count.
+    let last = matches!(which, Secret::Password);
+    let accepted = p.store.accept_login_secret(&user.id, now, last).await?;
+    if last || user.failed_attempts > 0 || user.locked_until.is_some() {
+        p.user_changed(&user.id);
+    }
+    if !accepted {
+        return Ok(Outcome::Retry(Some(Notice::Locked)));
+    }
     match which {
         Secret::Otp => {
             active.flow.step = Step::Password;
@@ -585,7 +594,7 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Submitted {
             let login = NewLogin {
                 replaced_session_id: active.flow.session_id.clone(),
                 session,
-                cookie_hash: store_key(&cookie),
+                cookie: StoreKey::of(&cookie),
             };
             (Some(login), id, now)
         }

@@ -1,6 +1,6 @@
 //! Records for the store's unit tests.
 
-use crate::store::{LoginFlow, Step};
+use crate::store::{LoginFlow, Step, StoreKey};
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::authorize::ValidatedAuthorizeRequest;
 use bankid_oidc_core::scope::ScopeSet;
@@ -30,7 +30,7 @@ pub fn request() -> ValidatedAuthorizeRequest {
 pub fn flow_at(id: &str, created_at: i64, expires_at: i64) -> LoginFlow {
     LoginFlow {
         id: id.into(),
-        browser_hash: "browser".into(),
+        browser_hash: StoreKey::of("browser"),
         session_id: None,
         request: Arc::new(request()),
         step: Step::Nnin,

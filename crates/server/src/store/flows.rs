@@ -313,9 +313,12 @@ mod tests {
         let flows = MemoryFlows::default();
         flows.create(&flow("a", 0, 600)).unwrap();
         let mut other = flow("a", 0, 600);
-        other.browser_hash = "attacker".into();
+        other.browser_hash = crate::store::StoreKey::of("attacker");
         assert!(!flows.create(&other).unwrap());
-        assert_eq!(live(&flows, "a", 1).unwrap().browser_hash, "browser");
+        assert_eq!(
+            live(&flows, "a", 1).unwrap().browser_hash,
+            crate::store::StoreKey::of("browser")
+        );
     }
 
     #[test]

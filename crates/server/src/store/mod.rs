@@ -51,6 +51,32 @@ impl StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// The key under which the store keeps a secret that is handed out (a code, a session cookie, a
+/// refresh token, a pushed request's URI): [`StoreKey::of`] is the one way to make it from the
+/// secret, so no caller hashes, and a secret is never looked up under a key made another way.
+/// The rule (SHA-256, after the secret's time prefix) is `token_hash::store_key` in the core: a
+/// copy of the store hands out no usable secret.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct StoreKey(String);
+
+impl StoreKey {
+    pub fn of(secret: &str) -> StoreKey {
+        StoreKey(bankid_oidc_core::token_hash::store_key(secret))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A key as a backend stored it.
+    fn stored(key: String) -> StoreKey {
+        StoreKey(key)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
     pub client_id: String,
@@ -171,7 +197,7 @@ pub struct LoginFlow {
     /// SHA-256 of the browser's session cookie: only that browser can continue the flow. A
     /// browser without a session gets a fresh pre-login cookie, which is not a session: a
     /// login replaces it with a new one (no session fixation).
-    pub browser_hash: String,
+    pub browser_hash: StoreKey,
     /// The authenticated session the browser had when the flow started, replaced if the flow
     /// logs the user in again (`prompt=login`, `max_age`, another method).
     pub session_id: Option<String>,
@@ -202,7 +228,7 @@ pub struct KeptSession {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizationCode {
-    pub code_hash: String,
+    pub code_hash: StoreKey,
     /// The issuer that made the code and its grant (`issuer::Issuer::id`; empty for records
     /// from before issuers were recorded).
     pub issuer: String,
@@ -252,9 +278,9 @@ pub struct AccessTokenRecord {
 /// grant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshToken {
-    pub token_hash: String,
+    pub token_hash: StoreKey,
     pub grant_id: String,
-    pub parent_hash: Option<String>,
+    pub parent_hash: Option<StoreKey>,
     pub client_id: String,
     pub user_id: String,
     pub scope: String,
@@ -298,16 +324,15 @@ pub struct Issued {
     pub refresh: Option<RefreshToken>,
 }
 
-/// The answer to a request to compare a secret of a user.
+/// What the store made of a wrong secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Attempt {
-    /// The attempt is counted as a failure in advance: `failed_attempts` with it, and the lock
-    /// it set if it reached the limit. A right secret gives it back.
-    Reserved {
+    /// Counted: `failed_attempts` with it, and the lock it set if it reached the limit.
+    Counted {
         failed_attempts: i64,
         locked_until: Option<i64>,
     },
-    /// The user is locked (or gone): nothing may be compared.
+    /// The user was locked already (or is gone): nothing was counted.
     Refused,
 }
 
@@ -334,26 +359,32 @@ pub trait UserStore: Send + Sync {
     /// Removes a user with their sessions, and revokes every grant they hold; `Ok(false)` if
     /// there is no such user.
     async fn remove_user(&self, user_id: &str, now: i64) -> StoreResult<bool>;
-    /// Reserves the right to compare one secret, in one conditional write that refuses a locked
-    /// user: the attempt counts as a failure before the comparison, so that guesses sent at
-    /// once cannot all be compared before the first failure is recorded. The user is locked
-    /// for `lock_seconds` when the count reaches `max_failures`; a lock that has run out starts
-    /// the count again.
-    async fn reserve_login_attempt(
+    /// Counts a wrong secret in one conditional write that refuses a locked user. The user is
+    /// locked for `lock_seconds` when the count reaches `max_failures`; a lock that has run out
+    /// starts the count again.
+    ///
+    /// A secret's verdict, wrong ([`UserStore::count_login_failure`]) or right
+    /// ([`UserStore::accept_login_secret`]), takes effect only through these conditional writes,
+    /// which the store applies one after another: of guesses sent at once, those whose verdict
+    /// comes after the lock are refused unanswered, so at most `max_failures` wrong secrets are
+    /// answered per lock window and a right one is accepted only before the lock, however they
+    /// arrive. Right secrets sent at once are all accepted (a test suite logs one test user in
+    /// many times in parallel).
+    async fn count_login_failure(
         &self,
         user_id: &str,
         now: i64,
         max_failures: i64,
         lock_seconds: i64,
     ) -> StoreResult<Attempt>;
-    /// Gives back a reserved attempt whose secret was right, and lifts a lock that the count no
-    /// longer reaches; `clear_all` (the last secret of a login was right) clears the count.
-    async fn release_login_attempt(
+    /// Accepts a right secret if the user is not locked at this point of the order of verdicts
+    /// (`Ok(false)`: locked, or gone). `clear_all` (the last secret of a login) clears the count.
+    async fn accept_login_secret(
         &self,
         user_id: &str,
-        max_failures: i64,
+        now: i64,
         clear_all: bool,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
     async fn reset_login_failures(&self, user_id: &str) -> StoreResult<()>;
 }
 
@@ -371,15 +402,15 @@ pub trait KeyStore: Send + Sync {
 
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    async fn create_session(&self, session: &Session, cookie_hash: &str) -> StoreResult<()>;
-    async fn session_by_cookie(&self, cookie_hash: &str, now: i64) -> StoreResult<Option<Session>>;
+    async fn create_session(&self, session: &Session, cookie: &StoreKey) -> StoreResult<()>;
+    async fn session_by_cookie(&self, cookie: &StoreKey, now: i64) -> StoreResult<Option<Session>>;
     /// Replaces an anonymous or older session by an authenticated one with a new id and cookie
     /// (no session fixation); moves nothing else.
     async fn replace_session(
         &self,
         old_id: &str,
         new: &Session,
-        cookie_hash: &str,
+        cookie: &StoreKey,
     ) -> StoreResult<()>;
     /// Ends a session (logout) and revokes the grants of that session that were not for offline
     /// access.
@@ -404,7 +435,7 @@ pub struct NewLogin {
     /// The browser's earlier authenticated session, if it had one.
     pub replaced_session_id: Option<String>,
     pub session: Session,
-    pub cookie_hash: String,
+    pub cookie: StoreKey,
 }
 
 /// Logins in progress: the steps of the login pages between an authorization request and its
@@ -453,12 +484,12 @@ pub trait CodeStore: Send + Sync {
     async fn issue_code(&self, code: &AuthorizationCode, grant_created_at: i64) -> StoreResult<()>;
     /// Stores a login's end in one transaction; see [`Completion`].
     async fn complete_login(&self, completion: &Completion) -> StoreResult<()>;
-    async fn code(&self, code_hash: &str) -> StoreResult<Option<AuthorizationCode>>;
+    async fn code(&self, code: &StoreKey) -> StoreResult<Option<AuthorizationCode>>;
     /// Consumes the code and records the tokens issued for it in one transaction, so that a code
     /// is redeemed at most once and never leaves tokens the store does not know.
     async fn redeem_code(
         &self,
-        code_hash: &str,
+        code: &StoreKey,
         now: i64,
         issued: &Issued,
     ) -> StoreResult<Consumed>;
@@ -466,13 +497,13 @@ pub trait CodeStore: Send + Sync {
 
 #[async_trait]
 pub trait RefreshTokenStore: Send + Sync {
-    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenState>>;
+    async fn refresh_token(&self, token: &StoreKey) -> StoreResult<Option<RefreshTokenState>>;
     /// Exchanges a refresh token for `successor` and `access` in one transaction; see
     /// [`RefreshOutcome`]. `grace` is how long after its first exchange a token may be presented
     /// again while its successor is unused.
     async fn exchange_refresh_token(
         &self,
-        token_hash: &str,
+        token: &StoreKey,
         now: i64,
         grace: i64,
         successor: &RefreshToken,
@@ -517,7 +548,7 @@ pub trait ReplayStore: Send + Sync {
 pub trait PushedRequestStore: Send + Sync {
     async fn push_request(
         &self,
-        request_uri_hash: &str,
+        request_uri: &StoreKey,
         client_id: &str,
         request: &str,
         expires_at: i64,
@@ -525,7 +556,7 @@ pub trait PushedRequestStore: Send + Sync {
     /// Consumes a pushed request of `client_id` in one conditional write; see [`Taken`].
     async fn take_pushed_request(
         &self,
-        request_uri_hash: &str,
+        request_uri: &StoreKey,
         client_id: &str,
         now: i64,
     ) -> StoreResult<Taken>;

@@ -6,14 +6,14 @@ use async_trait::async_trait;
 use bankid_oidc_core::acr::Method;
 use rusqlite::{Connection, OptionalExtension, params};
 
-fn insert_session(conn: &Connection, s: &Session, cookie_hash: &str) -> rusqlite::Result<()> {
+fn insert_session(conn: &Connection, s: &Session, cookie: &StoreKey) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO sessions (id, cookie_hash, user_id, method, auth_time, created_at, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)",
     )?
     .execute(params![
         s.id,
-        cookie_hash,
+        cookie,
         s.user_id,
         s.method.map(Method::hint),
         s.auth_time,
@@ -120,19 +120,19 @@ pub(super) fn insert_refresh_token(conn: &Connection, t: &RefreshToken) -> rusql
 
 #[async_trait]
 impl SessionStore for SqliteStore {
-    async fn create_session(&self, s: &Session, cookie_hash: &str) -> StoreResult<()> {
-        let (s, cookie_hash) = (s.clone(), cookie_hash.to_owned());
-        self.write(move |conn| insert_session(conn, &s, &cookie_hash))
+    async fn create_session(&self, s: &Session, cookie: &StoreKey) -> StoreResult<()> {
+        let (s, cookie) = (s.clone(), cookie.clone());
+        self.write(move |conn| insert_session(conn, &s, &cookie))
             .await
     }
 
-    async fn session_by_cookie(&self, cookie_hash: &str, now: i64) -> StoreResult<Option<Session>> {
+    async fn session_by_cookie(&self, cookie: &StoreKey, now: i64) -> StoreResult<Option<Session>> {
         self.read(|conn| {
             conn.prepare_cached(&format!(
                 "SELECT {} FROM sessions WHERE cookie_hash = ? AND expires_at > ?",
                 rows::SESSION
             ))?
-            .query_row(params![cookie_hash, now], rows::session)
+            .query_row(params![cookie, now], rows::session)
             .optional()
         })
     }
@@ -141,12 +141,12 @@ impl SessionStore for SqliteStore {
         &self,
         old_id: &str,
         new: &Session,
-        cookie_hash: &str,
+        cookie: &StoreKey,
     ) -> StoreResult<()> {
-        let (old_id, new, cookie_hash) = (old_id.to_owned(), new.clone(), cookie_hash.to_owned());
+        let (old_id, new, cookie) = (old_id.to_owned(), new.clone(), cookie.clone());
         self.write(move |conn| {
             delete_session(conn, &old_id)?;
-            insert_session(conn, &new, &cookie_hash)
+            insert_session(conn, &new, &cookie)
         })
         .await
     }
@@ -181,32 +181,32 @@ impl CodeStore for SqliteStore {
                 if let Some(replaced) = &login.replaced_session_id {
                     delete_session(conn, replaced)?;
                 }
-                insert_session(conn, &login.session, &login.cookie_hash)?;
+                insert_session(conn, &login.session, &login.cookie)?;
             }
             insert_code(conn, &c.code, c.grant_created_at)
         })
         .await
     }
 
-    async fn code(&self, code_hash: &str) -> StoreResult<Option<AuthorizationCode>> {
+    async fn code(&self, code: &StoreKey) -> StoreResult<Option<AuthorizationCode>> {
         self.read(|conn| {
             conn.prepare_cached(&format!(
                 "SELECT {} FROM authorization_codes c
                  WHERE c.code_hash = ? AND (SELECT 1 FROM grants WHERE id = c.grant_id)",
                 rows::CODE
             ))?
-            .query_row([code_hash], rows::code)
+            .query_row([code], rows::code)
             .optional()
         })
     }
 
     async fn redeem_code(
         &self,
-        code_hash: &str,
+        code: &StoreKey,
         now: i64,
         issued: &Issued,
     ) -> StoreResult<Consumed> {
-        let (code_hash, issued) = (code_hash.to_owned(), issued.clone());
+        let (code_hash, issued) = (code.clone(), issued.clone());
         self.write(move |conn| {
             let consumed = conn
                 .prepare_cached(

@@ -187,7 +187,7 @@ impl UserStore for SqliteStore {
         .await
     }
 
-    async fn reserve_login_attempt(
+    async fn count_login_failure(
         &self,
         user_id: &str,
         now: i64,
@@ -210,7 +210,7 @@ impl UserStore for SqliteStore {
                      RETURNING failed_attempts, locked_until",
                 )?
                 .query_row(params![now, max_failures, lock_seconds, user_id], |r| {
-                    Ok(Attempt::Reserved {
+                    Ok(Attempt::Counted {
                         failed_attempts: r.get(0)?,
                         locked_until: r.get(1)?,
                     })
@@ -221,23 +221,26 @@ impl UserStore for SqliteStore {
         .await
     }
 
-    async fn release_login_attempt(
+    async fn accept_login_secret(
         &self,
         user_id: &str,
-        max_failures: i64,
+        now: i64,
         clear_all: bool,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let user_id = user_id.to_owned();
         self.write(move |conn| {
-            conn.prepare_cached(
-                "UPDATE users SET
-                     failed_attempts = CASE WHEN ?3 THEN 0 ELSE MAX(failed_attempts - 1, 0) END,
-                     locked_until = CASE WHEN ?3 OR MAX(failed_attempts - 1, 0) < ?2 THEN NULL
-                                         ELSE locked_until END
-                 WHERE id = ?1",
-            )?
-            .execute(params![user_id, max_failures, clear_all])?;
-            Ok(())
+            // A write even when nothing changes: it takes its place in the writer's order, after
+            // the failures counted before it. A lock that has run out starts the count again.
+            let accepted = conn
+                .prepare_cached(
+                    "UPDATE users SET
+                         failed_attempts = CASE WHEN ?3 OR locked_until IS NOT NULL THEN 0
+                                                ELSE failed_attempts END,
+                         locked_until = NULL
+                     WHERE id = ?1 AND (locked_until IS NULL OR locked_until <= ?2)",
+                )?
+                .execute(params![user_id, now, clear_all])?;
+            Ok(accepted == 1)
         })
         .await
     }

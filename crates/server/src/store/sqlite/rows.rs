@@ -194,3 +194,15 @@ pub fn refresh(row: &Row) -> rusqlite::Result<RefreshTokenState> {
         issuer: issuer(row, 16)?,
     })
 }
+
+impl rusqlite::ToSql for StoreKey {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        self.as_str().to_sql()
+    }
+}
+
+impl rusqlite::types::FromSql for StoreKey {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        String::column_result(value).map(StoreKey::stored)
+    }
+}

@@ -40,7 +40,7 @@ fn client(id: &str) -> Client {
 
 fn code(user_id: &str, client_id: &str, session_id: &str) -> AuthorizationCode {
     AuthorizationCode {
-        code_hash: random_token(),
+        code_hash: StoreKey::of(&random_token()),
         issuer: "realm:current".into(),
         grant_id: new_id(),
         client_id: client_id.into(),
@@ -73,13 +73,13 @@ async fn login(store: &SqliteStore, user: &User, client_id: &str) -> String {
         created_at: 10,
         expires_at: 1000,
     };
-    let cookie_hash = random_token();
+    let cookie = StoreKey::of(&random_token());
     let c = code(&user.id, client_id, &session.id);
     let completion = Completion {
         login: Some(NewLogin {
             replaced_session_id: None,
             session,
-            cookie_hash: cookie_hash.clone(),
+            cookie: cookie.clone(),
         }),
         code: c.clone(),
         grant_created_at: 10,
@@ -87,7 +87,7 @@ async fn login(store: &SqliteStore, user: &User, client_id: &str) -> String {
     store.complete_login(&completion).await.unwrap();
     assert!(
         store
-            .session_by_cookie(&cookie_hash, 11)
+            .session_by_cookie(&cookie, 11)
             .await
             .unwrap()
             .is_some()
@@ -232,7 +232,7 @@ async fn a_login_ends_once_and_its_session_grant_and_code_are_stored_together() 
     let store = SqliteStore::temporary().await.unwrap();
     let u = user("06060600001");
     store.add_user(&u).await.unwrap();
-    store.reserve_login_attempt(&u.id, 5, 5, 900).await.unwrap();
+    store.count_login_failure(&u.id, 5, 5, 900).await.unwrap();
     let earlier = Session {
         id: new_id(),
         user_id: Some(u.id.clone()),
@@ -242,7 +242,7 @@ async fn a_login_ends_once_and_its_session_grant_and_code_are_stored_together() 
         expires_at: 1000,
     };
     store
-        .create_session(&earlier, "earlier-cookie")
+        .create_session(&earlier, &StoreKey::of("earlier-cookie"))
         .await
         .unwrap();
     let session = Session {
@@ -256,7 +256,7 @@ async fn a_login_ends_once_and_its_session_grant_and_code_are_stored_together() 
         login: Some(NewLogin {
             replaced_session_id: Some(earlier.id.clone()),
             session: session.clone(),
-            cookie_hash: "new-cookie".into(),
+            cookie: StoreKey::of("new-cookie"),
         }),
         code: c.clone(),
         grant_created_at: 10,
@@ -266,14 +266,14 @@ async fn a_login_ends_once_and_its_session_grant_and_code_are_stored_together() 
     assert_eq!(store.write_stats().transactions, before.transactions + 1);
     assert!(
         store
-            .session_by_cookie("earlier-cookie", 11)
+            .session_by_cookie(&StoreKey::of("earlier-cookie"), 11)
             .await
             .unwrap()
             .is_none()
     );
     assert_eq!(
         store
-            .session_by_cookie("new-cookie", 11)
+            .session_by_cookie(&StoreKey::of("new-cookie"), 11)
             .await
             .unwrap()
             .unwrap()
@@ -287,59 +287,62 @@ async fn a_login_ends_once_and_its_session_grant_and_code_are_stored_together() 
 }
 
 #[tokio::test]
-async fn login_attempts_are_reserved_before_comparing_and_refused_while_locked() {
+async fn wrong_secrets_lock_and_a_right_one_counts_only_before_the_lock() {
     let store = SqliteStore::temporary().await.unwrap();
     let u = user("06060600001");
     store.add_user(&u).await.unwrap();
-    let reserve = || store.reserve_login_attempt(&u.id, 100, 3, 60);
+    let wrong = || store.count_login_failure(&u.id, 100, 3, 60);
     assert_eq!(
-        reserve().await.unwrap(),
-        Attempt::Reserved {
+        wrong().await.unwrap(),
+        Attempt::Counted {
             failed_attempts: 1,
             locked_until: None
         }
     );
+    // A right secret meanwhile is accepted and leaves the count (it is not the last secret).
+    assert!(store.accept_login_secret(&u.id, 100, false).await.unwrap());
     assert_eq!(
-        reserve().await.unwrap(),
-        Attempt::Reserved {
+        wrong().await.unwrap(),
+        Attempt::Counted {
             failed_attempts: 2,
             locked_until: None
         }
     );
-    // The third reservation reaches the limit and sets the lock; a fourth is refused unread.
+    // The third failure reaches the limit and sets the lock; then nothing counts, and a right
+    // secret is refused.
     assert_eq!(
-        reserve().await.unwrap(),
-        Attempt::Reserved {
+        wrong().await.unwrap(),
+        Attempt::Counted {
             failed_attempts: 3,
             locked_until: Some(160)
         }
     );
-    assert_eq!(reserve().await.unwrap(), Attempt::Refused);
-    // The third was right: its attempt comes back and its lock goes.
-    store.release_login_attempt(&u.id, 3, false).await.unwrap();
-    let back = store.user(&u.id).await.unwrap().unwrap();
-    assert_eq!((back.failed_attempts, back.locked_until), (2, None));
-    // A lock that has run out starts a new count.
-    reserve().await.unwrap();
+    assert_eq!(wrong().await.unwrap(), Attempt::Refused);
+    assert!(!store.accept_login_secret(&u.id, 159, true).await.unwrap());
+    assert_eq!(store.user(&u.id).await.unwrap().unwrap().failed_attempts, 3);
+    // A lock that has run out starts a new count, and a right secret then starts it afresh.
     assert_eq!(
-        store
-            .reserve_login_attempt(&u.id, 160, 3, 60)
-            .await
-            .unwrap(),
-        Attempt::Reserved {
+        store.count_login_failure(&u.id, 160, 3, 60).await.unwrap(),
+        Attempt::Counted {
             failed_attempts: 1,
             locked_until: None
         }
     );
     // The last secret of a login right: the count is cleared.
-    store.release_login_attempt(&u.id, 3, true).await.unwrap();
+    assert!(store.accept_login_secret(&u.id, 161, true).await.unwrap());
     assert_eq!(store.user(&u.id).await.unwrap().unwrap().failed_attempts, 0);
     assert_eq!(
         store
-            .reserve_login_attempt("nobody", 100, 3, 60)
+            .count_login_failure("nobody", 100, 3, 60)
             .await
             .unwrap(),
         Attempt::Refused
+    );
+    assert!(
+        !store
+            .accept_login_secret("nobody", 100, true)
+            .await
+            .unwrap()
     );
 }
 
@@ -423,14 +426,18 @@ async fn housekeeping_deletes_in_chunks_until_nothing_expired_is_left() {
         .map(|_| {
             let store = store.clone();
             let s = session(100);
-            tokio::spawn(async move { store.create_session(&s, &random_token()).await })
+            tokio::spawn(async move {
+                store
+                    .create_session(&s, &StoreKey::of(&random_token()))
+                    .await
+            })
         })
         .collect();
     for w in writes {
         w.await.unwrap().unwrap();
     }
     store
-        .create_session(&session(10_000), "live")
+        .create_session(&session(10_000), &StoreKey::of("live"))
         .await
         .unwrap();
     let before = store.write_stats();
@@ -439,7 +446,7 @@ async fn housekeeping_deletes_in_chunks_until_nothing_expired_is_left() {
     assert!(store.write_stats().transactions - before.transactions >= 3);
     assert!(
         store
-            .session_by_cookie("live", 500)
+            .session_by_cookie(&StoreKey::of("live"), 500)
             .await
             .unwrap()
             .is_some()
@@ -486,9 +493,21 @@ async fn a_database_of_the_sqlx_versions_is_migrated_and_keeps_its_data() {
     assert_eq!(store.schema_version().unwrap(), migrate::LATEST);
     assert_eq!(store.client("shop").await.unwrap().unwrap().name, "Shop");
     assert_eq!(store.users().await.unwrap()[0].nnin, "01818512321");
-    assert!(store.session_by_cookie("h2", 2).await.unwrap().is_some());
+    assert!(
+        store
+            .session_by_cookie(&StoreKey::stored("h2".into()), 2)
+            .await
+            .unwrap()
+            .is_some()
+    );
     // Pre-login sessions do not survive the upgrade, nor the table of flows in progress.
-    assert!(store.session_by_cookie("h1", 2).await.unwrap().is_none());
+    assert!(
+        store
+            .session_by_cookie(&StoreKey::stored("h1".into()), 2)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let flows_table: i64 = store
         .read(|c| {
             c.query_row(

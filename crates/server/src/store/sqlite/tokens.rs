@@ -9,28 +9,27 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 #[async_trait]
 impl RefreshTokenStore for SqliteStore {
-    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenState>> {
+    async fn refresh_token(&self, token: &StoreKey) -> StoreResult<Option<RefreshTokenState>> {
         self.read(|conn| {
             conn.prepare_cached(&format!(
                 "SELECT {} FROM refresh_tokens r
                  WHERE r.token_hash = ? AND (SELECT 1 FROM grants WHERE id = r.grant_id)",
                 rows::REFRESH
             ))?
-            .query_row([token_hash], rows::refresh)
+            .query_row([token], rows::refresh)
             .optional()
         })
     }
 
     async fn exchange_refresh_token(
         &self,
-        token_hash: &str,
+        token: &StoreKey,
         now: i64,
         grace: i64,
         successor: &RefreshToken,
         access: &AccessTokenRecord,
     ) -> StoreResult<RefreshOutcome> {
-        let (token_hash, successor, access) =
-            (token_hash.to_owned(), successor.clone(), access.clone());
+        let (token_hash, successor, access) = (token.clone(), successor.clone(), access.clone());
         // The writer runs one write at a time: the checks and writes of two concurrent exchanges
         // cannot interleave.
         self.write(move |conn| {
@@ -197,13 +196,13 @@ impl ReplayStore for SqliteStore {
 impl PushedRequestStore for SqliteStore {
     async fn push_request(
         &self,
-        request_uri_hash: &str,
+        request_uri: &StoreKey,
         client_id: &str,
         request: &str,
         expires_at: i64,
     ) -> StoreResult<()> {
         let (hash, client_id, request) = (
-            request_uri_hash.to_owned(),
+            request_uri.clone(),
             client_id.to_owned(),
             request.to_owned(),
         );
@@ -220,11 +219,11 @@ impl PushedRequestStore for SqliteStore {
 
     async fn take_pushed_request(
         &self,
-        request_uri_hash: &str,
+        request_uri: &StoreKey,
         client_id: &str,
         now: i64,
     ) -> StoreResult<Taken> {
-        let (hash, client_id) = (request_uri_hash.to_owned(), client_id.to_owned());
+        let (hash, client_id) = (request_uri.clone(), client_id.to_owned());
         self.write(move |conn| {
             let taken: Option<String> = conn
                 .prepare_cached(
