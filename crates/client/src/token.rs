@@ -169,19 +169,13 @@ pub fn read_token_response(url: &str, response: &HttpResponse) -> Result<Tokens,
 }
 
 /// [`read_token_response`] into the core crate's [`TokenResponse`], for callers that share that
-/// type with a provider. Its `expires_in` is required, so an answer without one is refused here;
-/// prefer [`read_token_response`], which accepts it as a lifetime unknown.
+/// type with a provider. Without `expires_in`, the lifetime is unknown (`None`).
 pub fn process_token_response(url: &str, response: &HttpResponse) -> Result<TokenResponse, Error> {
     let tokens = read_token_response(url, response)?;
-    let expires_in = tokens.expires_in.ok_or(Error::MalformedResponse {
-        what: "token response",
-        detail: "no expires_in, which the core TokenResponse requires; use read_token_response"
-            .into(),
-    })?;
     Ok(TokenResponse {
         access_token: tokens.access_token,
         token_type: tokens.token_type,
-        expires_in,
+        expires_in: tokens.expires_in,
         id_token: tokens.id_token,
         refresh_token: tokens.refresh_token,
         scope: tokens.scope,
@@ -289,20 +283,18 @@ mod tests {
         let tokens = read_token_response("u", &json(200, body)).unwrap();
         assert_eq!(tokens.expires_in, None);
         assert_eq!(tokens.lifetime(), None);
-        // The core crate's type cannot say "unknown", so the conversion to it refuses.
-        assert!(matches!(
-            process_token_response("u", &json(200, body)),
-            Err(Error::MalformedResponse {
-                what: "token response",
-                ..
-            })
-        ));
+        assert_eq!(
+            process_token_response("u", &json(200, body))
+                .unwrap()
+                .expires_in,
+            None
+        );
         let with = r#"{"access_token":"a","token_type":"Bearer","expires_in":60}"#;
         assert_eq!(
             process_token_response("u", &json(200, with))
                 .unwrap()
                 .expires_in,
-            60
+            Some(60)
         );
     }
 

@@ -125,7 +125,10 @@ pub const ID_TOKEN_TYP: &str = "ID";
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
-    pub expires_in: u64,
+    /// Seconds the access token lives; RFC 6749 only recommends it, so a reader must accept
+    /// its absence (lifetime unknown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -78,7 +78,7 @@ pub async fn exchange(
         Consumed::Fresh => Ok(TokenResponse {
             access_token: tokens.access.token,
             token_type: "Bearer".into(),
-            expires_in: p.config.access_token_ttl as u64,
+            expires_in: Some(p.config.access_token_ttl as u64),
             id_token: Some(tokens.id_token),
             refresh_token: refresh.map(|(value, _)| value),
             scope: Some(scope.to_string()),

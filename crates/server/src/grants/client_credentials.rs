@@ -59,7 +59,7 @@ pub async fn exchange(
     Ok(TokenResponse {
         access_token: token.token,
         token_type: "Bearer".into(),
-        expires_in: p.config.access_token_ttl as u64,
+        expires_in: Some(p.config.access_token_ttl as u64),
         id_token: None,
         refresh_token: None,
         scope: Some(scope.to_string()),

@@ -141,7 +141,7 @@ pub async fn exchange(
         RefreshOutcome::Rotated | RefreshOutcome::WithinGrace => Ok(TokenResponse {
             access_token: tokens.access.token,
             token_type: "Bearer".into(),
-            expires_in: p.config.access_token_ttl as u64,
+            expires_in: Some(p.config.access_token_ttl as u64),
             id_token: Some(tokens.id_token),
             refresh_token: Some(successor),
             scope: Some(scope.to_string()),
