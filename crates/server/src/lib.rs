@@ -51,6 +51,8 @@ pub struct Provider {
     pub client_keys: ClientKeys,
     clients: record_cache::RecordCache<store::Client>,
     users: record_cache::RecordCache<store::User>,
+    /// Wrong secrets on their way to the store (see `login::verdicts`).
+    pub pending_failures: login::verdicts::PendingFailures,
     /// Keys clients encrypt request objects to.
     pub encryption: enc_keys::EncryptionKeys,
     /// Derives values from other values: refresh token successors (see `grants::refresh_token`)
@@ -107,6 +109,7 @@ impl Provider {
             client_keys: ClientKeys::default(),
             clients: record_cache::RecordCache::default(),
             users: record_cache::RecordCache::default(),
+            pending_failures: login::verdicts::PendingFailures::default(),
             encryption,
             derive_key: hmac::Key::new(hmac::HMAC_SHA256, &secret),
         }))

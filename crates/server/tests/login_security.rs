@@ -467,7 +467,12 @@ async fn right_codes_sent_at_once_by_parallel_tests_never_lock_their_user() {
             .iter()
             .find(|(n, _)| n == "step")
             .map(|(_, v)| v.clone());
-        assert_eq!(step.as_deref(), Some("password"), "{:?}", text_of(&html, "error"));
+        assert_eq!(
+            step.as_deref(),
+            Some("password"),
+            "{:?}",
+            text_of(&html, "error")
+        );
     }
     let stored = tp.store.user(&user.id).await.unwrap().unwrap();
     assert_eq!((stored.failed_attempts, stored.locked_until), (0, None));

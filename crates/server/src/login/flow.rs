@@ -444,6 +444,7 @@ async fn step_secret(
     // The verdict takes effect only through the store's conditional writes, in their order:
     // see `UserStore::count_login_failure`.
     if !right {
+        let _pending = p.pending_failures.mark(&user.id);
         let attempt = p
             .store
             .count_login_failure(&user.id, now, max, p.config.lockout_seconds)
@@ -465,14 +466,19 @@ async fn step_secret(
         return Ok(Outcome::Retry(Some(notice)));
     }
     // The right secret counts only if the user is not locked by then; the password, the last
-    // secret, clears the count.
+    // secret, clears the count. With no failure stored or on its way, nothing can come before
+    // it, and it needs no write of its own (see `super::verdicts`).
     let last = matches!(which, Secret::Password);
-    let accepted = p.store.accept_login_secret(&user.id, now, last).await?;
-    if last || user.failed_attempts > 0 || user.locked_until.is_some() {
+    let clean = |u: &User| u.failed_attempts == 0 && u.locked_until.is_none();
+    let unordered = !p.pending_failures.any(&user.id)
+        && p.store.user(&user.id).await?.as_ref().is_some_and(clean)
+        && !p.pending_failures.any(&user.id);
+    if !unordered {
+        let accepted = p.store.accept_login_secret(&user.id, now, last).await?;
         p.user_changed(&user.id);
-    }
-    if !accepted {
-        return Ok(Outcome::Retry(Some(Notice::Locked)));
+        if !accepted {
+            return Ok(Outcome::Retry(Some(Notice::Locked)));
+        }
     }
     match which {
         Secret::Otp => {

@@ -11,3 +11,4 @@
 mod binding;
 pub mod flow;
 pub mod seal;
+pub mod verdicts;
