@@ -17,13 +17,22 @@
 //! every statement over a channel, two thread hand-offs per statement, which cost more CPU than
 //! the rest of a login together (BENCHMARKS.md, "What bounds each scenario").
 
-mod logins;
+mod clients;
+mod codes;
+mod encryption_keys;
+mod grants;
+mod housekeeping;
+mod keys;
 mod migrate;
-mod people;
+mod pushed_requests;
+mod refresh_tokens;
+mod replay;
 mod rows;
+mod secrets;
+mod sessions;
 #[cfg(test)]
 mod tests;
-mod tokens;
+mod users;
 mod writer;
 
 use super::{StoreError, StoreResult};

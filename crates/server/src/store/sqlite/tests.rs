@@ -413,7 +413,7 @@ async fn the_reads_of_a_login_are_not_compiled_again_on_every_run() {
 #[tokio::test]
 async fn housekeeping_deletes_in_chunks_until_nothing_expired_is_left() {
     let store = SqliteStore::temporary().await.unwrap();
-    let expired = 2 * super::tokens::PURGE_CHUNK as usize + 5;
+    let expired = 2 * super::housekeeping::PURGE_CHUNK as usize + 5;
     let session = |expires_at: i64| Session {
         id: new_id(),
         user_id: None,

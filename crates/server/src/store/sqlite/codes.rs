@@ -1,33 +1,11 @@
-//! Browser sessions, and the grants and codes a login ends with.
+//! Authorization codes and the grants they start; a login's end in one transaction.
 
+use super::grants::{insert_access_token, insert_refresh_token};
+use super::sessions::{delete_session, insert_session};
 use super::{SqliteStore, rows};
 use crate::store::*;
 use async_trait::async_trait;
-use bankid_oidc_core::acr::Method;
 use rusqlite::{Connection, OptionalExtension, params};
-
-fn insert_session(conn: &Connection, s: &Session, cookie: &StoreKey) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO sessions (id, cookie_hash, user_id, method, auth_time, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )?
-    .execute(params![
-        s.id,
-        cookie,
-        s.user_id,
-        s.method.map(Method::hint),
-        s.auth_time,
-        s.created_at,
-        s.expires_at
-    ])?;
-    Ok(())
-}
-
-fn delete_session(conn: &Connection, id: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached("DELETE FROM sessions WHERE id = ?")?
-        .execute([id])?;
-    Ok(())
-}
 
 /// Stores a grant and its first code.
 fn insert_code(
@@ -74,96 +52,6 @@ fn insert_code(
         c.expires_at
     ])?;
     Ok(())
-}
-
-pub(super) fn insert_access_token(
-    conn: &Connection,
-    t: &AccessTokenRecord,
-) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO access_tokens (jti, grant_id, client_id, issued_at, expires_at, token_hash)
-         VALUES (?, ?, ?, ?, ?, ?)",
-    )?
-    .execute(params![
-        t.jti,
-        t.grant_id,
-        t.client_id,
-        t.issued_at,
-        t.expires_at,
-        t.token_hash
-    ])?;
-    Ok(())
-}
-
-pub(super) fn insert_refresh_token(conn: &Connection, t: &RefreshToken) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO refresh_tokens (token_hash, grant_id, parent_hash, client_id, user_id, scope,
-             session_id, method, auth_time, api_version, issued_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )?
-    .execute(params![
-        t.token_hash,
-        t.grant_id,
-        t.parent_hash,
-        t.client_id,
-        t.user_id,
-        t.scope,
-        t.session_id,
-        t.method.hint(),
-        t.auth_time,
-        t.api_version,
-        t.issued_at,
-        t.expires_at
-    ])?;
-    Ok(())
-}
-
-#[async_trait]
-impl SessionStore for SqliteStore {
-    async fn create_session(&self, s: &Session, cookie: &StoreKey) -> StoreResult<()> {
-        let (s, cookie) = (s.clone(), cookie.clone());
-        self.write(move |conn| insert_session(conn, &s, &cookie))
-            .await
-    }
-
-    async fn session_by_cookie(&self, cookie: &StoreKey, now: i64) -> StoreResult<Option<Session>> {
-        self.read(|conn| {
-            conn.prepare_cached(&format!(
-                "SELECT {} FROM sessions WHERE cookie_hash = ? AND expires_at > ?",
-                rows::SESSION
-            ))?
-            .query_row(params![cookie, now], rows::session)
-            .optional()
-        })
-    }
-
-    async fn replace_session(
-        &self,
-        old_id: &str,
-        new: &Session,
-        cookie: &StoreKey,
-    ) -> StoreResult<()> {
-        let (old_id, new, cookie) = (old_id.to_owned(), new.clone(), cookie.clone());
-        self.write(move |conn| {
-            delete_session(conn, &old_id)?;
-            insert_session(conn, &new, &cookie)
-        })
-        .await
-    }
-
-    async fn end_session(&self, session_id: &str, now: i64) -> StoreResult<()> {
-        let session_id = session_id.to_owned();
-        self.write(move |conn| {
-            delete_session(conn, &session_id)?;
-            conn.prepare_cached(
-                "UPDATE grants SET revoked_at = ?
-                 WHERE session_id = ? AND offline = 0 AND revoked_at IS NULL",
-            )?
-            .execute(params![now, session_id])?;
-            Ok(())
-        })
-        .await
-    }
 }
 
 #[async_trait]

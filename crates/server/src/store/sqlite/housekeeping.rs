@@ -1,0 +1,64 @@
+//! Deleting what has expired, in chunks.
+
+use super::SqliteStore;
+use crate::store::*;
+use async_trait::async_trait;
+use rusqlite::params;
+
+/// (table, whether its rows are kept `keep` seconds past expiry), children before the grants
+/// they hang on.
+const EXPIRING: [(&str, bool); 8] = [
+    ("sessions", false),
+    ("pushed_requests", true),
+    ("authorization_codes", true),
+    ("access_tokens", true),
+    ("refresh_tokens", true),
+    ("client_assertion_jtis", false),
+    ("request_object_jtis", false),
+    ("revoked_machine_tokens", false),
+];
+
+/// Rows one housekeeping write deletes at most: the writer serves logins between two of them.
+pub(super) const PURGE_CHUNK: i64 = 2_000;
+
+const PURGE_GRANTS: &str = "DELETE FROM grants WHERE rowid IN (
+       SELECT rowid FROM grants WHERE created_at <= ?1
+         AND NOT EXISTS (SELECT 1 FROM authorization_codes c WHERE c.grant_id = grants.id)
+         AND NOT EXISTS (SELECT 1 FROM access_tokens t WHERE t.grant_id = grants.id)
+         AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.grant_id = grants.id)
+       LIMIT ?2)";
+
+#[async_trait]
+impl Housekeeping for SqliteStore {
+    async fn purge_expired(&self, now: i64, keep: i64) -> StoreResult<u64> {
+        let mut deleted = 0;
+        let statements = EXPIRING
+            .iter()
+            .map(|(table, kept)| {
+                (
+                    format!(
+                        "DELETE FROM {table} WHERE rowid IN
+                           (SELECT rowid FROM {table} WHERE expires_at <= ?1 LIMIT ?2)"
+                    ),
+                    if *kept { now - keep } else { now },
+                )
+            })
+            .chain(std::iter::once((PURGE_GRANTS.to_owned(), now - keep)));
+        for (sql, before) in statements {
+            loop {
+                let sql = sql.clone();
+                let n = self
+                    .write(move |conn| {
+                        conn.prepare_cached(&sql)?
+                            .execute(params![before, PURGE_CHUNK])
+                    })
+                    .await?;
+                deleted += n as u64;
+                if (n as i64) < PURGE_CHUNK {
+                    break;
+                }
+            }
+        }
+        Ok(deleted)
+    }
+}
