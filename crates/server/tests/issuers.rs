@@ -29,6 +29,20 @@ async fn two_realms() -> (TestProvider, ProviderMetadata) {
     (tp, other)
 }
 
+/// The test shop redeems `code` at the token endpoint of `issuer`.
+async fn redeem_at(issuer: &ProviderMetadata, code: &str, verifier: &str) -> reqwest::Response {
+    let token_endpoint = issuer.token_endpoint.as_deref().unwrap();
+    redeem_with_endpoint(
+        token_endpoint,
+        CLIENT_ID,
+        CLIENT_SECRET,
+        code,
+        verifier,
+        REDIRECT_URI,
+    )
+    .await
+}
+
 async fn post_form(url: &str, form: &[(&str, &str)]) -> reqwest::Response {
     reqwest::Client::new()
         .post(url)
@@ -61,15 +75,7 @@ async fn a_code_is_redeemed_only_at_the_issuer_that_made_it() {
     let pending = Pending::new(&[], &[]);
     let callback = Browser::new(&tp).login_bid(&tp, &pending, &user).await;
     assert_eq!(callback.get("iss"), Some(tp.issuer.as_str()));
-    let elsewhere = redeem_with_endpoint(
-        other.token_endpoint.as_deref().unwrap(),
-        CLIENT_ID,
-        CLIENT_SECRET,
-        callback.code(),
-        &pending.verifier,
-        REDIRECT_URI,
-    )
-    .await;
+    let elsewhere = redeem_at(&other, callback.code(), &pending.verifier).await;
     let (error, description) = oauth_error(elsewhere, StatusCode::BAD_REQUEST).await;
     assert_eq!(error, "invalid_grant");
     assert_eq!(description, "code: was issued by another issuer");
@@ -93,15 +99,7 @@ async fn the_other_issuer_makes_codes_and_tokens_of_its_own() {
         .login_bid_at(&pending.url_at(auth), &user.nnin, &user.otp, &user.password)
         .await;
     assert_eq!(callback.get("iss"), Some(other.issuer.as_str()));
-    let response = redeem_with_endpoint(
-        other.token_endpoint.as_deref().unwrap(),
-        CLIENT_ID,
-        CLIENT_SECRET,
-        callback.code(),
-        &pending.verifier,
-        REDIRECT_URI,
-    )
-    .await;
+    let response = redeem_at(&other, callback.code(), &pending.verifier).await;
     assert_eq!(response.status(), StatusCode::OK);
     let tokens: Value = response.json().await.unwrap();
     let id = verify_with_jwks(&tp, tokens["id_token"].as_str().unwrap()).await;
