@@ -89,9 +89,10 @@ pub async fn submit(
     };
     match load(&p, &issuer, &flow_id, query.as_deref(), &headers).await {
         Ok(mut active) => {
-            // Where the step comes from: one address holds a bounded share of the logins in
-            // progress (see `store::flows`).
-            if let Some(Extension(ConnectInfo(peer))) = peer {
+            // Where the first step comes from: one address holds a bounded share of the logins
+            // in progress (see `store::flows`). A kept flow keeps the address it was counted
+            // under, so that its end gives that place back.
+            if let (None, Some(Extension(ConnectInfo(peer)))) = (&active.flow.source, peer) {
                 active.flow.source = Some(peer.ip().to_string());
             }
             answer(&p, flow::submit(&p, active, form).await).await
