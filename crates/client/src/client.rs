@@ -32,7 +32,7 @@ use crate::token::{
 use crate::userinfo::{UserInfo, process_userinfo_response};
 use bankid_oidc_core::claims::IdTokenClaims;
 use bankid_oidc_core::discovery::ProviderMetadata;
-use bankid_oidc_core::jwk::{Jwk, Jwks};
+use bankid_oidc_core::jwk::Jwk;
 use std::fmt;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -271,9 +271,30 @@ struct Provider {
     metadata: Arc<ProviderMetadata>,
     verifier: IdTokenVerifier,
     jwks: Arc<JwksCache>,
-    /// The provider's encryption keys (`jwks_uri_enc`), fetched on first use.
-    enc_keys: tokio::sync::Mutex<Option<(Instant, Arc<Vec<Jwk>>)>>,
+    /// The provider's encryption keys (`jwks_uri_enc`), if it publishes any: the same cache as
+    /// the signing keys, fetched on first use.
+    enc_jwks: Option<Arc<JwksCache>>,
     fetched_at: Instant,
+}
+
+/// The cache for the key set at `uri`: the warm one from before a discovery refresh unless the
+/// provider moved it, so that a new discovery document does not cost a key fetch.
+fn key_cache(
+    http: &reqwest::Client,
+    config: &ClientBuilder,
+    uri: &str,
+    previous: Option<&Arc<JwksCache>>,
+) -> Arc<JwksCache> {
+    match previous {
+        Some(cache) if cache.uri() == uri => cache.clone(),
+        _ => Arc::new(
+            JwksCache::new(http.clone(), uri)
+                .min_refetch_interval(config.jwks_min_refetch_interval)
+                .max_age(config.jwks_max_age)
+                .max_response_size(config.max_response_size)
+                .clock(config.clock.clone()),
+        ),
+    }
 }
 
 async fn fetch_provider(
@@ -300,22 +321,16 @@ async fn fetch_provider(
         let algs: Vec<&str> = algs.iter().map(String::as_str).collect();
         verifier = verifier.allowed_algs(&algs)?;
     }
-    // Keep the warm key cache across discovery refreshes unless the JWKS moved.
-    let jwks = match previous {
-        Some(p) if p.jwks.uri() == metadata.jwks_uri => p.jwks.clone(),
-        _ => Arc::new(
-            JwksCache::new(http.clone(), &metadata.jwks_uri)
-                .min_refetch_interval(config.jwks_min_refetch_interval)
-                .max_age(config.jwks_max_age)
-                .max_response_size(config.max_response_size)
-                .clock(config.clock.clone()),
-        ),
-    };
+    let previous_jwks = previous.map(|p| &p.jwks);
+    let previous_enc = previous.and_then(|p| p.enc_jwks.as_ref());
+    let jwks = key_cache(http, config, &metadata.jwks_uri, previous_jwks);
+    let enc_jwks =
+        (metadata.jwks_uri_enc.as_deref()).map(|uri| key_cache(http, config, uri, previous_enc));
     Ok(Provider {
         metadata: Arc::new(metadata),
         verifier,
         jwks,
-        enc_keys: tokio::sync::Mutex::new(None),
+        enc_jwks,
         fetched_at: config.clock.instant(),
     })
 }
@@ -507,44 +522,16 @@ impl Client {
         signer.sign_request_object(&claims)
     }
 
-    /// The provider's encryption keys from discovery's `jwks_uri_enc`, cached like the signing
-    /// keys (refetched after the JWKS maximum age).
+    /// The provider's encryption keys from discovery's `jwks_uri_enc`, cached by the same rules
+    /// as the signing keys (refetched after the JWKS maximum age, spaced by the minimum refetch
+    /// interval, the old keys kept when a refresh fails).
     pub async fn encryption_keys(&self) -> Result<Arc<Vec<Jwk>>, Error> {
         let provider = self.provider().await?;
-        let mut cached = provider.enc_keys.lock().await;
-        if let Some((fetched_at, keys)) = cached.as_ref()
-            && self.age(*fetched_at) < self.inner.config.jwks_max_age
-        {
-            return Ok(keys.clone());
-        }
-        let url = provider
-            .metadata
-            .jwks_uri_enc
-            .as_deref()
+        let cache = provider
+            .enc_jwks
+            .as_ref()
             .ok_or(Error::MissingMetadata("jwks_uri_enc"))?;
-        let response = http::get(
-            &self.inner.http,
-            url,
-            "application/json",
-            None,
-            self.inner.config.max_response_size,
-        )
-        .await?;
-        if response.status != 200 {
-            return Err(Error::HttpStatus {
-                url: url.to_owned(),
-                status: response.status,
-                body: response.body_excerpt(),
-            });
-        }
-        let jwks: Jwks =
-            serde_json::from_slice(&response.body).map_err(|e| Error::MalformedResponse {
-                what: "jwks_uri_enc document",
-                detail: e.to_string(),
-            })?;
-        let keys = Arc::new(jwks.keys);
-        *cached = Some((self.inner.config.clock.instant(), keys.clone()));
-        Ok(keys)
+        cache.published_keys().await
     }
 
     /// Handles the callback end to end (seed 002): state, iss and error checks, the code

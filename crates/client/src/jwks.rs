@@ -1,4 +1,6 @@
-//! The provider's signing keys, cached. Keys are parsed once per fetch. A token whose `kid` is
+//! A provider's key set, cached: the signing keys at `jwks_uri` and the encryption keys at
+//! `jwks_uri_enc` are two instances of the one cache, so both age, refetch and cap their body by
+//! the same rules and the same clock. Keys are parsed once per fetch. A token whose `kid` is
 //! unknown triggers one refetch, which is how a client follows key rotation (the provider
 //! publishes a new key before signing with it); refetches are spaced by a minimum interval so
 //! that tokens with made-up `kid`s cannot make us hammer the provider.
@@ -7,6 +9,7 @@ use crate::Error;
 use crate::clock::{Clock, SystemClock, age};
 use crate::http;
 use crate::jws::KeySet;
+use bankid_oidc_core::jwk::{Jwk, Jwks};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -15,9 +18,17 @@ pub const DEFAULT_MIN_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 /// How long keys are used before they are refetched anyway (so withdrawn keys stop verifying).
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// The keys of one fetch in both forms: parsed to verify signatures with, and as published (what
+/// a request object is encrypted to).
+#[derive(Debug, Default, Clone)]
+struct Keys {
+    verification: Arc<KeySet>,
+    published: Arc<Vec<Jwk>>,
+}
+
 #[derive(Debug, Default)]
 struct Cached {
-    keys: Arc<KeySet>,
+    keys: Keys,
     /// When keys were last fetched successfully.
     fetched_at: Option<Instant>,
     /// When a fetch was last tried, successful or not: the rate limit counts attempts.
@@ -78,7 +89,7 @@ impl JwksCache {
         &self.uri
     }
 
-    fn snapshot(&self) -> (Arc<KeySet>, Option<Instant>, Option<Instant>) {
+    fn snapshot(&self) -> (Keys, Option<Instant>, Option<Instant>) {
         let cached = self.cached.read().unwrap_or_else(|p| p.into_inner());
         (cached.keys.clone(), cached.fetched_at, cached.attempted_at)
     }
@@ -91,10 +102,20 @@ impl JwksCache {
         attempted_at.is_none_or(|at| self.age(at) >= self.min_refetch_interval)
     }
 
-    /// The current keys, fetched on first use and again when older than the maximum age. If a
-    /// refresh of old keys fails, the old keys stay in use (they were valid a moment ago) and the
-    /// next attempt waits for the minimum interval.
+    /// The current signing keys, fetched on first use and again when older than the maximum age.
+    /// If a refresh of old keys fails, the old keys stay in use (they were valid a moment ago)
+    /// and the next attempt waits for the minimum interval.
     pub async fn keys(&self) -> Result<Arc<KeySet>, Error> {
+        Ok(self.current().await?.verification)
+    }
+
+    /// The current keys as the provider publishes them (for `jwks_uri_enc`: the keys to encrypt
+    /// to), fetched and refetched by the same rules as [`JwksCache::keys`].
+    pub async fn published_keys(&self) -> Result<Arc<Vec<Jwk>>, Error> {
+        Ok(self.current().await?.published)
+    }
+
+    async fn current(&self) -> Result<Keys, Error> {
         let (keys, fetched_at, _) = self.snapshot();
         match fetched_at {
             Some(at) if self.age(at) < self.max_age => Ok(keys),
@@ -130,17 +151,17 @@ impl JwksCache {
         let (keys, _, attempted_at) = self.snapshot();
         // A concurrent caller may have fetched while we waited for the lock.
         if let Some(kid) = kid
-            && keys.contains_kid(kid)
+            && keys.verification.contains_kid(kid)
         {
-            return Ok(Some(keys));
+            return Ok(Some(keys.verification));
         }
         if !self.may_fetch(attempted_at) {
             return Ok(None);
         }
-        self.fetch().await.map(Some)
+        Ok(Some(self.fetch().await?.verification))
     }
 
-    async fn fetch(&self) -> Result<Arc<KeySet>, Error> {
+    async fn fetch(&self) -> Result<Keys, Error> {
         let now = self.clock.instant();
         self.cached
             .write()
@@ -161,7 +182,15 @@ impl JwksCache {
                 body: response.body_excerpt(),
             });
         }
-        let keys = Arc::new(KeySet::from_json(&response.body)?);
+        let jwks: Jwks =
+            serde_json::from_slice(&response.body).map_err(|e| Error::MalformedResponse {
+                what: "JWKS",
+                detail: e.to_string(),
+            })?;
+        let keys = Keys {
+            verification: Arc::new(KeySet::from_jwks(&jwks)),
+            published: Arc::new(jwks.keys),
+        };
         let mut cached = self.cached.write().unwrap_or_else(|p| p.into_inner());
         cached.keys = keys.clone();
         cached.fetched_at = Some(now);

@@ -15,7 +15,7 @@ use bankid_oidc_testkit::id_token::{ACCESS_TOKEN, NONCE, bankid_claims, with};
 use bankid_oidc_testkit::test_key::{TestKey, jwks};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -29,6 +29,11 @@ struct Provider {
     signer: Mutex<Arc<TestKey>>,
     discovery_fetches: AtomicUsize,
     jwks_fetches: AtomicUsize,
+    enc_jwks_fetches: AtomicUsize,
+    /// The status `jwks_uri_enc` answers with (200 but for the failed-refresh test).
+    enc_jwks_status: Mutex<StatusCode>,
+    /// Whether `jwks_uri_enc` publishes a key too long for a 1 KiB body cap.
+    long_enc_key: AtomicBool,
     token_requests: AtomicUsize,
     /// The nonce of the current authorization request, put into the next ID token.
     nonce: Mutex<String>,
@@ -70,6 +75,7 @@ async fn discovery(State(p): State<Arc<Provider>>) -> Json<Value> {
         "token_endpoint": format!("{}/token", p.issuer),
         "userinfo_endpoint": format!("{}/userinfo", p.issuer),
         "jwks_uri": format!("{}/certs", p.issuer),
+        "jwks_uri_enc": format!("{}/certs-enc", p.issuer),
         "id_token_signing_alg_values_supported": ["ES256"],
         "authorization_response_iss_parameter_supported": true,
         "code_challenge_methods_supported": ["S256"],
@@ -81,6 +87,25 @@ async fn certs(State(p): State<Arc<Provider>>) -> Json<Value> {
     let keys = p.keys.lock().unwrap().clone();
     let refs: Vec<&TestKey> = keys.iter().map(|k| k.as_ref()).collect();
     Json(serde_json::to_value(jwks(&refs)).unwrap())
+}
+
+async fn certs_enc(State(p): State<Arc<Provider>>) -> Response {
+    let fetch = p.enc_jwks_fetches.fetch_add(1, Ordering::SeqCst) + 1;
+    let status = *p.enc_jwks_status.lock().unwrap();
+    if status != StatusCode::OK {
+        return status.into_response();
+    }
+    let n = if p.long_enc_key.load(Ordering::SeqCst) {
+        "A".repeat(4096)
+    } else {
+        "sXch".into()
+    };
+    // Each fetch publishes a key named after it, so a test sees which fetch it holds.
+    Json(json!({"keys": [{
+        "kty": "RSA", "use": "enc", "alg": "RSA-OAEP-256", "kid": format!("enc-{fetch}"),
+        "n": n, "e": "AQAB",
+    }]}))
+    .into_response()
 }
 
 async fn token(
@@ -150,12 +175,16 @@ async fn start() -> Arc<Provider> {
         signer: Mutex::new(key),
         discovery_fetches: AtomicUsize::new(0),
         jwks_fetches: AtomicUsize::new(0),
+        enc_jwks_fetches: AtomicUsize::new(0),
+        enc_jwks_status: Mutex::new(StatusCode::OK),
+        long_enc_key: AtomicBool::new(false),
         token_requests: AtomicUsize::new(0),
         nonce: Mutex::new(NONCE.into()),
     });
     let app = Router::new()
         .route("/realm/.well-known/openid-configuration", get(discovery))
         .route("/realm/certs", get(certs))
+        .route("/realm/certs-enc", get(certs_enc))
         .route("/realm/token", post(token))
         .route("/realm/userinfo", get(userinfo))
         .with_state(provider.clone());
@@ -280,6 +309,87 @@ async fn concurrent_logins_after_a_rotation_share_one_refetch() {
         task.await.unwrap().unwrap();
     }
     assert_eq!(p.jwks_fetches.load(Ordering::SeqCst), 2);
+}
+
+/// The `kid` of the one key `jwks_uri_enc` published when `keys` were fetched.
+fn enc_kid(keys: &[bankid_oidc_core::jwk::Jwk]) -> &str {
+    keys[0].kid.as_deref().unwrap()
+}
+
+#[tokio::test]
+async fn encryption_keys_are_cached_and_refetched_by_the_signing_keys_rules() {
+    let p = start().await;
+    let clock = Arc::new(ManualClock::new());
+    let client = Client::builder(&p.issuer, "merchant")
+        .jwks_max_age(Duration::from_secs(3600))
+        .jwks_min_refetch_interval(Duration::from_secs(30))
+        // Discovery refreshes more often than keys age: the warm cache survives them.
+        .discovery_lifetime(Duration::from_secs(600))
+        .clock(clock.clone())
+        .discover()
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        assert_eq!(enc_kid(&client.encryption_keys().await.unwrap()), "enc-1");
+    }
+    assert_eq!(p.enc_jwks_fetches.load(Ordering::SeqCst), 1, "cached");
+
+    clock.advance(Duration::from_secs(3599));
+    assert_eq!(enc_kid(&client.encryption_keys().await.unwrap()), "enc-1");
+    assert_eq!(
+        p.enc_jwks_fetches.load(Ordering::SeqCst),
+        1,
+        "younger than the max age"
+    );
+    assert!(
+        p.discovery_fetches.load(Ordering::SeqCst) > 1,
+        "discovery was refreshed"
+    );
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(enc_kid(&client.encryption_keys().await.unwrap()), "enc-2");
+    assert_eq!(
+        p.enc_jwks_fetches.load(Ordering::SeqCst),
+        2,
+        "the max age has passed"
+    );
+
+    // A failed refresh keeps the old keys, and the next try waits for the minimum interval.
+    *p.enc_jwks_status.lock().unwrap() = StatusCode::INTERNAL_SERVER_ERROR;
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(enc_kid(&client.encryption_keys().await.unwrap()), "enc-2");
+    assert_eq!(p.enc_jwks_fetches.load(Ordering::SeqCst), 3);
+    *p.enc_jwks_status.lock().unwrap() = StatusCode::OK;
+    clock.advance(Duration::from_secs(29));
+    assert_eq!(enc_kid(&client.encryption_keys().await.unwrap()), "enc-2");
+    assert_eq!(
+        p.enc_jwks_fetches.load(Ordering::SeqCst),
+        3,
+        "29 s after the failed refresh: still held back"
+    );
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(enc_kid(&client.encryption_keys().await.unwrap()), "enc-4");
+    assert_eq!(
+        p.enc_jwks_fetches.load(Ordering::SeqCst),
+        4,
+        "the interval has passed"
+    );
+
+    // The signing keys are the other instance: none of this fetched them.
+    assert_eq!(p.jwks_fetches.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn encryption_keys_are_read_under_the_body_cap() {
+    let p = start().await;
+    // The discovery document fits in 1 KiB; the key set with a long modulus does not.
+    let client = Client::builder(&p.issuer, "merchant")
+        .max_response_size(1024)
+        .discover()
+        .await
+        .unwrap();
+    p.long_enc_key.store(true, Ordering::SeqCst);
+    let err = client.encryption_keys().await.unwrap_err();
+    assert!(matches!(err, Error::ResponseTooLarge { .. }), "{err}");
 }
 
 #[tokio::test]
