@@ -70,11 +70,15 @@ pub(super) async fn fetch_provider(
         let algs: Vec<&str> = algs.iter().map(String::as_str).collect();
         verifier = verifier.allowed_algs(&algs)?;
     }
-    let previous_jwks = previous.map(|p| &p.jwks);
-    let previous_enc = previous.and_then(|p| p.enc_jwks.as_ref());
-    let jwks = key_cache(http, config, &metadata.jwks_uri, previous_jwks);
-    let enc_jwks =
-        (metadata.jwks_uri_enc.as_deref()).map(|uri| key_cache(http, config, uri, previous_enc));
+    let jwks = key_cache(http, config, &metadata.jwks_uri, previous.map(|p| &p.jwks));
+    let enc_jwks = metadata.jwks_uri_enc.as_deref().map(|uri| {
+        key_cache(
+            http,
+            config,
+            uri,
+            previous.and_then(|p| p.enc_jwks.as_ref()),
+        )
+    });
     Ok(Provider {
         metadata: Arc::new(metadata),
         verifier,
