@@ -299,3 +299,40 @@ async fn token_rejects_an_unknown_code() {
     .await;
     assert_eq!(error, "invalid_grant");
 }
+
+#[tokio::test]
+async fn a_grant_type_another_issuer_serves_is_unsupported_here_even_for_a_client_registered_for_it()
+ {
+    use bankid_oidc_core::grant_type::GrantType;
+    use bankid_oidc_server::store::ClientStore;
+    let tp = TestProvider::start().await;
+    // A client registered for CIBA (the BankID with biometrics issuer's grant type).
+    let mut client = tp.store.client(CLIENT_ID).await.unwrap().unwrap();
+    client.grant_types.push(GrantType::Ciba);
+    tp.store.update_client(&client).await.unwrap();
+    tp.advance(1); // past the one-second client cache
+    let response = reqwest::Client::new()
+        .post(tp.token_endpoint())
+        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .form(&[
+            ("grant_type", GrantType::Ciba.as_str()),
+            ("auth_req_id", "a"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (error, description) = oauth_error(response, StatusCode::BAD_REQUEST).await;
+    assert_eq!(error, "unsupported_grant_type");
+    assert_eq!(
+        description,
+        "grant_type: 'urn:openid:params:grant-type:ciba' is not supported \
+         (authorization_code, refresh_token, client_credentials)"
+    );
+    // The realm's discovery does not offer it either.
+    assert!(
+        !tp.meta
+            .grant_types_supported
+            .iter()
+            .any(|g| g == GrantType::Ciba.as_str())
+    );
+}

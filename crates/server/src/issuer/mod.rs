@@ -139,9 +139,4 @@ impl Issuers {
     pub fn primary(&self) -> &Arc<Issuer> {
         &self.all[0]
     }
-
-    /// The issuer with id `id`, the primary one for the empty id of older records.
-    pub fn by_id(&self, id: &str) -> Option<&Arc<Issuer>> {
-        self.all.iter().find(|i| i.made(id))
-    }
 }

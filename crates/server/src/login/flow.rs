@@ -136,10 +136,6 @@ impl ActiveFlow {
         &self.flow.request
     }
 
-    pub fn issuer(&self) -> &Arc<Issuer> {
-        &self.issuer
-    }
-
     /// Where the page's forms post: the flow's address, with the sealed flow while the store
     /// does not keep it.
     pub fn action(&self) -> String {
@@ -431,7 +427,13 @@ async fn step_secret(
     given: Option<&str>,
     which: Secret,
 ) -> Result<Outcome, StoreError> {
-    let Some(user) = flow_user(p, active).await? else {
+    let Some(user_id) = active.flow.user_id.clone() else {
+        return Ok(Outcome::Retry(Some(Notice::UnknownUser)));
+    };
+    // Whether a wrong secret of this user was on its way to the store before the read below,
+    // which is the store's (not the one-second cache's): see `super::verdicts`.
+    let marked_before = p.pending_failures.any(&user_id);
+    let Some(user) = p.store.user(&user_id).await? else {
         return Ok(Outcome::Retry(Some(Notice::UnknownUser)));
     };
     let now = p.now();
@@ -469,9 +471,9 @@ async fn step_secret(
     // secret, clears the count. With no failure stored or on its way, nothing can come before
     // it, and it needs no write of its own (see `super::verdicts`).
     let last = matches!(which, Secret::Password);
-    let clean = |u: &User| u.failed_attempts == 0 && u.locked_until.is_none();
-    let unordered = !p.pending_failures.any(&user.id)
-        && p.store.user(&user.id).await?.as_ref().is_some_and(clean)
+    let unordered = !marked_before
+        && user.failed_attempts == 0
+        && user.locked_until.is_none()
         && !p.pending_failures.any(&user.id);
     if !unordered {
         let accepted = p.store.accept_login_secret(&user.id, now, last).await?;
@@ -547,13 +549,6 @@ fn birth_ddmmyy(user: &User) -> Option<String> {
             &user.birthdate[2..4]
         )
     })
-}
-
-async fn flow_user(p: &Provider, active: &ActiveFlow) -> Result<Option<Arc<User>>, StoreError> {
-    match &active.flow.user_id {
-        Some(id) => p.user(id).await,
-        None => Ok(None),
-    }
 }
 
 /// Ends the flow and sends an error to the client.

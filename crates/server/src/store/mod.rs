@@ -385,7 +385,6 @@ pub trait UserStore: Send + Sync {
         now: i64,
         clear_all: bool,
     ) -> StoreResult<bool>;
-    async fn reset_login_failures(&self, user_id: &str) -> StoreResult<()>;
 }
 
 #[async_trait]

@@ -143,19 +143,4 @@ impl UserStore for SqliteStore {
         })
         .await
     }
-
-    async fn reset_login_failures(&self, user_id: &str) -> StoreResult<()> {
-        let user_id = user_id.to_owned();
-        self.write(move |conn| reset_failures(conn, &user_id)).await
-    }
-}
-
-/// A successful login clears the user's failure count; a no-op when there is none.
-pub(super) fn reset_failures(conn: &rusqlite::Connection, user_id: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "UPDATE users SET failed_attempts = 0, locked_until = NULL
-         WHERE id = ? AND (failed_attempts != 0 OR locked_until IS NOT NULL)",
-    )?
-    .execute([user_id])?;
-    Ok(())
 }
