@@ -289,21 +289,13 @@ impl DecryptionKey {
             .map_err(|_| JweError::Key("RSA public key export failed"))?;
         let public = rsa::PublicKey::from_der(spki.as_ref())
             .map_err(|_| JweError::Key("RSA public key export failed"))?;
-        let jwk = Jwk {
-            kty: "RSA".into(),
-            kid: Some(kid.clone()),
-            use_: Some("enc".into()),
-            alg: Some(KeyManagement::RsaOaep256.name().into()),
-            crv: None,
-            x: None,
-            y: None,
-            n: Some(b64::encode(
-                public.modulus().big_endian_without_leading_zero(),
-            )),
-            e: Some(b64::encode(
-                public.exponent().big_endian_without_leading_zero(),
-            )),
-        };
+        let jwk = Jwk::rsa(
+            &kid,
+            "enc",
+            Some(KeyManagement::RsaOaep256.name()),
+            public.modulus().big_endian_without_leading_zero(),
+            public.exponent().big_endian_without_leading_zero(),
+        );
         Ok(DecryptionKey {
             kid,
             secret: Secret::Rsa(key),

@@ -43,6 +43,22 @@ impl Jwk {
             e: None,
         })
     }
+
+    /// The public JWK of an RSA key from its modulus and public exponent (big-endian, without
+    /// leading zeros), for use `use_` (`sig` or `enc`).
+    pub fn rsa(kid: &str, use_: &str, alg: Option<&str>, modulus: &[u8], exponent: &[u8]) -> Jwk {
+        Jwk {
+            kty: "RSA".into(),
+            kid: Some(kid.into()),
+            use_: Some(use_.into()),
+            alg: alg.map(str::to_owned),
+            crv: None,
+            x: None,
+            y: None,
+            n: Some(crate::b64::encode(modulus)),
+            e: Some(crate::b64::encode(exponent)),
+        }
+    }
 }
 
 /// A JWK Set.

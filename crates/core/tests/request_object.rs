@@ -38,21 +38,13 @@ fn client() -> &'static ClientKeys {
             Jwk::p256_from_uncompressed_point("ec-1", ec.public_key().as_ref()).unwrap();
         ec_jwk.alg = None;
         let public = rsa.public_key();
-        let rsa_jwk = Jwk {
-            kty: "RSA".into(),
-            kid: Some("rsa-1".into()),
-            use_: Some("sig".into()),
-            alg: None,
-            crv: None,
-            x: None,
-            y: None,
-            n: Some(b64::encode(
-                public.modulus().big_endian_without_leading_zero(),
-            )),
-            e: Some(b64::encode(
-                public.exponent().big_endian_without_leading_zero(),
-            )),
-        };
+        let rsa_jwk = Jwk::rsa(
+            "rsa-1",
+            "sig",
+            None,
+            public.modulus().big_endian_without_leading_zero(),
+            public.exponent().big_endian_without_leading_zero(),
+        );
         let enc_only = Jwk {
             use_: Some("enc".into()),
             kid: Some("enc-1".into()),

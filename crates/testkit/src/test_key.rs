@@ -48,21 +48,13 @@ impl TestKey {
             }
             Signer::Rsa(pair) => {
                 let public = pair.public_key();
-                Jwk {
-                    kty: "RSA".into(),
-                    kid: Some(self.kid.clone()),
-                    use_: Some("sig".into()),
-                    alg: Some(self.alg.into()),
-                    crv: None,
-                    x: None,
-                    y: None,
-                    n: Some(b64::encode(
-                        public.modulus().big_endian_without_leading_zero(),
-                    )),
-                    e: Some(b64::encode(
-                        public.exponent().big_endian_without_leading_zero(),
-                    )),
-                }
+                Jwk::rsa(
+                    &self.kid,
+                    "sig",
+                    Some(self.alg),
+                    public.modulus().big_endian_without_leading_zero(),
+                    public.exponent().big_endian_without_leading_zero(),
+                )
             }
         }
     }
