@@ -33,6 +33,13 @@ pub struct Config {
     pub key_lead_time: i64,
     /// Enables the test-control endpoints (rotate keys now, move the clock).
     pub test_controls: bool,
+    /// Seconds a request to the emulated BankID app waits for its user's answer.
+    pub app_timeout: i64,
+    /// Longest `exp - iat` of a registered permission (BankID: "a few minutes").
+    pub permission_max_lifetime: i64,
+    /// Seconds a payment permission's nonce is remembered per client (never accepted twice
+    /// meanwhile).
+    pub permission_nonce_keep: i64,
 }
 
 impl Config {
@@ -53,6 +60,9 @@ impl Config {
             key_rotation_interval: None,
             key_lead_time: 3600,
             test_controls: false,
+            app_timeout: 120,
+            permission_max_lifetime: 600,
+            permission_nonce_keep: 30 * 24 * 3600,
         };
         config.validate()?;
         Ok(config)
@@ -88,6 +98,9 @@ impl Config {
             ("lockout", self.lockout_seconds),
             ("login failures before lockout", self.max_login_failures),
             ("offline refresh token lifetime", self.offline_refresh_ttl),
+            ("app timeout", self.app_timeout),
+            ("permission lifetime", self.permission_max_lifetime),
+            ("permission nonce memory", self.permission_nonce_keep),
             (
                 "client assertion lifetime",
                 self.client_assertion_max_lifetime,
@@ -109,6 +122,11 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The BankID with biometrics issuer: `{public_url}/bis` (ours; BankID's is another host).
+    pub fn bis_issuer(&self) -> String {
+        format!("{}/bis", self.public_url.as_str().trim_end_matches('/'))
     }
 
     /// The key rotation policy: old keys stay published for the longest token lifetime plus a

@@ -5,6 +5,7 @@
 //! keyring, and respond; they hold no SQL and no crypto. `grants` holds the token endpoint's grant
 //! types, `login` the user-facing pages.
 
+pub mod app;
 pub mod authorization;
 pub mod bearer;
 pub mod client_assertion;

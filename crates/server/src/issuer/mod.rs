@@ -4,10 +4,11 @@
 //! authorization request, login flow, grant, code, refresh token and access token carries the
 //! issuer that made it: one issuer never accepts another's.
 //!
-//! The realm issuer (`/auth/realms/{realm}`, Keycloak-style paths, [`realm`]) is the only kind
-//! today; a provider may serve several realms. The BankID with biometrics issuer (`/bis`)
-//! joins as a second kind with its own discovery.
+//! Two kinds: the realm issuer (`/auth/realms/{realm}`, Keycloak-style paths, [`realm`]), of
+//! which a provider may serve several, and the BankID with biometrics issuer (`/bis`, [`bis`]),
+//! with its own discovery, permissions API and app.
 
+pub mod bis;
 pub mod realm;
 
 use crate::config::Config;
@@ -19,6 +20,8 @@ use std::sync::Arc;
 pub enum IssuerKind {
     /// BankID OIDC (Keycloak realm).
     Realm,
+    /// BankID with biometrics.
+    Bis,
 }
 
 /// The endpoints an issuer may serve. Only discovery publishes their paths.
@@ -73,10 +76,29 @@ impl Issuer {
         }
     }
 
+    fn bis(config: &Config) -> Issuer {
+        let issuer = config.bis_issuer();
+        let path = url::Url::parse(&issuer)
+            .map(|u| u.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
+        let discovery = bis::discovery(&issuer);
+        Issuer {
+            id: BIS_ID.into(),
+            kind: IssuerKind::Bis,
+            discovery_json: serde_json::to_string(&discovery)
+                .expect("metadata serializes")
+                .into(),
+            issuer,
+            path,
+            primary: false,
+        }
+    }
+
     /// The grant types its token endpoint serves.
     pub fn grant_types(&self) -> &'static [GrantType] {
         match self.kind {
             IssuerKind::Realm => realm::GRANT_TYPES,
+            IssuerKind::Bis => bis::GRANT_TYPES,
         }
     }
 
@@ -84,12 +106,14 @@ impl Issuer {
     pub fn endpoints(&self) -> &'static [Endpoint] {
         match self.kind {
             IssuerKind::Realm => realm::ENDPOINTS,
+            IssuerKind::Bis => bis::ENDPOINTS,
         }
     }
 
     fn endpoint_path(&self, endpoint: Endpoint) -> &'static str {
         match self.kind {
             IssuerKind::Realm => realm::path(endpoint),
+            IssuerKind::Bis => bis::path(endpoint),
         }
     }
 
@@ -114,7 +138,11 @@ impl Issuer {
     }
 }
 
-/// Every issuer of the provider, in configuration order; the first is the primary one.
+/// The id of the BankID with biometrics issuer, kept with what it makes.
+pub const BIS_ID: &str = "bis";
+
+/// Every issuer of the provider: the realms in configuration order (the first is the primary
+/// one), then the BankID with biometrics issuer.
 #[derive(Debug)]
 pub struct Issuers {
     all: Vec<Arc<Issuer>>,
@@ -122,12 +150,13 @@ pub struct Issuers {
 
 impl Issuers {
     pub fn new(config: &Config) -> Issuers {
-        let all = config
+        let mut all: Vec<Arc<Issuer>> = config
             .realms
             .iter()
             .enumerate()
             .map(|(i, name)| Arc::new(Issuer::realm(config, name, i == 0)))
             .collect();
+        all.push(Arc::new(Issuer::bis(config)));
         Issuers { all }
     }
 
@@ -138,5 +167,13 @@ impl Issuers {
     /// The primary issuer: the first realm.
     pub fn primary(&self) -> &Arc<Issuer> {
         &self.all[0]
+    }
+
+    /// The BankID with biometrics issuer.
+    pub fn bis(&self) -> &Arc<Issuer> {
+        self.all
+            .iter()
+            .find(|i| i.kind == IssuerKind::Bis)
+            .expect("the BIS issuer is always served")
     }
 }

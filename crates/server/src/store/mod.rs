@@ -4,11 +4,13 @@
 //!
 //! One-time things are consumed with a single conditional write ([`CodeStore::redeem_code`]).
 
+pub mod biometrics;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod flows;
 mod sqlite;
 
+pub use biometrics::*;
 pub use flows::MemoryFlows;
 pub use sqlite::SqliteStore;
 
@@ -615,6 +617,8 @@ pub trait Store:
     + EncryptionKeyStore
     + Housekeeping
     + SecretStore
+    + PermissionStore
+    + AppRequestStore
     + Send
     + Sync
     + 'static
@@ -634,6 +638,8 @@ impl<T> Store for T where
         + EncryptionKeyStore
         + Housekeeping
         + SecretStore
+        + PermissionStore
+        + AppRequestStore
         + Send
         + Sync
         + 'static

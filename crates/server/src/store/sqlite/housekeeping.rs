@@ -7,7 +7,7 @@ use rusqlite::params;
 
 /// (table, whether its rows are kept `keep` seconds past expiry), children before the grants
 /// they hang on.
-const EXPIRING: [(&str, bool); 8] = [
+const EXPIRING: [(&str, bool); 11] = [
     ("sessions", false),
     ("pushed_requests", true),
     ("authorization_codes", true),
@@ -16,6 +16,10 @@ const EXPIRING: [(&str, bool); 8] = [
     ("client_assertion_jtis", false),
     ("request_object_jtis", false),
     ("revoked_machine_tokens", false),
+    // A permission and its app request stay a day past their end, so the grant can be read.
+    ("permissions", true),
+    ("app_requests", true),
+    ("permission_nonces", false),
 ];
 
 /// Rows one housekeeping write deletes at most: the writer serves logins between two of them.

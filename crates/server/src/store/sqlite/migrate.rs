@@ -33,6 +33,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../../migrations/sqlite/0006_issuers.sql"),
     ),
+    (
+        7,
+        include_str!("../../../migrations/sqlite/0007_biometrics.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -17,6 +17,7 @@
 //! every statement over a channel, two thread hand-offs per statement, which cost more CPU than
 //! the rest of a login together (BENCHMARKS.md, "What bounds each scenario").
 
+mod biometrics;
 mod clients;
 mod codes;
 mod encryption_keys;

@@ -546,3 +546,189 @@ async fn the_writer_commits_durable_writes_with_synchronous_full() {
         .unwrap();
     assert_eq!(level, 2, "FULL");
 }
+
+fn permission(id: &str, client_id: &str, nonce: Option<&str>) -> Permission {
+    Permission {
+        id: id.into(),
+        client_id: client_id.into(),
+        type_: "payment.v1".into(),
+        loa: "sub".into(),
+        permission: "e30".into(),
+        digest: "digest".into(),
+        nonce: nonce.map(str::to_owned),
+        intents: vec!["iframe".into()],
+        login_hint_nnin: None,
+        acr_values: vec![],
+        binding_message: "Farlig frakk".into(),
+        iat: 100,
+        expires_at: 700,
+        created_at: 100,
+        token_used_at: None,
+        app_request_id: None,
+        grant_jwt: None,
+    }
+}
+
+#[tokio::test]
+async fn a_payment_nonce_is_accepted_once_per_client_and_a_refused_permission_stores_nothing() {
+    let store = SqliteStore::temporary().await.unwrap();
+    let first = permission("p1", "shop", Some("n1"));
+    assert!(store.add_permission(&first, 1_000).await.unwrap());
+    assert_eq!(store.permission("p1").await.unwrap(), Some(first));
+    assert!(
+        !store
+            .add_permission(&permission("p2", "shop", Some("n1")), 1_000)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.permission("p2").await.unwrap(), None);
+    // Another client's nonces are its own.
+    assert!(
+        store
+            .add_permission(&permission("p3", "other", Some("n1")), 1_000)
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn a_permission_token_is_used_once_by_its_client_before_its_exp() {
+    let store = SqliteStore::temporary().await.unwrap();
+    store
+        .add_permission(&permission("p1", "shop", None), 0)
+        .await
+        .unwrap();
+    store
+        .add_permission(&permission("p2", "shop", None), 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.use_permission("p1", "other", 200).await.unwrap(),
+        PermissionTaken::OtherClient
+    );
+    assert!(matches!(
+        store.use_permission("p1", "shop", 200).await.unwrap(),
+        PermissionTaken::Taken(p) if p.token_used_at == Some(200)
+    ));
+    assert_eq!(
+        store.use_permission("p1", "shop", 201).await.unwrap(),
+        PermissionTaken::Used
+    );
+    assert_eq!(
+        store.use_permission("p2", "shop", 700).await.unwrap(),
+        PermissionTaken::Expired
+    );
+    assert_eq!(
+        store.use_permission("nope", "shop", 200).await.unwrap(),
+        PermissionTaken::Unknown
+    );
+}
+
+#[tokio::test]
+async fn the_first_grant_kept_is_the_one_every_reader_gets() {
+    let store = SqliteStore::temporary().await.unwrap();
+    store
+        .add_permission(&permission("p1", "shop", None), 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.keep_grant("p1", "first").await.unwrap().as_deref(),
+        Some("first")
+    );
+    assert_eq!(
+        store.keep_grant("p1", "second").await.unwrap().as_deref(),
+        Some("first")
+    );
+    assert_eq!(store.keep_grant("nope", "x").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn an_app_request_is_answered_once_only_by_its_user_while_pending() {
+    let store = SqliteStore::temporary().await.unwrap();
+    let u = user("01017012345");
+    store.add_user(&u).await.unwrap();
+    let request = |id: &str, script: Option<(AppScript, i64)>| AppRequest {
+        id: id.into(),
+        user_id: u.id.clone(),
+        client_id: "shop".into(),
+        client_name: "Shop".into(),
+        binding_message: "Farlig frakk".into(),
+        permission_id: None,
+        content: "{\"kind\":\"login\"}".into(),
+        created_at: 100,
+        expires_at: 220,
+        answer: None,
+        answered_at: None,
+        script,
+    };
+    for r in [
+        request("a", None),
+        request("b", None),
+        request("c", Some((AppScript::Deny, 110))),
+    ] {
+        store.create_app_request(&r).await.unwrap();
+    }
+    assert!(
+        !store
+            .answer_app_request("a", "someone else", AppAnswer::Approved, 150)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .answer_app_request("a", &u.id, AppAnswer::Approved, 150)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .answer_app_request("a", &u.id, AppAnswer::Denied, 151)
+            .await
+            .unwrap(),
+        "an answered request cannot be answered again"
+    );
+    assert!(
+        !store
+            .answer_app_request("b", &u.id, AppAnswer::Approved, 220)
+            .await
+            .unwrap(),
+        "an expired request cannot be answered"
+    );
+    assert!(
+        !store
+            .answer_app_request("c", &u.id, AppAnswer::Approved, 110)
+            .await
+            .unwrap(),
+        "a scripted answer in effect stands"
+    );
+    let a = store.app_request("a").await.unwrap().unwrap();
+    assert_eq!(a.status(500), AppStatus::Approved);
+    let c = store.app_request("c").await.unwrap().unwrap();
+    assert_eq!(c.status(110), AppStatus::Denied);
+    assert_eq!(store.app_requests_of(&u.id, 150).await.unwrap().len(), 3);
+    assert!(store.app_requests_of(&u.id, 220).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_scripted_answer_is_set_replaced_cleared_and_goes_with_its_user() {
+    let store = SqliteStore::temporary().await.unwrap();
+    let u = user("01017012345");
+    store.add_user(&u).await.unwrap();
+    let deny = AppScripted {
+        answer: AppScript::Deny,
+        delay: 2,
+    };
+    assert!(!store.set_app_script("nobody", Some(deny)).await.unwrap());
+    assert!(store.set_app_script(&u.id, Some(deny)).await.unwrap());
+    let approve = AppScripted {
+        answer: AppScript::Approve,
+        delay: 0,
+    };
+    assert!(store.set_app_script(&u.id, Some(approve)).await.unwrap());
+    assert_eq!(store.app_script(&u.id).await.unwrap(), Some(approve));
+    assert!(store.set_app_script(&u.id, None).await.unwrap());
+    assert_eq!(store.app_script(&u.id).await.unwrap(), None);
+    store.set_app_script(&u.id, Some(deny)).await.unwrap();
+    assert!(store.remove_user(&u.id, 0).await.unwrap());
+    assert_eq!(store.app_script(&u.id).await.unwrap(), None);
+}

@@ -77,7 +77,11 @@ impl UserStore for SqliteStore {
                 "UPDATE grants SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
             )?
             .execute(params![now, user_id])?;
-            // Sessions go with the user (ON DELETE CASCADE).
+            // Sessions go with the user (ON DELETE CASCADE); so do their app and its script.
+            conn.prepare_cached("DELETE FROM app_requests WHERE user_id = ?")?
+                .execute([&user_id])?;
+            conn.prepare_cached("DELETE FROM app_scripts WHERE user_id = ?")?
+                .execute([&user_id])?;
             let removed = conn
                 .prepare_cached("DELETE FROM users WHERE id = ?")?
                 .execute([&user_id])?;
