@@ -19,6 +19,7 @@ pub mod keys;
 pub mod login;
 pub mod logout;
 pub mod pages;
+pub mod permission_token;
 pub mod record_cache;
 pub mod registration;
 pub mod secret;
