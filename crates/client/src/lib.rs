@@ -150,6 +150,7 @@
 #![warn(missing_debug_implementations)]
 
 pub mod authorization;
+pub mod bis;
 pub mod callback;
 pub mod client;
 pub mod client_auth;
