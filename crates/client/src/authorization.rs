@@ -226,6 +226,7 @@ pub struct AuthorizationRequest {
     redirect_uri: String,
     scopes: Vec<String>,
     login_hint: Option<String>,
+    login_hint_token: Option<String>,
     acr_values: Vec<String>,
     ui_locales: Vec<String>,
     prompt: Vec<String>,
@@ -248,6 +249,7 @@ impl AuthorizationRequest {
             redirect_uri: redirect_uri.to_owned(),
             scopes: vec!["openid".to_owned()],
             login_hint: None,
+            login_hint_token: None,
             acr_values: Vec::new(),
             ui_locales: Vec::new(),
             prompt: Vec::new(),
@@ -288,6 +290,14 @@ impl AuthorizationRequest {
     /// A hint made with [`crate::login_hint`].
     pub fn hint(self, hint: &LoginHint) -> Self {
         self.login_hint(&login_hint::to_text(hint))
+    }
+
+    /// BankID with biometrics: the `permissionToken` of a permission registered upfront
+    /// ([`crate::bis`]), so that the user approves that permission while logging in. Sent as the
+    /// `login_hint_token` parameter (in the URL for [`Self::build`]).
+    pub fn login_hint_token(mut self, permission_token: &str) -> Self {
+        self.login_hint_token = Some(permission_token.to_owned());
+        self
     }
 
     /// A payment for the user to approve (RFC 9396 `payment.v1`, PAR only). Its digest is kept in
@@ -422,6 +432,9 @@ impl AuthorizationRequest {
         if let Some(hint) = &self.login_hint {
             add("login_hint", hint);
         }
+        if let Some(token) = &self.login_hint_token {
+            add("login_hint_token", token);
+        }
         if !self.acr_values.is_empty() {
             add("acr_values", &self.acr_values.join(" "));
         }
@@ -487,6 +500,7 @@ const OWNED_PARAMS: &[&str] = &[
     "code_challenge",
     "code_challenge_method",
     "login_hint",
+    "login_hint_token",
     "acr_values",
     "ui_locales",
     "prompt",
@@ -551,6 +565,8 @@ mod tests {
             .api_version(4)
             .response_mode(ResponseMode::FormPost)
             .id_token_hint("a.b.c")
+            .login_hint_token("permission.token.jwt")
+            .param("login_hint_token", "attacker-chosen")
             .param("state", "attacker-chosen")
             .param("claims_locales", "nb")
             .build()
@@ -563,6 +579,7 @@ mod tests {
         assert_eq!(q["api_version"], "4");
         assert_eq!(q["response_mode"], "form_post");
         assert_eq!(q["id_token_hint"], "a.b.c");
+        assert_eq!(q["login_hint_token"], "permission.token.jwt");
         assert_eq!(q["claims_locales"], "nb");
         assert_eq!(
             q["state"], redirect.pending.state,

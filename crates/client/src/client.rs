@@ -6,6 +6,7 @@
 //! the settings, and `provider.rs` the discovery document with the key caches built from it.
 
 mod authorization;
+mod bis;
 mod builder;
 mod callback;
 mod id_token;

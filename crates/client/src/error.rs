@@ -244,6 +244,24 @@ pub enum Error {
         found: Option<String>,
     },
 
+    // --- BankID with biometrics: permissions and grants -------------------------------------
+    #[error("invalid permission request: {0}")]
+    InvalidPermission(String),
+    #[error(
+        "the permission was not granted: {0}; show the user that the approval failed and start over with a new permission"
+    )]
+    GrantRefused(ProviderError),
+    #[error("the permission {id} was not granted before the deadline; treat it as not approved")]
+    GrantTimeout { id: String },
+    #[error(
+        "the grant's {claim} {found:?} is not the expected {expected:?}; the grant is not for this permission, do not act on it"
+    )]
+    GrantClaimMismatch {
+        claim: &'static str,
+        expected: String,
+        found: String,
+    },
+
     // --- the NNIN consent flow (seed 001) -------------------------------------------------
     #[error("the merchant's NNIN consent store failed: {0}")]
     ConsentStore(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -270,7 +288,9 @@ impl Error {
     /// errors).
     pub fn provider_error(&self) -> Option<&ProviderError> {
         match self {
-            Error::Authorization(error) | Error::Endpoint { error, .. } => Some(error),
+            Error::Authorization(error)
+            | Error::Endpoint { error, .. }
+            | Error::GrantRefused(error) => Some(error),
             _ => None,
         }
     }

@@ -95,6 +95,24 @@ pub(crate) async fn post_form(
     read(&request.url, builder.send().await, max_body).await
 }
 
+/// A JSON POST with a bearer token (the permissions API), sent like a form: a body the HTTP
+/// client cannot replay to a redirect's target.
+pub(crate) async fn post_json(
+    http: &reqwest::Client,
+    url: &str,
+    bearer: &str,
+    body: String,
+    max_body: usize,
+) -> Result<HttpResponse, Error> {
+    let builder = http
+        .post(url)
+        .header(ACCEPT, "application/json")
+        .header(CONTENT_TYPE, "application/json")
+        .header(AUTHORIZATION, format!("Bearer {bearer}"))
+        .body(reqwest::Body::wrap(body));
+    read(url, builder.send().await, max_body).await
+}
+
 async fn read(
     url: &str,
     sent: Result<reqwest::Response, reqwest::Error>,

@@ -105,6 +105,9 @@
 //!   `payment.v1` statements, and `handle_callback` checks the ID token's `permission_digest`.
 //! - [`nnin_consent`] is seed 001's NNIN consent flow, with the merchant's
 //!   [`NninConsentStore`].
+//! - [`bis`] is BankID with biometrics' permissions API (seed 004): permissions registered
+//!   upfront ([`Client::register_permission`]), the login with their `login_hint_token`, and the
+//!   grant polled for and verified against the grant keys ([`Client::poll_grant`]).
 //!
 //! # Time
 //!
@@ -150,6 +153,7 @@
 #![warn(missing_debug_implementations)]
 
 pub mod authorization;
+pub mod bis;
 pub mod callback;
 pub mod client;
 pub mod client_auth;

@@ -6,12 +6,12 @@
 use crate::id_token::{ACCESS_TOKEN, CLIENT_ID, NONCE, bankid_claims, with};
 use crate::test_key::{TestKey, jwks};
 use axum::Router;
-use axum::extract::{Form, State};
+use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -23,6 +23,21 @@ pub fn now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
+}
+
+/// The permission id the fake's permissions endpoint registers.
+pub const PERMISSION_ID: &str =
+    "1.BY.MEKrA-00GVtmvWOCDYQko_fSg93LO5n2rBnlj-X4MQg.BiDEl_CgfakqahcXjLrFet_GGpEkR_W8D-RK4hORBO0";
+
+/// One answer of the grant endpoint, in the order a test scripts them.
+#[derive(Clone)]
+pub enum GrantStep {
+    /// 404: not granted yet.
+    NotYet,
+    /// This status and JSON error.
+    Json(StatusCode, Value),
+    /// 200 `application/jwt`: these claims signed by the grant key.
+    Grant(Value),
 }
 
 /// How one endpoint misbehaves.
@@ -50,6 +65,13 @@ pub struct TestProvider {
     pub token_requests: AtomicUsize,
     /// The Content-Length header of each token request (`None`: sent chunked).
     pub token_content_lengths: Mutex<Vec<Option<String>>>,
+    /// BIS: the key that signs grants (published at `/grant-certs`).
+    pub grant_key: TestKey,
+    /// BIS: the answers of the grant endpoint still to give; 404 once they run out.
+    pub grant_steps: Mutex<VecDeque<GrantStep>>,
+    pub grant_polls: AtomicUsize,
+    /// BIS: the bodies and `Authorization` headers of the permission registrations received.
+    pub permission_requests: Mutex<Vec<(Value, Option<String>)>>,
 }
 
 impl TestProvider {
@@ -65,6 +87,10 @@ impl TestProvider {
             userinfo_claims: Mutex::default(),
             token_requests: AtomicUsize::new(0),
             token_content_lengths: Mutex::default(),
+            grant_key: TestKey::es256("grant-key-1"),
+            grant_steps: Mutex::default(),
+            grant_polls: AtomicUsize::new(0),
+            permission_requests: Mutex::default(),
         });
         let app = Router::new()
             .route("/realm/.well-known/openid-configuration", get(discovery))
@@ -74,6 +100,10 @@ impl TestProvider {
             .route("/realm/introspect", post(introspect))
             .route("/realm/revoke", post(revoke))
             .route("/realm/par", post(par))
+            .route("/realm/permissions/", post(register_permission))
+            .route("/realm/permissions/user-exists", post(user_exists))
+            .route("/realm/permissions/{id}/grant", get(grant))
+            .route("/realm/grant-certs", get(grant_certs))
             .with_state(provider.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         provider
@@ -95,6 +125,21 @@ impl TestProvider {
             .lock()
             .unwrap()
             .insert(member.to_owned(), value);
+    }
+
+    /// Publishes the BIS members (`permissions_endpoint`, `jwks_uri_grants`); without them the
+    /// fake is a realm issuer.
+    pub fn publish_bis(&self) {
+        self.publish(
+            "permissions_endpoint",
+            json!(self.endpoint("/permissions/")),
+        );
+        self.publish("jwks_uri_grants", json!(self.endpoint("/grant-certs")));
+    }
+
+    /// Queues answers of the grant endpoint.
+    pub fn script_grant(&self, steps: impl IntoIterator<Item = GrantStep>) {
+        self.grant_steps.lock().unwrap().extend(steps);
     }
 
     /// Sets (or with `Value::Null` removes) a claim of the ID tokens issued from now on.
@@ -240,4 +285,59 @@ async fn par(State(p): State<Arc<TestProvider>>) -> Response {
         ),
     )
         .into_response()
+}
+
+async fn register_permission(
+    State(p): State<Arc<TestProvider>>,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    p.permission_requests
+        .lock()
+        .unwrap()
+        .push((body, authorization));
+    if let Some(answer) = p.answer("/permissions/") {
+        return answer;
+    }
+    (
+        StatusCode::CREATED,
+        axum::Json(json!({
+            "id": PERMISSION_ID,
+            "permissionToken": "permission.token.jwt",
+            "bindingMessage": "Farlig frakk",
+        })),
+    )
+        .into_response()
+}
+
+async fn user_exists(State(p): State<Arc<TestProvider>>) -> Response {
+    if let Some(answer) = p.answer("/permissions/user-exists") {
+        return answer;
+    }
+    axum::Json(json!({"exists": true})).into_response()
+}
+
+async fn grant(State(p): State<Arc<TestProvider>>, Path(id): Path<String>) -> Response {
+    p.grant_polls.fetch_add(1, Ordering::SeqCst);
+    if id != PERMISSION_ID {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let step = p.grant_steps.lock().unwrap().pop_front();
+    match step.unwrap_or(GrantStep::NotYet) {
+        GrantStep::NotYet => StatusCode::NOT_FOUND.into_response(),
+        GrantStep::Json(status, body) => (status, axum::Json(body)).into_response(),
+        GrantStep::Grant(claims) => (
+            [(header::CONTENT_TYPE, "application/jwt")],
+            p.grant_key.sign_claims(&claims),
+        )
+            .into_response(),
+    }
+}
+
+async fn grant_certs(State(p): State<Arc<TestProvider>>) -> Response {
+    axum::Json(serde_json::to_value(jwks(&[&p.grant_key])).unwrap()).into_response()
 }

@@ -23,6 +23,9 @@ pub(super) struct Provider {
     /// The provider's encryption keys (`jwks_uri_enc`), if it publishes any: the same cache as
     /// the signing keys, fetched on first use.
     pub(super) enc_jwks: Option<Arc<JwksCache>>,
+    /// BIS: the keys that sign permission grants (`jwks_uri_grants`), a cache of their own so
+    /// that a grant key never verifies an ID token nor the other way round.
+    pub(super) grant_jwks: Option<Arc<JwksCache>>,
     pub(super) fetched_at: Instant,
 }
 
@@ -63,8 +66,14 @@ pub(super) async fn fetch_provider(
     let mut verifier = IdTokenVerifier::new(&metadata, &config.client_id)?
         .clock_skew(config.clock_skew)
         .require_at_hash(config.require_at_hash);
-    if let Some(loa) = config.min_loa {
-        verifier = verifier.min_loa(loa);
+    // BankID with biometrics is substantial: seeds 002 and 004 ask for LOA=3 in `acr`. The
+    // merchant's own `min_loa` wins.
+    match config.min_loa {
+        Some(loa) => verifier = verifier.min_loa(loa),
+        None if crate::bis::is_bis_issuer(&metadata) => {
+            verifier = verifier.min_loa(crate::bis::BIS_LOA);
+        }
+        None => {}
     }
     if let Some(algs) = &config.allowed_algs {
         let algs: Vec<&str> = algs.iter().map(String::as_str).collect();
@@ -79,11 +88,20 @@ pub(super) async fn fetch_provider(
             previous.and_then(|p| p.enc_jwks.as_ref()),
         )
     });
+    let grant_jwks = metadata.jwks_uri_grants.as_deref().map(|uri| {
+        key_cache(
+            http,
+            config,
+            uri,
+            previous.and_then(|p| p.grant_jwks.as_ref()),
+        )
+    });
     Ok(Provider {
         metadata: Arc::new(metadata),
         verifier,
         jwks,
         enc_jwks,
+        grant_jwks,
         fetched_at: config.clock.instant(),
     })
 }
