@@ -22,6 +22,7 @@ pub mod login_hint;
 pub mod nnin;
 pub mod params;
 pub mod permission;
+pub mod permission_request;
 pub mod pid;
 pub mod pkce;
 pub mod request_object;
