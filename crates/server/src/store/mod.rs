@@ -98,6 +98,9 @@ pub struct Client {
     pub resource_server: bool,
     /// Plain authorization requests are refused: only pushed ones (RFC 9126 section 6).
     pub require_pushed_authorization_requests: bool,
+    /// The card and account permission types (`card.v1`, `account.v1`) the client may register
+    /// at the permissions API; the other types need no registration.
+    pub permission_types: Vec<String>,
 }
 
 impl Client {
