@@ -20,6 +20,7 @@ pub mod login;
 pub mod logout;
 pub mod pages;
 pub mod permission_token;
+pub mod permissions;
 pub mod record_cache;
 pub mod registration;
 pub mod secret;
