@@ -17,7 +17,7 @@
 //! | `GET {id}/grant`: user not asked yet, or asked and not answered | 404 | `{"error":"not_found","error_description":"the permission is not granted yet"}` |
 //! | `GET {id}/grant`: denied | 403 | `{"error":"access_denied"}` |
 //! | `GET {id}/grant`: unanswered past its time, or the permission's `exp` passed unasked | 410 | `{"error":"expired"}` |
-//! | `GET {id}/grant`: the user's app could not be reached | 410 | `{"error":"unreachable"}` |
+//! | `GET {id}/grant`: the user's app could not be reached | 410 | `{"error":"timeout"}` |
 //! | `GET {id}/grant`: approved | 200 | the grant JWT, `Content-Type: application/jwt` |
 //!
 //! Nothing is stored for a refused registration. A statement's nonce is accepted once per client
@@ -62,7 +62,8 @@ pub enum PermissionsError {
     AccessDenied,
     /// The user did not answer in time: 410 `expired`.
     Expired(&'static str),
-    /// The user's app could not be reached: 410 `unreachable`.
+    /// The user's app could not be reached, so no answer will come: 410 `timeout` (the client
+    /// library reads `access_denied`, `expired` and `timeout` as final refusals).
     Unreachable,
     Store(StoreError),
 }

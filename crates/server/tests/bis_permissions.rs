@@ -751,6 +751,32 @@ async fn an_unanswered_permission_answers_expired_once_its_time_is_up() {
 }
 
 #[tokio::test]
+async fn a_permission_whose_app_cannot_be_reached_answers_timeout() {
+    use bankid_oidc_server::store::{AppRequestStore, AppScript, AppScripted};
+    let tp = provider().await;
+    let token = merchant_token(&tp).await;
+    let id = registered_payment(&tp, &token, "n1").await;
+    let kari = tp.user("Kari").id.clone();
+    let unreachable = AppScripted {
+        answer: AppScript::Unreachable,
+        delay: 0,
+    };
+    assert!(
+        tp.store
+            .set_app_script(&kari, Some(unreachable))
+            .await
+            .unwrap()
+    );
+    ask_kari(&tp, &id).await;
+    refused(
+        grant_of(&tp, &token, &id).await,
+        StatusCode::GONE,
+        "timeout",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn a_grant_key_rotated_by_the_test_control_is_published_before_it_signs_a_grant() {
     let tp = TestProvider::start_with(|c| c.test_controls = true).await;
     let meta = bis(&tp).await;

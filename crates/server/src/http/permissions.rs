@@ -136,7 +136,7 @@ fn refusal(p: &crate::Provider, e: PermissionsError) -> Response {
         PermissionsError::Expired(d) => (StatusCode::GONE, "expired", d.to_owned(), None),
         PermissionsError::Unreachable => (
             StatusCode::GONE,
-            "unreachable",
+            "timeout",
             "the user's app could not be reached; the permission can no longer be granted"
                 .to_owned(),
             None,
