@@ -49,6 +49,10 @@ pub struct ClientFields {
     /// Refuses this client's plain authorization requests: it must push them (PAR).
     #[arg(long)]
     require_pushed_authorization_requests: Option<bool>,
+    /// A card or account permission type the client may register at the permissions API
+    /// (card.v1, account.v1); repeat for both. The other types need no registration.
+    #[arg(long = "permission-type")]
+    permission_types: Vec<String>,
 }
 
 #[derive(Args)]
@@ -128,6 +132,15 @@ fn apply(client: &mut Client, fields: ClientFields) -> anyhow::Result<()> {
     }
     if let Some(require) = fields.require_pushed_authorization_requests {
         client.require_pushed_authorization_requests = require;
+    }
+    if !fields.permission_types.is_empty() {
+        for type_ in &fields.permission_types {
+            registration::check_permission_type(type_)?;
+        }
+        let mut types = fields.permission_types;
+        types.sort();
+        types.dedup();
+        client.permission_types = types;
     }
     // A secret given to a client that authenticates with its keys is a mistake to point out,
     // not to store.
@@ -224,6 +237,9 @@ pub async fn list(data_dir: &Path) -> anyhow::Result<()> {
         }
         if c.require_pushed_authorization_requests {
             println!("  requires pushed authorization requests");
+        }
+        if !c.permission_types.is_empty() {
+            println!("  permission types: {}", c.permission_types.join(" "));
         }
     }
     Ok(())

@@ -1,15 +1,24 @@
-//! `keys rotate | list`: signing key rotation from the command line, while the server runs.
+//! `keys rotate | list`: key rotation from the command line, while the server runs, for either
+//! key set (`--set signing`, the default: tokens; `--set grants`: permission grants).
 
 use crate::admin::open_store;
 use bankid_oidc_server::clock::{Clock, SystemClock};
 use bankid_oidc_server::config::Config;
-use bankid_oidc_server::keys::Keyring;
+use bankid_oidc_server::keys::{KeySet, Keyring, rotation_policy};
 use bankid_oidc_server::store::KeyStore;
 use clap::Args;
+
+/// A `--set` value.
+fn parse_set(text: &str) -> Result<KeySet, String> {
+    KeySet::parse(text).ok_or_else(|| "use signing or grants".to_owned())
+}
 use std::path::Path;
 
 #[derive(Args)]
 pub struct RotateArgs {
+    /// The key set: signing (tokens, jwks_uri) or grants (permission grants, jwks_uri_grants).
+    #[arg(long, default_value = "signing", value_parser = parse_set)]
+    set: KeySet,
     /// Seconds the new key is published before it signs, so that clients with a cached JWKS
     /// meet it before its first token.
     #[arg(long, default_value_t = 3600, conflicts_with = "now")]
@@ -25,18 +34,21 @@ pub async fn rotate(data_dir: &Path, args: RotateArgs) -> anyhow::Result<()> {
     }
     let store = open_store(data_dir).await?;
     let now = SystemClock.now();
-    let (keys, _) = Keyring::load_or_create(&store, now).await?;
-    // Retire after the longest token lifetime, as the server does.
-    let policy = Config::new("http://127.0.0.1")
-        .map_err(anyhow::Error::msg)?
-        .rotation_policy();
+    let (keys, _) = Keyring::load_or_create(&store, args.set, now).await?;
+    // Retire after the longest lifetime of what the set signs, as the server does.
+    let config = Config::new("http://127.0.0.1").map_err(anyhow::Error::msg)?;
+    let policy = rotation_policy(&config, args.set);
     if args.now {
         let kid = keys.rotate(&store, now, policy.retire_after).await?;
-        println!("Key {kid} signs from now on; a running server picks it up within seconds.");
+        println!(
+            "Key {kid} ({}) signs from now on; a running server picks it up within seconds.",
+            args.set
+        );
     } else {
         let kid = keys.schedule(&store, now, args.lead_time).await?;
         println!(
-            "Key {kid} is published now and signs from {} (in {} s).",
+            "Key {kid} ({}) is published now and signs from {} (in {} s).",
+            args.set,
             utc(now + args.lead_time),
             args.lead_time
         );
@@ -44,9 +56,16 @@ pub async fn rotate(data_dir: &Path, args: RotateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn list(data_dir: &Path) -> anyhow::Result<()> {
+#[derive(Args)]
+pub struct ListArgs {
+    /// The key set: signing (tokens, jwks_uri) or grants (permission grants, jwks_uri_grants).
+    #[arg(long, default_value = "signing", value_parser = parse_set)]
+    set: KeySet,
+}
+
+pub async fn list(data_dir: &Path, args: ListArgs) -> anyhow::Result<()> {
     let store = open_store(data_dir).await?;
-    let keys = store.signing_keys().await?;
+    let keys = store.signing_keys(args.set).await?;
     if keys.is_empty() {
         println!("No keys yet: the first `serve` creates one.");
     }

@@ -51,10 +51,12 @@ enum Command {
 
 #[derive(Subcommand)]
 enum KeysCommand {
-    /// Publish a new signing key that signs after a lead time (or at once with --now).
+    /// Publish a new key (of --set signing or grants) that signs after a lead time (or at once
+    /// with --now).
     Rotate(keys::RotateArgs),
-    /// List signing keys with their state (next, active, retiring) and dates.
-    List,
+    /// List the keys of a set (--set signing or grants) with their state (next, active,
+    /// retiring) and dates.
+    List(keys::ListArgs),
 }
 
 #[derive(Subcommand)]
@@ -118,7 +120,7 @@ fn main() -> std::process::ExitCode {
             },
             Command::Keys { command } => match command {
                 KeysCommand::Rotate(args) => keys::rotate(dir, args).await,
-                KeysCommand::List => keys::list(dir).await,
+                KeysCommand::List(args) => keys::list(dir, args).await,
             },
         }
     });

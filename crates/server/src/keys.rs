@@ -1,5 +1,10 @@
 //! Signing keys and the JWS compact serialization of the tokens they sign.
 //!
+//! Keys belong to a [`KeySet`]: `signing` signs tokens (every issuer's `jwks_uri`), `grants`
+//! signs permission grants (BIS `jwks_uri_grants`). Each set is its own [`Keyring`] with its own
+//! JWKS and rotation schedule, so a grant never verifies as a token and a token never as a
+//! grant.
+//!
 //! Keys are ES256 (P-256), created on first start and kept in the store. They are parsed once
 //! into aws-lc-rs key objects: jsonwebtoken parses the PKCS#8 document again on every signature,
 //! which costs about as much as the signature itself, so the provider signs and verifies its own
@@ -7,6 +12,7 @@
 //! verify these tokens with jsonwebtoken, an independent implementation.
 
 use crate::secret::random_token;
+pub use crate::store::KeySet;
 use crate::store::{KeyStore, StoreError, StoredSigningKey};
 use arc_swap::ArcSwap;
 use aws_lc_rs::rand::SystemRandom;
@@ -90,7 +96,7 @@ fn encoded_header(kid: &str, typ: &str) -> String {
     b64::encode(serde_json::to_vec(&header).expect("a header serializes"))
 }
 
-struct KeySet {
+struct LoadedKeys {
     signing: SigningKey,
     verifying: HashMap<String, ParsedPublicKey>,
     jwks_json: Arc<str>,
@@ -108,9 +114,34 @@ pub struct RotationPolicy {
     pub retire_after: i64,
 }
 
-/// The provider's keys; swapped whole (not locked) when keys change.
+/// How long a retiring grant key stays published after it stops signing: a grant is signed on
+/// the first read after approval and served, the same bytes, while its permission is kept (a
+/// day past the permission's `exp`, which lies at most `permission_max_lifetime` after its
+/// signing), so every grant ever served verifies until its permission is purged.
+pub fn grant_retire_after(signing: &RotationPolicy, permission_max_lifetime: i64) -> i64 {
+    signing
+        .retire_after
+        .max(permission_max_lifetime + crate::RECORDS_KEPT + 60)
+}
+
+/// The rotation policy of `set` under `config`: the signing set's is the configured one; the
+/// grants set rotates on the same schedule but keeps old keys longer
+/// ([`grant_retire_after`]).
+pub fn rotation_policy(config: &crate::config::Config, set: KeySet) -> RotationPolicy {
+    let policy = config.rotation_policy();
+    match set {
+        KeySet::Signing => policy,
+        KeySet::Grants => RotationPolicy {
+            retire_after: grant_retire_after(&policy, config.permission_max_lifetime),
+            ..policy
+        },
+    }
+}
+
+/// The keys of one [`KeySet`]; swapped whole (not locked) when keys change.
 pub struct Keyring {
-    set: ArcSwap<KeySet>,
+    key_set: KeySet,
+    set: ArcSwap<LoadedKeys>,
     rng: SystemRandom,
     /// Other public keys the JWKS publishes (the encryption keys).
     extra: Vec<Jwk>,
@@ -125,22 +156,24 @@ pub enum KeyError {
 }
 
 impl Keyring {
-    /// Loads the keys from the store, creating the first ES256 key on first start. Returns
-    /// whether a key was created.
+    /// Loads the keys of `key_set` from the store, creating the set's first ES256 key on first
+    /// start. Returns whether a key was created.
     pub async fn load_or_create(
         store: &dyn KeyStore,
+        key_set: KeySet,
         now: i64,
     ) -> Result<(Keyring, bool), KeyError> {
-        let mut stored = store.signing_keys().await?;
+        let mut stored = store.signing_keys(key_set).await?;
         let created = stored.is_empty();
         if created {
             let key = new_signing_key(now);
-            store.add_signing_key(&key).await?;
+            store.add_signing_key(key_set, &key).await?;
             stored.push(key);
         }
-        let set = key_set(&stored, store.key_version().await?, &[])?;
+        let set = loaded_keys(&stored, store.key_version(key_set).await?, &[])?;
         Ok((
             Keyring {
+                key_set,
                 set: ArcSwap::from_pointee(set),
                 rng: SystemRandom::new(),
                 extra: Vec::new(),
@@ -159,8 +192,10 @@ impl Keyring {
     ) -> Result<String, KeyError> {
         let mut key = new_signing_key(now);
         key.state = "next".into();
-        store.add_signing_key(&key).await?;
-        store.apply_key_schedule(now, retire_after).await?;
+        store.add_signing_key(self.key_set, &key).await?;
+        store
+            .apply_key_schedule(self.key_set, now, retire_after)
+            .await?;
         self.reload(store).await?;
         Ok(key.kid)
     }
@@ -186,7 +221,7 @@ impl Keyring {
         let mut key = new_signing_key(now);
         key.state = "next".into();
         key.activate_at = Some(now + lead_time);
-        store.add_signing_key(&key).await?;
+        store.add_signing_key(self.key_set, &key).await?;
         self.reload(store).await?;
         Ok(key.kid)
     }
@@ -201,9 +236,11 @@ impl Keyring {
         policy: &RotationPolicy,
     ) -> Result<bool, KeyError> {
         let before = self.set.load().version.clone();
-        store.apply_key_schedule(now, policy.retire_after).await?;
+        store
+            .apply_key_schedule(self.key_set, now, policy.retire_after)
+            .await?;
         if let Some(interval) = policy.interval {
-            let keys = store.signing_keys().await?;
+            let keys = store.signing_keys(self.key_set).await?;
             let pending = keys.iter().any(|k| k.state == "next");
             let active_since = keys
                 .iter()
@@ -216,7 +253,7 @@ impl Keyring {
                 self.schedule(store, now, policy.lead_time).await?;
             }
         }
-        if store.key_version().await? != self.set.load().version {
+        if store.key_version(self.key_set).await? != self.set.load().version {
             self.reload(store).await?;
         }
         Ok(self.set.load().version != before)
@@ -224,10 +261,10 @@ impl Keyring {
 
     /// Reads the keys from the store again.
     pub async fn reload(&self, store: &dyn KeyStore) -> Result<(), KeyError> {
-        let version = store.key_version().await?;
-        let stored = store.signing_keys().await?;
+        let version = store.key_version(self.key_set).await?;
+        let stored = store.signing_keys(self.key_set).await?;
         self.set
-            .store(Arc::new(key_set(&stored, version, &self.extra)?));
+            .store(Arc::new(loaded_keys(&stored, version, &self.extra)?));
         Ok(())
     }
 
@@ -284,6 +321,11 @@ impl Keyring {
     pub fn active_kid(&self) -> String {
         self.set.load().signing.kid.clone()
     }
+
+    /// The set these keys belong to.
+    pub fn key_set(&self) -> KeySet {
+        self.key_set
+    }
 }
 
 fn new_signing_key(now: i64) -> StoredSigningKey {
@@ -307,11 +349,11 @@ fn new_signing_key(now: i64) -> StoredSigningKey {
     }
 }
 
-fn key_set(
+fn loaded_keys(
     stored: &[StoredSigningKey],
     version: String,
     extra: &[Jwk],
-) -> Result<KeySet, KeyError> {
+) -> Result<LoadedKeys, KeyError> {
     let invalid = |kid: &str, reason: &str| KeyError::Invalid {
         kid: kid.into(),
         reason: reason.into(),
@@ -339,7 +381,7 @@ fn key_set(
     let jwks_json: Arc<str> = serde_json::to_string(&jwks)
         .expect("a JWKS serializes")
         .into();
-    Ok(KeySet {
+    Ok(LoadedKeys {
         signing,
         verifying,
         jwks_json,
@@ -393,7 +435,10 @@ mod tests {
 
     async fn keyring() -> Keyring {
         let store = SqliteStore::temporary().await.unwrap();
-        Keyring::load_or_create(&store, 0).await.unwrap().0
+        Keyring::load_or_create(&store, KeySet::Signing, 0)
+            .await
+            .unwrap()
+            .0
     }
 
     #[tokio::test]
@@ -449,7 +494,9 @@ mod tests {
     #[tokio::test]
     async fn after_a_rotation_new_tokens_use_the_new_key_and_old_ones_still_verify() {
         let store = SqliteStore::temporary().await.unwrap();
-        let (keys, _) = Keyring::load_or_create(&store, 0).await.unwrap();
+        let (keys, _) = Keyring::load_or_create(&store, KeySet::Signing, 0)
+            .await
+            .unwrap();
         let old_kid = keys.active_kid();
         let old_token = keys.sign("JWT", &serde_json::json!({}));
         let new_kid = keys.rotate(&store, 10, 300).await.unwrap();
@@ -458,7 +505,9 @@ mod tests {
         assert!(keys.verify(&old_token).is_ok());
         let jwks: Jwks = serde_json::from_str(&keys.jwks_json()).unwrap();
         assert_eq!(jwks.keys.len(), 2);
-        let (reloaded, _) = Keyring::load_or_create(&store, 20).await.unwrap();
+        let (reloaded, _) = Keyring::load_or_create(&store, KeySet::Signing, 20)
+            .await
+            .unwrap();
         assert_eq!(
             reloaded.active_kid(),
             new_kid,
@@ -469,7 +518,9 @@ mod tests {
     #[tokio::test]
     async fn a_scheduled_key_is_published_before_it_signs_and_the_old_one_after() {
         let store = SqliteStore::temporary().await.unwrap();
-        let (keys, _) = Keyring::load_or_create(&store, 0).await.unwrap();
+        let (keys, _) = Keyring::load_or_create(&store, KeySet::Signing, 0)
+            .await
+            .unwrap();
         let policy = RotationPolicy {
             interval: Some(1000),
             lead_time: 100,
@@ -502,8 +553,12 @@ mod tests {
     #[tokio::test]
     async fn a_rotation_by_another_process_is_picked_up() {
         let store = SqliteStore::temporary().await.unwrap();
-        let (server, _) = Keyring::load_or_create(&store, 0).await.unwrap();
-        let (cli, _) = Keyring::load_or_create(&store, 0).await.unwrap();
+        let (server, _) = Keyring::load_or_create(&store, KeySet::Signing, 0)
+            .await
+            .unwrap();
+        let (cli, _) = Keyring::load_or_create(&store, KeySet::Signing, 0)
+            .await
+            .unwrap();
         let rotated = cli.rotate(&store, 5, 300).await.unwrap();
         let policy = RotationPolicy {
             interval: None,
@@ -515,10 +570,60 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_grant_key_is_published_before_it_signs_and_never_in_the_signing_set() {
+        let store = SqliteStore::temporary().await.unwrap();
+        let (signing, _) = Keyring::load_or_create(&store, KeySet::Signing, 0)
+            .await
+            .unwrap();
+        let (grants, created) = Keyring::load_or_create(&store, KeySet::Grants, 0)
+            .await
+            .unwrap();
+        assert!(created, "the grants set gets its own first key");
+        let kids = |keys: &Keyring| -> Vec<String> {
+            let jwks: Jwks = serde_json::from_str(&keys.jwks_json()).unwrap();
+            jwks.keys.into_iter().filter_map(|k| k.kid).collect()
+        };
+        let (signing_kids, first) = (kids(&signing), grants.active_kid());
+        assert!(!signing_kids.contains(&first));
+        let grant = grants.sign("JWT", &serde_json::json!({"gv": 1}));
+        assert_eq!(signing.verify(&grant), Err(JwsError::UnknownKey));
+
+        let next = grants.schedule(&store, 10, 100).await.unwrap();
+        assert!(kids(&grants).contains(&next), "published at once");
+        assert_eq!(grants.active_kid(), first, "but it does not sign yet");
+        let policy = RotationPolicy {
+            interval: None,
+            lead_time: 100,
+            retire_after: 90_000,
+        };
+        grants.tick(&store, 110, &policy).await.unwrap();
+        assert_eq!(grants.active_kid(), next);
+        assert!(grants.verify(&grant).is_ok(), "the old grant key stays");
+        signing.tick(&store, 110, &policy).await.unwrap();
+        assert_eq!(kids(&signing), signing_kids, "the signing set did not move");
+    }
+
+    #[test]
+    fn a_retiring_grant_key_outlives_every_grant_it_signed() {
+        let config = crate::config::Config::new("http://127.0.0.1").unwrap();
+        let signing = rotation_policy(&config, KeySet::Signing);
+        let grants = rotation_policy(&config, KeySet::Grants);
+        assert_eq!(grants.interval, signing.interval);
+        assert!(
+            grants.retire_after >= config.permission_max_lifetime + crate::RECORDS_KEPT,
+            "a grant is served until its permission is purged, a day past its exp"
+        );
+    }
+
+    #[tokio::test]
     async fn keys_survive_a_reload_from_the_store() {
         let store = SqliteStore::temporary().await.unwrap();
-        let (first, created) = Keyring::load_or_create(&store, 0).await.unwrap();
-        let (second, created_again) = Keyring::load_or_create(&store, 0).await.unwrap();
+        let (first, created) = Keyring::load_or_create(&store, KeySet::Signing, 0)
+            .await
+            .unwrap();
+        let (second, created_again) = Keyring::load_or_create(&store, KeySet::Signing, 0)
+            .await
+            .unwrap();
         assert!(created && !created_again);
         assert_eq!(first.active_kid(), second.active_kid());
         let token = first.sign("JWT", &serde_json::json!({}));

@@ -20,6 +20,7 @@ pub mod login;
 pub mod logout;
 pub mod pages;
 pub mod permission_token;
+pub mod permissions;
 pub mod record_cache;
 pub mod registration;
 pub mod secret;
@@ -32,10 +33,15 @@ use client_assertion::ClientKeys;
 use clock::{Clock, OffsetClock};
 use config::Config;
 use issuer::Issuers;
-use keys::Keyring;
+use keys::{KeySet, Keyring};
 use std::sync::Arc;
 use std::time::Duration;
 use store::{FlowStore, MemoryFlows, Store};
+
+/// How long expired records (codes, tokens, permissions and their grants) are kept before
+/// housekeeping deletes them: a replayed code still revokes what it gave, a grant can still be
+/// read.
+pub const RECORDS_KEPT: i64 = 24 * 3600;
 
 /// Everything a request handler needs, shared by all of them.
 pub struct Provider {
@@ -44,7 +50,10 @@ pub struct Provider {
     pub flows: Arc<dyn FlowStore>,
     /// Seals login flows that are not kept yet (see `login::seal`).
     pub seal: login::seal::FlowSeal,
+    /// The signing set: tokens of every issuer (`jwks_uri`).
     pub keys: Keyring,
+    /// The grants set: permission grants only (BIS `jwks_uri_grants`).
+    pub grant_keys: Keyring,
     /// The system clock, moved forward only by tests and the test controls.
     pub clock: Arc<OffsetClock>,
     pub config: Config,
@@ -86,10 +95,13 @@ impl Provider {
         config.validate().map_err(anyhow::Error::msg)?;
         let encryption =
             enc_keys::EncryptionKeys::load_or_create(store.as_ref(), clock.now()).await?;
-        let (keys, _) = Keyring::load_or_create(store.as_ref(), clock.now()).await?;
+        let (keys, _) =
+            Keyring::load_or_create(store.as_ref(), KeySet::Signing, clock.now()).await?;
         let keys = keys
             .publish_with(store.as_ref(), encryption.public_jwks())
             .await?;
+        let (grant_keys, _) =
+            Keyring::load_or_create(store.as_ref(), KeySet::Grants, clock.now()).await?;
         let secret = store
             .provider_secret(
                 grants::refresh_token::SECRET_NAME,
@@ -105,6 +117,7 @@ impl Provider {
             flows,
             seal: login::seal::FlowSeal::new(&seal_secret),
             keys,
+            grant_keys,
             clock,
             config,
             issuers,
@@ -150,10 +163,18 @@ impl Provider {
         self.users.forget(user_id);
     }
 
-    /// Rotates the signing key now (test controls, emergencies); returns the new kid.
-    pub async fn rotate_keys_now(&self) -> Result<String, keys::KeyError> {
-        let policy = self.config.rotation_policy();
-        self.keys
+    /// The keyring of `set`.
+    pub fn keyring(&self, set: KeySet) -> &Keyring {
+        match set {
+            KeySet::Signing => &self.keys,
+            KeySet::Grants => &self.grant_keys,
+        }
+    }
+
+    /// Makes a new key of `set` sign now (test controls, emergencies); returns the new kid.
+    pub async fn rotate_keys_now(&self, set: KeySet) -> Result<String, keys::KeyError> {
+        let policy = keys::rotation_policy(&self.config, set);
+        self.keyring(set)
             .rotate(self.store.as_ref(), self.now(), policy.retire_after)
             .await
     }
@@ -164,7 +185,7 @@ impl Provider {
         let mut interval = tokio::time::interval(period);
         loop {
             interval.tick().await;
-            match self.store.purge_expired(self.now(), 24 * 3600).await {
+            match self.store.purge_expired(self.now(), RECORDS_KEPT).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(rows = n, "expired rows deleted"),
                 Err(e) => tracing::error!(error = %e, "housekeeping failed"),
@@ -177,21 +198,22 @@ impl Provider {
         }
     }
 
-    /// Runs the key rotation schedule every `period` until the task is dropped; see
-    /// [`Keyring::tick`].
+    /// Runs the key rotation schedule of both key sets every `period` until the task is
+    /// dropped; see [`Keyring::tick`].
     pub async fn run_key_schedule(self: Arc<Self>, period: Duration) {
-        let policy = self.config.rotation_policy();
+        let policies = KeySet::ALL.map(|set| (set, keys::rotation_policy(&self.config, set)));
         let mut interval = tokio::time::interval(period);
         loop {
             interval.tick().await;
-            match self
-                .keys
-                .tick(self.store.as_ref(), self.now(), &policy)
-                .await
-            {
-                Ok(true) => tracing::info!(kid = %self.keys.active_kid(), "signing keys changed"),
-                Ok(false) => {}
-                Err(e) => tracing::error!(error = %e, "key schedule failed"),
+            for (set, policy) in &policies {
+                let keys = self.keyring(*set);
+                match keys.tick(self.store.as_ref(), self.now(), policy).await {
+                    Ok(true) => {
+                        tracing::info!(set = %set, kid = %keys.active_kid(), "keys changed")
+                    }
+                    Ok(false) => {}
+                    Err(e) => tracing::error!(set = %set, error = %e, "key schedule failed"),
+                }
             }
         }
     }

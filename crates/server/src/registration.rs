@@ -12,10 +12,15 @@ use crate::secret::hash_secret;
 use crate::store::Client;
 use bankid_oidc_core::grant_type::{ClientAuthMethod, GrantType};
 use bankid_oidc_core::jwk::Jwks;
+use bankid_oidc_core::permission::{ACCOUNT_V1, CARD_V1};
 use bankid_oidc_core::scope::{self, ScopeSet};
 use std::fmt;
 use std::net::IpAddr;
 use url::{Host, Url};
+
+/// The permission types a client is registered for upfront (BankID's card and account
+/// approvals); `authentication.v1`, `text.v1` and `payment.v1` need no registration.
+pub const REGISTERED_PERMISSION_TYPES: [&str; 2] = [CARD_V1, ACCOUNT_V1];
 
 /// Schemes that are never a place to send a browser with a code or a logout.
 const FORBIDDEN_SCHEMES: &[&str] = &[
@@ -40,6 +45,7 @@ pub enum Field {
     TokenEndpointAuthMethod,
     Jwks,
     JwksUri,
+    PermissionType,
 }
 
 impl Field {
@@ -54,6 +60,7 @@ impl Field {
             Field::TokenEndpointAuthMethod => "--token-endpoint-auth-method",
             Field::Jwks => "--jwks",
             Field::JwksUri => "--jwks-uri",
+            Field::PermissionType => "--permission-type",
         }
     }
 }
@@ -80,6 +87,7 @@ pub enum Rule {
     KeysRequired,
     SecretRequired(String),
     RedirectUriRequired,
+    UnknownPermissionType,
 }
 
 impl fmt::Display for Rule {
@@ -131,6 +139,11 @@ impl fmt::Display for Rule {
             Rule::KeysRequired => write!(f, "private_key_jwt needs --jwks FILE or --jwks-uri URL"),
             Rule::SecretRequired(method) => write!(f, "required for {method}"),
             Rule::RedirectUriRequired => write!(f, "required for the authorization_code grant"),
+            Rule::UnknownPermissionType => write!(
+                f,
+                "use {}; the other permission types need no registration",
+                REGISTERED_PERMISSION_TYPES.join(" or ")
+            ),
         }
     }
 }
@@ -189,6 +202,7 @@ pub fn new_client(
         jwks_uri: None,
         resource_server: false,
         require_pushed_authorization_requests: false,
+        permission_types: Vec::new(),
     }
 }
 
@@ -311,6 +325,19 @@ pub fn parse_auth_method(text: &str) -> Result<ClientAuthMethod, RegistrationErr
     })
 }
 
+/// A `--permission-type` value.
+pub fn check_permission_type(text: &str) -> Checked {
+    if REGISTERED_PERMISSION_TYPES.contains(&text) {
+        Ok(())
+    } else {
+        Err(RegistrationError::new(
+            Field::PermissionType,
+            text,
+            Rule::UnknownPermissionType,
+        ))
+    }
+}
+
 /// The whole registration.
 pub fn check_client(client: &Client) -> Checked {
     check_client_id(&client.client_id)?;
@@ -326,6 +353,9 @@ pub fn check_client(client: &Client) -> Checked {
             &client.scopes.to_string(),
             Rule::UnknownScope(unknown.to_owned()),
         ));
+    }
+    for type_ in &client.permission_types {
+        check_permission_type(type_)?;
     }
     let method = client.token_endpoint_auth_method;
     if let Some(uri) = &client.jwks_uri {
@@ -497,6 +527,25 @@ mod tests {
         assert_eq!(
             check_client(&c).unwrap_err().to_string(),
             "--client-secret: required for client_secret_basic"
+        );
+    }
+
+    #[test]
+    fn only_card_and_account_permission_types_are_registered() {
+        let mut c = new_client(
+            "shop",
+            "s",
+            vec!["https://a.example/cb".into()],
+            ScopeSet::parse("openid").unwrap(),
+            0,
+        );
+        c.permission_types = vec!["card.v1".into(), "account.v1".into()];
+        assert_eq!(check_client(&c), Ok(()));
+        c.permission_types.push("payment.v1".into());
+        assert_eq!(
+            check_client(&c).unwrap_err().to_string(),
+            "--permission-type 'payment.v1': use card.v1 or account.v1; the other permission \
+             types need no registration"
         );
     }
 

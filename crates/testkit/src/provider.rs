@@ -161,7 +161,10 @@ impl TestProvider {
 
     /// Rotates the signing key now; returns the new kid.
     pub async fn rotate_keys(&self) -> String {
-        self.provider.rotate_keys_now().await.unwrap()
+        self.provider
+            .rotate_keys_now(bankid_oidc_server::keys::KeySet::Signing)
+            .await
+            .unwrap()
     }
 
     pub fn advance(&self, seconds: i64) {

@@ -59,3 +59,7 @@ CREATE TABLE app_scripts (
 -- Keys belong to a set: `signing` signs tokens (jwks_uri), `grants` signs grants
 -- (jwks_uri_grants). Each set has its own schedule.
 ALTER TABLE signing_keys ADD COLUMN key_set TEXT NOT NULL DEFAULT 'signing';
+
+-- The card and account permission types (`card.v1`, `account.v1`) a client is registered for,
+-- a JSON array: BankID registers them per client, upfront.
+ALTER TABLE clients ADD COLUMN permission_types TEXT NOT NULL DEFAULT '[]';

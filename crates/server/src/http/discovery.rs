@@ -31,6 +31,11 @@ pub async fn jwks(State(p): State<AppState>) -> Response {
     json(p.keys.jwks_json(), "public, max-age=300")
 }
 
+/// The keys that sign permission grants (`jwks_uri_grants`), a set of their own.
+pub async fn jwks_grants(State(p): State<AppState>) -> Response {
+    json(p.grant_keys.jwks_json(), "public, max-age=300")
+}
+
 /// The encryption keys alone (`jwks_uri_enc`).
 pub async fn jwks_enc(State(p): State<AppState>) -> Response {
     json(p.encryption.jwks_json.clone(), "public, max-age=300")

@@ -12,6 +12,7 @@ pub mod introspect;
 pub mod login_actions;
 pub mod logout;
 pub mod par;
+pub mod permissions;
 pub mod revoke;
 pub mod session;
 pub mod test_controls;
@@ -50,6 +51,10 @@ fn handlers(endpoint: Endpoint) -> MethodRouter<AppState> {
         Endpoint::Logout => get(logout::get).post(logout::post),
         Endpoint::LoginActions => get(login_actions::show).post(login_actions::submit),
         Endpoint::Stylesheet => get(discovery::stylesheet),
+        Endpoint::JwksGrants => get(discovery::jwks_grants),
+        Endpoint::Permissions => post(permissions::register),
+        Endpoint::PermissionUserExists => post(permissions::user_exists),
+        Endpoint::PermissionGrant => get(permissions::grant),
     }
 }
 

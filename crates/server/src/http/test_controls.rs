@@ -1,11 +1,12 @@
 //! Test controls for merchants' test suites, served only with `serve --test-controls`: rotate
-//! the signing key now, and move the provider's clock forward, so that a merchant can test its
+//! the signing key (or with `?set=grants` the grant key) now, and move the provider's clock forward, so that a merchant can test its
 //! JWKS refresh and its expiry handling without waiting.
 //!
 //! Never enable these on a provider that others rely on: anyone who can reach them can make every
 //! token expire.
 
 use crate::AppState;
+use crate::keys::KeySet;
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -16,9 +17,28 @@ use serde_json::json;
 /// Longest single move of the clock: a year.
 const MAX_ADVANCE: i64 = 366 * 24 * 3600;
 
-pub async fn rotate_keys(State(p): State<AppState>) -> Response {
-    match p.rotate_keys_now().await {
-        Ok(kid) => Json(json!({ "kid": kid })).into_response(),
+#[derive(Deserialize)]
+pub struct Rotate {
+    set: Option<String>,
+}
+
+pub async fn rotate_keys(State(p): State<AppState>, Query(rotate): Query<Rotate>) -> Response {
+    let set = match rotate.set.as_deref().map(KeySet::parse) {
+        None => KeySet::Signing,
+        Some(Some(set)) => set,
+        Some(None) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({
+                    "error": "invalid_request",
+                    "error_description": "set: must be signing or grants",
+                })),
+            )
+                .into_response();
+        }
+    };
+    match p.rotate_keys_now(set).await {
+        Ok(kid) => Json(json!({ "kid": kid, "set": set.as_str() })).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "test control: key rotation failed");
             (

@@ -17,10 +17,20 @@ const TOKEN_PATH: &str = "/token";
 const USERINFO_PATH: &str = "/userinfo";
 /// Seed 004: `POST /permissions/v1/`, `.../user-exists`, `GET .../{id}/grant`.
 const PERMISSIONS_PATH: &str = "/permissions/v1/";
+const PERMISSION_USER_EXISTS_PATH: &str = "/permissions/v1/user-exists";
+/// The router's pattern: the id is a path parameter.
+const PERMISSION_GRANT_PATH: &str = "/permissions/v1/{permission_id}/grant";
 const LOGIN_ACTIONS_PATH: &str = "/login-actions";
 
 /// The endpoints the BIS issuer serves, in the order the router adds them.
-pub const ENDPOINTS: &[Endpoint] = &[Endpoint::Discovery, Endpoint::Jwks];
+pub const ENDPOINTS: &[Endpoint] = &[
+    Endpoint::Discovery,
+    Endpoint::Jwks,
+    Endpoint::JwksGrants,
+    Endpoint::Permissions,
+    Endpoint::PermissionUserExists,
+    Endpoint::PermissionGrant,
+];
 
 /// An endpoint's path below the BIS issuer.
 pub fn path(endpoint: Endpoint) -> &'static str {
@@ -31,6 +41,10 @@ pub fn path(endpoint: Endpoint) -> &'static str {
         Endpoint::Token => TOKEN_PATH,
         Endpoint::Userinfo => USERINFO_PATH,
         Endpoint::LoginActions => LOGIN_ACTIONS_PATH,
+        Endpoint::JwksGrants => JWKS_GRANTS_PATH,
+        Endpoint::Permissions => PERMISSIONS_PATH,
+        Endpoint::PermissionUserExists => PERMISSION_USER_EXISTS_PATH,
+        Endpoint::PermissionGrant => PERMISSION_GRANT_PATH,
         // Not served at BIS: their paths are the realm's.
         Endpoint::JwksEnc
         | Endpoint::PushedAuthorization

@@ -41,6 +41,14 @@ pub enum Endpoint {
     /// The login pages (`{path}/{flow_id}`).
     LoginActions,
     Stylesheet,
+    /// The keys that sign permission grants (BIS `jwks_uri_grants`).
+    JwksGrants,
+    /// The permissions API (BIS): register a permission.
+    Permissions,
+    /// The permissions API (BIS): whether a user can use BankID with biometrics.
+    PermissionUserExists,
+    /// The permissions API (BIS): a permission's grant (`{path}/{permission_id}/grant`).
+    PermissionGrant,
 }
 
 #[derive(Debug)]

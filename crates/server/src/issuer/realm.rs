@@ -56,6 +56,11 @@ pub fn path(endpoint: Endpoint) -> &'static str {
         Endpoint::Logout => LOGOUT_PATH,
         Endpoint::LoginActions => LOGIN_ACTIONS_PATH,
         Endpoint::Stylesheet => STYLESHEET_PATH,
+        // Not served at realms: their paths are the BIS issuer's.
+        Endpoint::JwksGrants
+        | Endpoint::Permissions
+        | Endpoint::PermissionUserExists
+        | Endpoint::PermissionGrant => super::bis::path(endpoint),
     }
 }
 

@@ -98,6 +98,9 @@ pub struct Client {
     pub resource_server: bool,
     /// Plain authorization requests are refused: only pushed ones (RFC 9126 section 6).
     pub require_pushed_authorization_requests: bool,
+    /// The card and account permission types (`card.v1`, `account.v1`) the client may register
+    /// at the permissions API; the other types need no registration.
+    pub permission_types: Vec<String>,
 }
 
 impl Client {
@@ -389,16 +392,56 @@ pub trait UserStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+/// The sets signing keys belong to. Each set has its own keys, JWKS and rotation schedule, so
+/// that a key of one set never verifies what the other signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeySet {
+    /// ID tokens, access tokens, permission tokens (`jwks_uri` of every issuer).
+    Signing,
+    /// Permission grants (`jwks_uri_grants` of the BIS issuer).
+    Grants,
+}
+
+impl KeySet {
+    pub const ALL: [KeySet; 2] = [KeySet::Signing, KeySet::Grants];
+
+    /// The set's name in the store and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeySet::Signing => "signing",
+            KeySet::Grants => "grants",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<KeySet> {
+        KeySet::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for KeySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Signing keys, one [`KeySet`] at a time.
 #[async_trait]
 pub trait KeyStore: Send + Sync {
-    async fn signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>>;
-    async fn add_signing_key(&self, key: &StoredSigningKey) -> StoreResult<()>;
-    /// Runs the rotation schedule in one transaction: a `next` key whose time has come becomes
-    /// `active` and the active one `retiring` until `now + retire_after`; retiring keys past
-    /// their time are deleted. Returns whether anything changed.
-    async fn apply_key_schedule(&self, now: i64, retire_after: i64) -> StoreResult<bool>;
-    /// A value that changes whenever the keys change, so other processes' rotations are seen.
-    async fn key_version(&self) -> StoreResult<String>;
+    /// The set's keys, oldest first.
+    async fn signing_keys(&self, set: KeySet) -> StoreResult<Vec<StoredSigningKey>>;
+    async fn add_signing_key(&self, set: KeySet, key: &StoredSigningKey) -> StoreResult<()>;
+    /// Runs the set's rotation schedule in one transaction: a `next` key whose time has come
+    /// becomes `active` and the active one `retiring` until `now + retire_after`; retiring keys
+    /// past their time are deleted. Returns whether anything changed.
+    async fn apply_key_schedule(
+        &self,
+        set: KeySet,
+        now: i64,
+        retire_after: i64,
+    ) -> StoreResult<bool>;
+    /// A value that changes whenever the set's keys change, so other processes' rotations are
+    /// seen.
+    async fn key_version(&self, set: KeySet) -> StoreResult<String>;
 }
 
 #[async_trait]

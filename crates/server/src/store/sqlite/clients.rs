@@ -8,10 +8,10 @@ use rusqlite::{OptionalExtension, params};
 /// The client's columns, in the order of [`client_params`].
 const CLIENT_WRITE: &str = "name, secret_hash, redirect_uris, scopes, grant_types, \
      token_endpoint_auth_method, post_logout_redirect_uris, jwks, jwks_uri, resource_server, \
-     require_pushed_authorization_requests, created_at, client_id";
+     require_pushed_authorization_requests, permission_types, created_at, client_id";
 
 /// Every client column as a parameter, in the order of [`CLIENT_WRITE`].
-fn client_params(c: &Client) -> StoreResult<[Box<dyn rusqlite::ToSql + Send>; 13]> {
+fn client_params(c: &Client) -> StoreResult<[Box<dyn rusqlite::ToSql + Send>; 14]> {
     Ok([
         Box::new(c.name.clone()),
         Box::new(c.secret_hash.clone()),
@@ -30,6 +30,7 @@ fn client_params(c: &Client) -> StoreResult<[Box<dyn rusqlite::ToSql + Send>; 13
         Box::new(c.jwks_uri.clone()),
         Box::new(c.resource_server),
         Box::new(c.require_pushed_authorization_requests),
+        Box::new(serde_json::to_string(&c.permission_types).map_err(err)?),
         Box::new(c.created_at),
         Box::new(c.client_id.clone()),
     ])
@@ -52,7 +53,7 @@ impl ClientStore for SqliteStore {
         let values = client_params(c)?;
         self.write(move |conn| {
             let sql = format!(
-                "INSERT INTO clients ({CLIENT_WRITE}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                "INSERT INTO clients ({CLIENT_WRITE}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             );
             insert_unique(|| {
                 conn.prepare_cached(&sql)?
@@ -70,7 +71,8 @@ impl ClientStore for SqliteStore {
                     "UPDATE clients SET name = ?, secret_hash = ?, redirect_uris = ?, scopes = ?,
                          grant_types = ?, token_endpoint_auth_method = ?, post_logout_redirect_uris = ?,
                          jwks = ?, jwks_uri = ?, resource_server = ?,
-                         require_pushed_authorization_requests = ?, created_at = ?
+                         require_pushed_authorization_requests = ?, permission_types = ?,
+                         created_at = ?
                      WHERE client_id = ?",
                 )?
                 .execute(rusqlite::params_from_iter(values.iter()))?;

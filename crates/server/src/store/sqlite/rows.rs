@@ -41,7 +41,7 @@ fn json<T: serde::de::DeserializeOwned>(row: &Row, i: usize) -> rusqlite::Result
 
 pub const CLIENT: &str = "client_id, name, secret_hash, redirect_uris, scopes, created_at, grant_types, \
      token_endpoint_auth_method, post_logout_redirect_uris, jwks, jwks_uri, resource_server, \
-     require_pushed_authorization_requests";
+     require_pushed_authorization_requests, permission_types";
 
 pub fn client(row: &Row) -> rusqlite::Result<Client> {
     let scopes: String = row.get(4)?;
@@ -67,6 +67,7 @@ pub fn client(row: &Row) -> rusqlite::Result<Client> {
         jwks_uri: row.get(10)?,
         resource_server: row.get(11)?,
         require_pushed_authorization_requests: row.get(12)?,
+        permission_types: json(row, 13)?,
     })
 }
 

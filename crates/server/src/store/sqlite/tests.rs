@@ -35,6 +35,7 @@ fn client(id: &str) -> Client {
         jwks_uri: None,
         resource_server: false,
         require_pushed_authorization_requests: false,
+        permission_types: vec![],
     }
 }
 
