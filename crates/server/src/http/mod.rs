@@ -3,6 +3,7 @@
 //! issuer's endpoints, with the issuer as a request extension that every handler reads.
 
 pub mod api_error;
+pub mod app;
 pub mod authorize;
 pub mod client_auth;
 pub mod cookie;
@@ -50,6 +51,7 @@ fn handlers(endpoint: Endpoint) -> MethodRouter<AppState> {
         Endpoint::Logout => get(logout::get).post(logout::post),
         Endpoint::LoginActions => get(login_actions::show).post(login_actions::submit),
         Endpoint::Stylesheet => get(discovery::stylesheet),
+        Endpoint::App => get(app::show).post(app::submit),
     }
 }
 

@@ -18,9 +18,11 @@ const USERINFO_PATH: &str = "/userinfo";
 /// Seed 004: `POST /permissions/v1/`, `.../user-exists`, `GET .../{id}/grant`.
 const PERMISSIONS_PATH: &str = "/permissions/v1/";
 const LOGIN_ACTIONS_PATH: &str = "/login-actions";
+/// The emulated BankID app's web page.
+const APP_PATH: &str = "/app";
 
 /// The endpoints the BIS issuer serves, in the order the router adds them.
-pub const ENDPOINTS: &[Endpoint] = &[Endpoint::Discovery, Endpoint::Jwks];
+pub const ENDPOINTS: &[Endpoint] = &[Endpoint::Discovery, Endpoint::Jwks, Endpoint::App];
 
 /// An endpoint's path below the BIS issuer.
 pub fn path(endpoint: Endpoint) -> &'static str {
@@ -31,6 +33,7 @@ pub fn path(endpoint: Endpoint) -> &'static str {
         Endpoint::Token => TOKEN_PATH,
         Endpoint::Userinfo => USERINFO_PATH,
         Endpoint::LoginActions => LOGIN_ACTIONS_PATH,
+        Endpoint::App => APP_PATH,
         // Not served at BIS: their paths are the realm's.
         Endpoint::JwksEnc
         | Endpoint::PushedAuthorization

@@ -41,6 +41,8 @@ pub enum Endpoint {
     /// The login pages (`{path}/{flow_id}`).
     LoginActions,
     Stylesheet,
+    /// The emulated BankID app: the test user's phone as a web page (`{path}/app`).
+    App,
 }
 
 #[derive(Debug)]

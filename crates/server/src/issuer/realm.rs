@@ -56,6 +56,8 @@ pub fn path(endpoint: Endpoint) -> &'static str {
         Endpoint::Logout => LOGOUT_PATH,
         Endpoint::LoginActions => LOGIN_ACTIONS_PATH,
         Endpoint::Stylesheet => STYLESHEET_PATH,
+        // Not served at a realm: the BIS issuer's.
+        Endpoint::App => super::bis::path(endpoint),
     }
 }
 
