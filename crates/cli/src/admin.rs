@@ -5,7 +5,7 @@ use anyhow::{Context, bail};
 use bankid_oidc_core::nnin::Nnin;
 use bankid_oidc_server::clock::{Clock, SystemClock};
 use bankid_oidc_server::seed::new_user;
-use bankid_oidc_server::store::SqliteStore;
+use bankid_oidc_server::store::{AppRequestStore, AppScript, AppScripted, SqliteStore};
 use clap::Args;
 use std::path::Path;
 
@@ -54,6 +54,38 @@ pub struct UserAddArgs {
     /// The password (default: qwer1234).
     #[arg(long)]
     password: Option<String>,
+    #[command(flatten)]
+    app: AppScriptArgs,
+}
+
+/// A scripted answer of the user's emulated app: every request gets it, after the delay.
+#[derive(Args)]
+pub struct AppScriptArgs {
+    /// The answer the user's app gives to every request, for tests that need each outcome
+    /// deterministically: approve, deny, timeout (never answers), unreachable (the phone cannot
+    /// be reached).
+    #[arg(long, value_name = "ANSWER", value_parser = ["approve", "deny", "timeout", "unreachable"])]
+    app_answer: Option<String>,
+    /// Seconds the app takes to give its scripted answer (0 to 3600, default 0).
+    #[arg(long, value_name = "SECONDS", requires = "app_answer", value_parser = clap::value_parser!(i64).range(0..=3600))]
+    app_delay: Option<i64>,
+}
+
+impl AppScriptArgs {
+    fn script(&self) -> Option<AppScripted> {
+        let answer = AppScript::parse(self.app_answer.as_deref()?)?;
+        Some(AppScripted {
+            answer,
+            delay: self.app_delay.unwrap_or(0),
+        })
+    }
+}
+
+fn describe_script(script: Option<AppScripted>) -> String {
+    match script {
+        Some(s) => format!("app answer '{}' after {} s", s.answer.as_str(), s.delay),
+        None => "no scripted app answer".to_owned(),
+    }
 }
 
 fn parse_birthdate(text: &str) -> anyhow::Result<(i32, u32, u32)> {
@@ -149,9 +181,63 @@ pub async fn users_add(data_dir: &Path, args: UserAddArgs) -> anyhow::Result<()>
     if !store.add_user(&user).await? {
         bail!("--nnin {nnin}: a user with this national identity number already exists");
     }
+    let script = args.app.script();
+    if script.is_some() {
+        store.set_app_script(&user.id, script).await?;
+    }
     println!(
-        "Added {} {} (NNIN {}, BankID PID {}), one-time code '{}', password '{}'",
-        user.given_name, user.family_name, user.nnin, user.pid, user.otp, user.password
+        "Added {} {} (NNIN {}, BankID PID {}), one-time code '{}', password '{}'{}",
+        user.given_name,
+        user.family_name,
+        user.nnin,
+        user.pid,
+        user.otp,
+        user.password,
+        script
+            .map(|s| format!(", {}", describe_script(Some(s))))
+            .unwrap_or_default()
+    );
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct UserUpdateArgs {
+    /// The user's national identity number.
+    #[arg(long)]
+    nnin: String,
+    /// The answer the user's app gives to every request (approve, deny, timeout, unreachable),
+    /// or none: the user answers on the app's page or with `bankid-oidc app`.
+    #[arg(long, value_name = "ANSWER", value_parser = ["approve", "deny", "timeout", "unreachable", "none"])]
+    app_answer: String,
+    /// Seconds the app takes to give its scripted answer (0 to 3600, default 0).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(i64).range(0..=3600))]
+    app_delay: Option<i64>,
+}
+
+pub async fn users_update(data_dir: &Path, args: UserUpdateArgs) -> anyhow::Result<()> {
+    use bankid_oidc_server::store::UserStore;
+    let script = match AppScript::parse(&args.app_answer) {
+        Some(answer) => Some(AppScripted {
+            answer,
+            delay: args.app_delay.unwrap_or(0),
+        }),
+        None if args.app_delay.is_some() => {
+            bail!("--app-delay: only with a scripted answer, not with --app-answer none")
+        }
+        None => None,
+    };
+    let store = open_store(data_dir).await?;
+    let Some(user) = store.user_by_nnin(args.nnin.trim()).await? else {
+        bail!("--nnin {}: no such user", args.nnin);
+    };
+    if !store.set_app_script(&user.id, script).await? {
+        bail!("--nnin {}: no such user", args.nnin);
+    }
+    println!(
+        "{} {}: {}",
+        user.given_name,
+        user.family_name,
+        describe_script(script)
     );
     Ok(())
 }
@@ -164,8 +250,13 @@ pub async fn users_list(data_dir: &Path) -> anyhow::Result<()> {
         println!("No test users.");
     }
     for u in users {
+        let script = store
+            .app_script(&u.id)
+            .await?
+            .map(|s| format!("  {}", describe_script(Some(s))))
+            .unwrap_or_default();
         println!(
-            "{}  {} {}  born {}  PID {}  one-time code '{}'  password '{}'{}",
+            "{}  {} {}  born {}  PID {}  one-time code '{}'  password '{}'{}{script}",
             u.nnin,
             u.given_name,
             u.family_name,

@@ -1,6 +1,7 @@
 //! `bankid-oidc`: run the BankID OIDC test provider and manage its clients and test users.
 
 mod admin;
+mod app;
 mod clients;
 mod connections;
 mod keys;
@@ -42,6 +43,11 @@ enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Answer requests in a test user's emulated BankID app (test automation).
+    App {
+        #[command(subcommand)]
+        command: app::AppCommand,
+    },
     /// Rotate and list signing keys.
     Keys {
         #[command(subcommand)]
@@ -75,6 +81,8 @@ enum ClientsCommand {
 enum UsersCommand {
     /// Add a test user.
     Add(admin::UserAddArgs),
+    /// Change a test user: set or clear their app's scripted answer.
+    Update(admin::UserUpdateArgs),
     /// Remove a test user and revoke their tokens.
     Remove(admin::UserRemoveArgs),
     /// List test users with their national identity number, one-time code and password.
@@ -115,8 +123,18 @@ fn main() -> std::process::ExitCode {
             },
             Command::Users { command } => match command {
                 UsersCommand::Add(args) => admin::users_add(dir, args).await,
+                UsersCommand::Update(args) => admin::users_update(dir, args).await,
                 UsersCommand::Remove(args) => admin::users_remove(dir, args).await,
                 UsersCommand::List => admin::users_list(dir).await,
+            },
+            Command::App { command } => match command {
+                app::AppCommand::Pending(args) => app::pending(dir, args).await,
+                app::AppCommand::Approve(args) => {
+                    app::answer(dir, args, bankid_oidc_server::store::AppAnswer::Approved).await
+                }
+                app::AppCommand::Deny(args) => {
+                    app::answer(dir, args, bankid_oidc_server::store::AppAnswer::Denied).await
+                }
             },
             Command::Keys { command } => match command {
                 KeysCommand::Rotate(args) => keys::rotate(dir, args).await,

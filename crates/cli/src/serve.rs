@@ -63,6 +63,10 @@ pub struct ServeArgs {
     /// (which `serve` raises to the system's maximum) if it must be.
     #[arg(long, env = "BANKID_OIDC_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
+    /// Seconds a request to a test user's emulated BankID app waits for an answer before it
+    /// times out.
+    #[arg(long, env = "BANKID_OIDC_APP_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(i64).range(1..=3600))]
+    app_timeout: i64,
 }
 
 pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
@@ -97,6 +101,7 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     config.key_rotation_interval = args.key_rotation_interval;
     config.key_lead_time = args.key_lead_time;
     config.test_controls = args.test_controls;
+    config.app_timeout = args.app_timeout;
     config.validate().map_err(anyhow::Error::msg)?;
     let limits = Limits {
         header_read_timeout: Duration::from_secs(args.header_read_timeout),

@@ -5,7 +5,7 @@
 //! answers is another process.
 
 use crate::Provider;
-use crate::secret::random_token;
+use crate::secret::ordered_token;
 use crate::store::{AppAnswer, AppRequest, AppStatus, Client, Permission, StoreResult, User};
 use bankid_oidc_core::b64;
 use serde::{Deserialize, Serialize};
@@ -90,7 +90,9 @@ pub async fn ask(
         .map(|s| (s.answer, now + s.delay));
     let content = permission.map_or(AppContent::Login, AppContent::of_permission);
     let request = AppRequest {
-        id: random_token(),
+        // Time-ordered: the store lists a user's requests by `created_at` (seconds), then id,
+        // so that requests made within one second keep their order ("the oldest pending").
+        id: ordered_token(),
         user_id: user.id.clone(),
         client_id: client.client_id.clone(),
         client_name: client.name.clone(),

@@ -3,6 +3,7 @@
 //! issuer's endpoints, with the issuer as a request extension that every handler reads.
 
 pub mod api_error;
+pub mod app;
 pub mod authorize;
 pub mod client_auth;
 pub mod cookie;
@@ -55,6 +56,7 @@ fn handlers(endpoint: Endpoint) -> MethodRouter<AppState> {
         Endpoint::Permissions => post(permissions::register),
         Endpoint::PermissionUserExists => post(permissions::user_exists),
         Endpoint::PermissionGrant => get(permissions::grant),
+        Endpoint::App => get(app::show).post(app::submit),
     }
 }
 

@@ -21,6 +21,8 @@ const PERMISSION_USER_EXISTS_PATH: &str = "/permissions/v1/user-exists";
 /// The router's pattern: the id is a path parameter.
 const PERMISSION_GRANT_PATH: &str = "/permissions/v1/{permission_id}/grant";
 const LOGIN_ACTIONS_PATH: &str = "/login-actions";
+/// The emulated BankID app's web page.
+const APP_PATH: &str = "/app";
 
 /// The endpoints the BIS issuer serves, in the order the router adds them.
 pub const ENDPOINTS: &[Endpoint] = &[
@@ -30,6 +32,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint::Permissions,
     Endpoint::PermissionUserExists,
     Endpoint::PermissionGrant,
+    Endpoint::App,
 ];
 
 /// An endpoint's path below the BIS issuer.
@@ -45,6 +48,7 @@ pub fn path(endpoint: Endpoint) -> &'static str {
         Endpoint::Permissions => PERMISSIONS_PATH,
         Endpoint::PermissionUserExists => PERMISSION_USER_EXISTS_PATH,
         Endpoint::PermissionGrant => PERMISSION_GRANT_PATH,
+        Endpoint::App => APP_PATH,
         // Not served at BIS: their paths are the realm's.
         Endpoint::JwksEnc
         | Endpoint::PushedAuthorization

@@ -49,6 +49,8 @@ pub enum Endpoint {
     PermissionUserExists,
     /// The permissions API (BIS): a permission's grant (`{path}/{permission_id}/grant`).
     PermissionGrant,
+    /// The emulated BankID app: the test user's phone as a web page (`{path}/app`).
+    App,
 }
 
 #[derive(Debug)]

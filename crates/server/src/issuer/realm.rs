@@ -60,7 +60,8 @@ pub fn path(endpoint: Endpoint) -> &'static str {
         Endpoint::JwksGrants
         | Endpoint::Permissions
         | Endpoint::PermissionUserExists
-        | Endpoint::PermissionGrant => super::bis::path(endpoint),
+        | Endpoint::PermissionGrant
+        | Endpoint::App => super::bis::path(endpoint),
     }
 }
 

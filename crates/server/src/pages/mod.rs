@@ -3,6 +3,7 @@
 //! delivery of the authorization response to the client (a redirect or a form_post page).
 //! Nothing here decides: `login` and `http` decide, and hand this module what to show.
 
+pub mod app;
 pub mod delivery;
 pub mod login;
 pub mod logout;

@@ -173,3 +173,81 @@ pub fn texts(locale: Locale) -> &'static Texts {
         Locale::En => &EN,
     }
 }
+
+/// The emulated BankID app's texts (`pages::app`), apart from the login pages' so that each
+/// page's texts can grow without the other's.
+pub struct AppTexts {
+    pub title_sign_in: &'static str,
+    pub sign_in_intro: &'static str,
+    pub sign_in: &'static str,
+    pub title_app: &'static str,
+    pub signed_in_as: &'static str,
+    pub sign_out: &'static str,
+    pub no_requests: &'static str,
+    pub refresh_hint: &'static str,
+    pub from: &'static str,
+    pub content_login: &'static str,
+    pub payment_to: &'static str,
+    pub status_approved: &'static str,
+    pub status_denied: &'static str,
+    pub status_timed_out: &'static str,
+    pub status_unreachable: &'static str,
+    pub answered_approved: &'static str,
+    pub answered_denied: &'static str,
+    pub not_pending: &'static str,
+    pub no_such_request: &'static str,
+    pub stale_form: &'static str,
+}
+
+pub const NB_APP: AppTexts = AppTexts {
+    title_sign_in: "BankID-appen (test)",
+    sign_in_intro: "Logg inn som testbruker for å se og svare på forespørsler til appen.",
+    sign_in: "Logg inn",
+    title_app: "BankID-appen",
+    signed_in_as: "Innlogget som",
+    sign_out: "Logg ut",
+    no_requests: "Ingen forespørsler venter.",
+    refresh_hint: "Siden oppdateres av seg selv.",
+    from: "Fra",
+    content_login: "Logg inn",
+    payment_to: "til",
+    status_approved: "Godkjent",
+    status_denied: "Avvist",
+    status_timed_out: "Tidsavbrutt",
+    status_unreachable: "Telefonen kunne ikke nås",
+    answered_approved: "Du godkjente forespørselen.",
+    answered_denied: "Du avviste forespørselen.",
+    not_pending: "Forespørselen venter ikke lenger på svar: den er besvart eller utløpt.",
+    no_such_request: "Ingen slik forespørsel.",
+    stale_form: "Skjemaet var utløpt. Prøv igjen.",
+};
+
+pub const EN_APP: AppTexts = AppTexts {
+    title_sign_in: "The BankID app (test)",
+    sign_in_intro: "Sign in as a test user to see and answer the requests to the app.",
+    sign_in: "Sign in",
+    title_app: "The BankID app",
+    signed_in_as: "Signed in as",
+    sign_out: "Sign out",
+    no_requests: "No requests are waiting.",
+    refresh_hint: "The page refreshes itself.",
+    from: "From",
+    content_login: "Log in",
+    payment_to: "to",
+    status_approved: "Approved",
+    status_denied: "Denied",
+    status_timed_out: "Timed out",
+    status_unreachable: "The phone could not be reached",
+    answered_approved: "You approved the request.",
+    answered_denied: "You denied the request.",
+    not_pending: "The request no longer waits for an answer: it was answered or has expired.",
+    no_such_request: "No such request.",
+    stale_form: "The form had expired. Try again.",
+};
+
+pub fn app_texts(locale: Locale) -> &'static AppTexts {
+    match locale {
+        Locale::Nb => &NB_APP,
+        Locale::En => &EN_APP,
+    }
+}
