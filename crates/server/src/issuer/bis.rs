@@ -20,7 +20,14 @@ const PERMISSIONS_PATH: &str = "/permissions/v1/";
 const LOGIN_ACTIONS_PATH: &str = "/login-actions";
 
 /// The endpoints the BIS issuer serves, in the order the router adds them.
-pub const ENDPOINTS: &[Endpoint] = &[Endpoint::Discovery, Endpoint::Jwks];
+pub const ENDPOINTS: &[Endpoint] = &[
+    Endpoint::Discovery,
+    Endpoint::Jwks,
+    Endpoint::Authorization,
+    Endpoint::Token,
+    Endpoint::Userinfo,
+    Endpoint::LoginActions,
+];
 
 /// An endpoint's path below the BIS issuer.
 pub fn path(endpoint: Endpoint) -> &'static str {
