@@ -16,6 +16,14 @@
 //! login is approved in the app), and then
 //! 9. [`login_hint_token`]: a permission token is used for the login.
 //!
+//! The BIS rules where seed 002 is silent *(ours)*: `login_hint` may only be `BIS` (an NNIN
+//! form is refused: without PAR or request objects it would travel in the browser's address;
+//! a permission's login hint pre-selects the user instead); `acr_values` may only name
+//! `urn:bankid:bis`; `request` and `request_uri` are refused with `request_not_supported` and
+//! `request_uri_not_supported`; `prompt=none` is refused with `login_required`; the realm
+//! refuses `login_hint_token` with `invalid_request`. How the login waits for the app, and what
+//! each answer leads to, is `login::flow::poll`'s.
+//!
 //! `http::authorize` (a page or a redirect) and `http::par` (JSON) are adapters around it.
 
 pub mod decide;

@@ -189,7 +189,7 @@ async fn respond(
     // A flow that starts at the app's approval goes on at once if the app has answered
     // already (a scripted answer without delay); the login's answer sets its own cookie.
     let active = match flow::poll(p, active).await {
-        Submitted::Show(active, _) => active,
+        Submitted::Show(active, _) => *active,
         submitted => return Ok(crate::http::login_actions::answer(p, submitted).await),
     };
     // The first step's page at once, its form posting to the flow's own address: a redirect

@@ -100,7 +100,7 @@ pub async fn submit(
             let submitted = match flow::submit(&p, active, form).await {
                 // A step that leads to the app's approval goes on at once if the app has
                 // answered already (a scripted answer without delay).
-                Submitted::Show(active, None) => flow::poll(&p, active).await,
+                Submitted::Show(active, None) => flow::poll(&p, *active).await,
                 submitted => submitted,
             };
             answer(&p, submitted).await

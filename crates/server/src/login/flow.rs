@@ -304,7 +304,7 @@ pub async fn standing_notice(p: &Provider, active: &ActiveFlow) -> Option<Notice
 /// What a posted step leads to; `http::login_actions` answers with it.
 pub enum Submitted {
     /// Show the flow's step (the same again, or the next), with a notice.
-    Show(ActiveFlow, Option<Notice>),
+    Show(Box<ActiveFlow>, Option<Notice>),
     /// The form cannot continue this login.
     Refused(Refusal),
     /// The login ended with an error for the client.
@@ -330,7 +330,7 @@ pub async fn submit(p: &Provider, mut active: ActiveFlow, form: LoginForm) -> Su
         return Submitted::Refused(Refusal::Csrf);
     }
     if form.step != active.flow.step.as_str() {
-        return Submitted::Show(active, Some(Notice::StaleForm));
+        return Submitted::Show(Box::new(active), Some(Notice::StaleForm));
     }
     if form.action.as_deref() == Some("cancel") || form.decision.as_deref() == Some("deny") {
         let what = if form.action.is_some() {
@@ -369,7 +369,7 @@ pub async fn submit(p: &Provider, mut active: ActiveFlow, form: LoginForm) -> Su
 /// page refreshes itself): the app's answer moves it on as a posted step would.
 pub async fn poll(p: &Provider, active: ActiveFlow) -> Submitted {
     let (Step::Approve, Some(request_id)) = (active.flow.step, &active.flow.app_request_id) else {
-        return Submitted::Show(active, None);
+        return Submitted::Show(Box::new(active), None);
     };
     let status = match app::status(p, request_id).await {
         Ok(status) => status,
@@ -380,7 +380,7 @@ pub async fn poll(p: &Provider, active: ActiveFlow) -> Submitted {
     // At the realm the in-page approval stands in for the app, so an app that did not answer
     // ends nothing there; at BIS the app is the only way.
     let error = match status {
-        Some(AppStatus::Pending) => return Submitted::Show(active, None),
+        Some(AppStatus::Pending) => return Submitted::Show(Box::new(active), None),
         Some(AppStatus::Approved) => {
             let mut active = active;
             let outcome = step_approve(p, &mut active).await;
@@ -390,7 +390,7 @@ pub async fn poll(p: &Provider, active: ActiveFlow) -> Submitted {
         Some(AppStatus::TimedOut) | None if bis => denied("the app did not answer in time"),
         Some(AppStatus::Unreachable) if bis => denied("the app could not be reached"),
         Some(AppStatus::TimedOut | AppStatus::Unreachable) | None => {
-            return Submitted::Show(active, None);
+            return Submitted::Show(Box::new(active), None);
         }
     };
     end_with_error(p, &active, error).await
@@ -425,7 +425,7 @@ async fn settle(
     outcome: Result<Outcome, StoreError>,
 ) -> Submitted {
     match outcome {
-        Ok(Outcome::Retry(message)) => Submitted::Show(active, message),
+        Ok(Outcome::Retry(message)) => Submitted::Show(Box::new(active), message),
         Ok(Outcome::Advance(from)) => {
             // The first posted step keeps the flow; a later one moves it on, if no other post
             // did first.
@@ -437,7 +437,7 @@ async fn settle(
                 // The next step's page, at once: a redirect to it would cost the browser
                 // another round trip per step. A reload posts the old form again, which shows
                 // the current step (the step names in the forms no longer match).
-                Ok(true) => Submitted::Show(active, None),
+                Ok(true) => Submitted::Show(Box::new(active), None),
                 Ok(false) => Submitted::Refused(Refusal::AlreadySubmitted),
                 Err(e) if e.is_full() => {
                     tracing::warn!(error = %e, "a login was refused");
