@@ -75,6 +75,27 @@ pub enum Channel {
     EncryptedRequestObject,
 }
 
+/// Whose rules a request meets: the realm's (every method, the person scopes, PAR and request
+/// objects), or the BankID with biometrics issuer's (the app only, its own scopes, and a
+/// permission token as `login_hint_token`; request objects are refused by the provider before
+/// these checks, as its discovery says).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IssuerRules {
+    #[default]
+    Realm,
+    Biometrics,
+}
+
+impl IssuerRules {
+    /// The scopes a login at this issuer may ask for.
+    pub fn scopes(self) -> &'static [&'static str] {
+        match self {
+            IssuerRules::Realm => scope::PERSON_SCOPES,
+            IssuerRules::Biometrics => scope::BIS_SCOPES,
+        }
+    }
+}
+
 /// `prompt` (OpenID Connect Core 3.1.2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Prompt {
@@ -151,18 +172,30 @@ pub fn check_redirect(
     Ok(target)
 }
 
-/// Stage 2: every other rule, in the order of `CHECKS`.
+/// Stage 2: every other rule, in the order of `CHECKS`, at the realm.
 pub fn validate(
     params: &AuthorizeParams,
     client: &ClientPolicy,
     target: &ResponseTarget,
     channel: Channel,
 ) -> Result<ValidatedAuthorizeRequest, AuthorizeError> {
+    validate_at(params, client, target, channel, IssuerRules::Realm)
+}
+
+/// Stage 2 under the rules of the issuer the request was sent to.
+pub fn validate_at(
+    params: &AuthorizeParams,
+    client: &ClientPolicy,
+    target: &ResponseTarget,
+    channel: Channel,
+    rules: IssuerRules,
+) -> Result<ValidatedAuthorizeRequest, AuthorizeError> {
     let mut draft = Draft::default();
     let input = Input {
         params,
         client,
         channel,
+        rules,
     };
     for (_rule, check) in CHECKS {
         check(&input, &mut draft)
@@ -191,6 +224,7 @@ struct Input<'a> {
     params: &'a AuthorizeParams,
     client: &'a ClientPolicy<'a>,
     channel: Channel,
+    rules: IssuerRules,
 }
 
 #[derive(Default)]
@@ -212,7 +246,7 @@ struct Draft {
 type Check = fn(&Input, &mut Draft) -> Result<(), OAuthError>;
 
 /// The rules, one function each, in the order they run; adding a rule is adding a line here.
-const CHECKS: [(&str, Check); 15] = [
+const CHECKS: [(&str, Check); 16] = [
     ("parameter_sizes", check_parameter_sizes),
     ("response_type", check_response_type),
     ("scope", check_scope),
@@ -222,6 +256,7 @@ const CHECKS: [(&str, Check); 15] = [
     ("api_version", check_api_version),
     ("login_hint", check_login_hint),
     ("acr_values", check_acr_values),
+    ("login_hint_token", check_login_hint_token),
     ("prompt", check_prompt),
     ("max_age", check_max_age),
     ("ui_locales", check_ui_locales),
@@ -263,9 +298,15 @@ fn check_scope(input: &Input, draft: &mut Draft) -> Result<(), OAuthError> {
         return Err(OAuthError::invalid_scope("scope: must include 'openid'"));
     }
     for s in requested.iter() {
-        if !scope::PERSON_SCOPES.contains(&s) {
+        if !input.rules.scopes().contains(&s) {
+            let what = match input.rules {
+                IssuerRules::Realm => "a scope of a person login",
+                IssuerRules::Biometrics => {
+                    "a scope of the BankID with biometrics issuer (openid, profile, sub_nnin, sub_bankid)"
+                }
+            };
             return Err(OAuthError::invalid_scope(format!(
-                "scope: '{}' is not a scope of a person login",
+                "scope: '{}' is not {what}",
                 truncate(s)
             )));
         }
@@ -346,6 +387,18 @@ fn check_login_hint(input: &Input, draft: &mut Draft) -> Result<(), OAuthError> 
         return Ok(());
     };
     let hint = LoginHint::parse(text).map_err(OAuthError::invalid_request)?;
+    // The BIS issuer has no PAR and no request objects, so an NNIN never travels safely to
+    // it in a login_hint: a user is pre-selected there by a permission (`login_hint_token`).
+    if input.rules == IssuerRules::Biometrics && hint.method() != Some(Method::Bis) {
+        let rule = match hint.nnin() {
+            Some(_) => {
+                "a national identity number is not accepted at the BankID with biometrics issuer; \
+                 pre-select the user with a permission's login hint (login_hint_token)"
+            }
+            None => "the BankID with biometrics issuer logs in with BIS only",
+        };
+        return Err(OAuthError::invalid_request(format!("login_hint: {rule}")));
+    }
     if hint.nnin().is_some() && input.channel == Channel::Query {
         return Err(OAuthError::invalid_request(
             "login_hint: a national identity number may be sent only in a pushed authorization request \
@@ -361,6 +414,18 @@ fn check_acr_values(input: &Input, draft: &mut Draft) -> Result<(), OAuthError> 
         Some(text) => Some(acr::parse_acr_values(text).map_err(OAuthError::invalid_request)?),
         None => None,
     };
+    if input.rules == IssuerRules::Biometrics {
+        if from_acr
+            .as_ref()
+            .is_some_and(|m| m.iter().any(|m| *m != Method::Bis))
+        {
+            return Err(OAuthError::invalid_request(
+                "acr_values: the BankID with biometrics issuer offers only urn:bankid:bis",
+            ));
+        }
+        draft.methods = vec![Method::Bis];
+        return Ok(());
+    }
     let from_hint = draft.login_hint.as_ref().and_then(LoginHint::method);
     draft.methods = match (from_hint, from_acr) {
         (Some(m), Some(allowed)) if !allowed.contains(&m) => {
@@ -373,6 +438,18 @@ fn check_acr_values(input: &Input, draft: &mut Draft) -> Result<(), OAuthError> 
         (None, Some(allowed)) => allowed,
         (None, None) => Method::ALL.to_vec(),
     };
+    Ok(())
+}
+
+/// A permission token names a permission registered at the BIS permissions API: it is read
+/// (verified, used) by the provider, and only at that issuer.
+fn check_login_hint_token(input: &Input, _: &mut Draft) -> Result<(), OAuthError> {
+    if input.rules == IssuerRules::Realm && input.params.get("login_hint_token").is_some() {
+        return Err(OAuthError::invalid_request(
+            "login_hint_token: a permission token is accepted only at the BankID with biometrics \
+             issuer's authorization endpoint",
+        ));
+    }
     Ok(())
 }
 
@@ -661,5 +738,65 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    fn run_bis(p: &AuthorizeParams) -> Result<ValidatedAuthorizeRequest, AuthorizeError> {
+        let uris = vec!["https://shop.example/cb".to_string()];
+        let scopes = ScopeSet::parse("openid profile sub_nnin").unwrap();
+        let client = ClientPolicy {
+            client_id: "shop",
+            redirect_uris: &uris,
+            scopes: &scopes,
+        };
+        let target = check_redirect(p, &client)?;
+        validate_at(p, &client, &target, Channel::Query, IssuerRules::Biometrics)
+    }
+
+    fn bis_error(p: &AuthorizeParams) -> OAuthError {
+        match run_bis(p) {
+            Err(AuthorizeError::Redirect(_, e)) => e,
+            other => panic!("expected a redirected error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_biometrics_issuer_logs_in_with_bis_and_its_own_scopes_only() {
+        let v = run_bis(&params(&[("scope", "openid sub_nnin")], &[])).unwrap();
+        assert_eq!(v.methods, [Method::Bis]);
+        let v = run_bis(&params(
+            &[("login_hint", "BIS"), ("acr_values", "urn:bankid:bis")],
+            &[],
+        ));
+        assert_eq!(v.unwrap().methods, [Method::Bis]);
+        // A realm scope, and a BIS scope the client did not register.
+        assert_eq!(
+            bis_error(&params(&[("scope", "openid nnin_altsub")], &[])).code,
+            ErrorCode::InvalidScope
+        );
+        assert_eq!(
+            bis_error(&params(&[("scope", "openid sub_bankid")], &[])).code,
+            ErrorCode::InvalidScope
+        );
+        for (name, value) in [
+            ("login_hint", "BID"),
+            ("login_hint", ":15076500565"),
+            ("acr_values", "urn:bankid:bid"),
+            ("acr_values", "urn:bankid:bis urn:bankid:bim"),
+        ] {
+            let e = bis_error(&params(&[(name, value)], &[]));
+            assert_eq!(e.code, ErrorCode::InvalidRequest, "{name}={value}");
+            assert!(e.description.starts_with(name), "{}", e.description);
+        }
+    }
+
+    #[test]
+    fn login_hint_token_is_refused_at_the_realm() {
+        let e = redirect_error(&params(&[("login_hint_token", "x.y.z")], &[]));
+        assert!(
+            e.description.starts_with("login_hint_token"),
+            "{}",
+            e.description
+        );
+        assert!(run_bis(&params(&[("login_hint_token", "x.y.z")], &[])).is_ok());
     }
 }

@@ -16,6 +16,10 @@ pub const PERSON_SCOPES: &[&str] = &[
     "nnin",
 ];
 
+/// Scopes a login at the BankID with biometrics issuer may ask for (seed 004): `sub_nnin` gives
+/// the NNIN, `sub_bankid` the BankID PID, each in the BIS ID token and userinfo.
+pub const BIS_SCOPES: &[&str] = &["openid", "profile", "sub_nnin", "sub_bankid"];
+
 /// Machine scopes (client credentials): eSign (seed 003) and the permissions APIs (seed 004).
 pub const MACHINE_SCOPES: &[&str] = &[
     "esign/csc",
@@ -115,7 +119,7 @@ impl<'a> FromIterator<&'a str> for ScopeSet {
 
 /// Whether `scope` is any scope this provider knows.
 pub fn is_known(scope: &str) -> bool {
-    PERSON_SCOPES.contains(&scope) || MACHINE_SCOPES.contains(&scope)
+    PERSON_SCOPES.contains(&scope) || BIS_SCOPES.contains(&scope) || MACHINE_SCOPES.contains(&scope)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod bearer;
 pub mod client_assertion;
 pub mod clock;
 pub mod config;
+pub mod device;
 pub mod enc_keys;
 pub mod grants;
 pub mod http;

@@ -32,10 +32,9 @@ use crate::permission_token;
 use crate::secret::random_bytes;
 use crate::store::{AppRequest, AppStatus, Client, Permission, StoreError};
 use bankid_oidc_core::permission_request::{
-    GRANT_TYPE, GRANT_VERSION, GrantClaims, PermissionError, PermissionPolicy, binding_message,
-    is_permission_id, parse_user_exists, permission_id, validate_permission_request,
+    GRANT_TYPE, GRANT_VERSION, GrantClaims, PermissionError, PermissionPolicy, is_permission_id,
+    parse_user_exists, permission_id, validate_permission_request,
 };
-use bankid_oidc_core::token_hash::sha256_b64;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -164,7 +163,7 @@ pub async fn register(
         intents: valid.intents,
         login_hint_nnin: valid.login_hint_nnin,
         acr_values: valid.acr_values,
-        binding_message: binding_message(random_bytes::<2>()),
+        binding_message: crate::login::binding::new_binding_message(),
         iat: valid.iat,
         expires_at: valid.exp,
         created_at: now,
@@ -243,11 +242,6 @@ pub fn server_version() -> String {
     format!("bankid-oidc@{}", env!("CARGO_PKG_VERSION"))
 }
 
-/// The id of a user's emulated device key (`proofKeyId`): stable per user, reveals nothing.
-pub fn proof_key_id(user_id: &str) -> String {
-    sha256_b64(&format!("device:{user_id}"))[..22].to_owned()
-}
-
 async fn sign_grant(
     p: &Provider,
     permission: &Permission,
@@ -275,7 +269,7 @@ async fn sign_grant(
         iat: approved_at,
         iss: p.issuers.bis().issuer.clone(),
         nonce: permission.nonce.clone().unwrap_or_default(),
-        proof_key_id: proof_key_id(&user.id),
+        proof_key_id: crate::device::proof_key_id(&user.id),
         sub: format!("nnin:{}", user.nnin),
         permission_id: permission.id.clone(),
         digest: permission.digest.clone(),

@@ -2,7 +2,7 @@
 //! storage is the caller's.
 
 use crate::Provider;
-use crate::issuer::Issuer;
+use crate::issuer::{Issuer, IssuerKind};
 use crate::secret::new_id;
 use crate::store::User;
 use bankid_oidc_core::acr::Method;
@@ -72,6 +72,7 @@ pub fn for_login(
     user: &User,
     now: i64,
 ) -> LoginTokens {
+    let kind = issuer.kind;
     let issuer = &issuer.issuer;
     // The details travel in the access token without the decoded statement.
     let details: Option<Vec<AuthorizationDetail>> = login
@@ -106,37 +107,85 @@ pub fn for_login(
         },
     );
     let access_digest = TokenDigest::of(&access.token);
+    let id = match kind {
+        IssuerKind::Realm => realm_id_token(login, user),
+        IssuerKind::Bis => bis_id_token(login, user),
+    };
     let id = IdTokenClaims {
         iss: issuer.clone(),
         sub: user.id.clone(),
         aud: Audience::One(login.client_id.to_owned()),
         exp: now + p.config.id_token_ttl,
         iat: now,
-        azp: Some(login.client_id.to_owned()),
         jti: Some(new_id()),
         sid: Some(login.session_id.to_owned()),
         nonce: login.nonce.map(str::to_owned),
         acr: Some(login.method.acr()),
         amr: login.method.amr().iter().map(|s| (*s).to_owned()).collect(),
         typ: Some(ID_TOKEN_TYP.into()),
-        api_ver: Some(login.api_version),
         at_hash: Some(access_digest.at_hash()),
-        bankid_altsub: Some(user.pid.clone()),
-        nnin_altsub: login
-            .scope
-            .contains("nnin_altsub")
-            .then(|| user.nnin.clone()),
         profile: profile_claims(user, login.scope),
-        sub_nnin: None,
-        sub_bankid: None,
-        proof_key_id: None,
         permission_digest,
+        ..id
     };
     let id_token = p.keys.sign("JWT", &id);
     LoginTokens {
         access,
         access_hash: access_digest.sha256_b64(),
         id_token,
+    }
+}
+
+/// The claims only the realm's ID token carries (API version 4); the common ones are set by
+/// [`for_login`].
+fn realm_id_token(login: &LoginContext, user: &User) -> IdTokenClaims {
+    IdTokenClaims {
+        azp: Some(login.client_id.to_owned()),
+        api_ver: Some(login.api_version),
+        bankid_altsub: Some(user.pid.clone()),
+        nnin_altsub: login
+            .scope
+            .contains("nnin_altsub")
+            .then(|| user.nnin.clone()),
+        ..blank_id_token()
+    }
+}
+
+/// The claims only the BIS issuer's ID token carries (shared/BANKID.md): the device key, and
+/// the NNIN and PID by their scopes. It has none of the realm's (`azp`, `api_ver`,
+/// `bankid_altsub`, `nnin_altsub`): its discovery does not list them.
+fn bis_id_token(login: &LoginContext, user: &User) -> IdTokenClaims {
+    IdTokenClaims {
+        proof_key_id: Some(crate::device::proof_key_id(&user.id)),
+        sub_nnin: login.scope.contains("sub_nnin").then(|| user.nnin.clone()),
+        sub_bankid: login.scope.contains("sub_bankid").then(|| user.pid.clone()),
+        ..blank_id_token()
+    }
+}
+
+fn blank_id_token() -> IdTokenClaims {
+    IdTokenClaims {
+        iss: String::new(),
+        sub: String::new(),
+        aud: Audience::Many(Vec::new()),
+        exp: 0,
+        iat: 0,
+        azp: None,
+        jti: None,
+        sid: None,
+        nonce: None,
+        acr: None,
+        amr: Vec::new(),
+        typ: None,
+        api_ver: None,
+        at_hash: None,
+        bankid_altsub: None,
+        nnin_altsub: None,
+        profile: ProfileClaims::default(),
+        sub_nnin: None,
+        sub_bankid: None,
+        proof_key_id: None,
+        permission_digest: None,
     }
 }
 

@@ -691,7 +691,7 @@ async fn an_approved_grant_verifies_against_the_grant_keys_with_every_seed_claim
     assert_eq!(claims["nonce"], "dW5pcXVlIHZhbHVl");
     assert_eq!(
         claims["proofKeyId"],
-        bankid_oidc_server::permissions::proof_key_id(&kari.id)
+        bankid_oidc_server::device::proof_key_id(&kari.id)
     );
     assert_eq!(claims["sub"], format!("nnin:{}", kari.nnin));
     assert_eq!(claims["permissionId"], id);

@@ -11,11 +11,25 @@
 //! 7. [`hint`]: the `id_token_hint` names a user of ours and a session.
 //! 8. [`decide()`]: issue a code, ask consent, start a login, or refuse (`prompt=none`).
 //!
+//! At the BankID with biometrics issuer ([`biometrics_request`]): no pushed requests or request
+//! objects (its discovery says so), the core's checks under its rules, no single sign-on (every
+//! login is approved in the app), and then
+//! 9. [`login_hint_token`]: a permission token is used for the login.
+//!
+//! The BIS rules where seed 002 is silent *(ours)*: `login_hint` may only be `BIS` (an NNIN
+//! form is refused: without PAR or request objects it would travel in the browser's address;
+//! a permission's login hint pre-selects the user instead); `acr_values` may only name
+//! `urn:bankid:bis`; `request` and `request_uri` are refused with `request_not_supported` and
+//! `request_uri_not_supported`; `prompt=none` is refused with `login_required`; the realm
+//! refuses `login_hint_token` with `invalid_request`. How the login waits for the app, and what
+//! each answer leads to, is `login::flow::poll`'s.
+//!
 //! `http::authorize` (a page or a redirect) and `http::par` (JSON) are adapters around it.
 
 pub mod decide;
 pub mod hint;
 pub mod load_client;
+pub mod login_hint_token;
 pub mod pushed_request;
 pub mod request_object;
 pub mod require_par;
@@ -23,13 +37,13 @@ pub mod require_par;
 pub use decide::{Decision, Known, decide};
 
 use crate::Provider;
-use crate::issuer::Issuer;
+use crate::issuer::{Issuer, IssuerKind};
 use crate::store::{Client, StoreError};
-use bankid_oidc_core::OAuthError;
 use bankid_oidc_core::authorize::{
-    AuthorizeError, AuthorizeParams, ClientPolicy, ResponseTarget, ValidatedAuthorizeRequest,
-    check_redirect, validate,
+    AuthorizeError, AuthorizeParams, Channel, ClientPolicy, IssuerRules, ResponseTarget,
+    ValidatedAuthorizeRequest, check_redirect, validate, validate_at,
 };
+use bankid_oidc_core::{ErrorCode, OAuthError};
 
 /// Why a request was refused, and where the refusal goes.
 #[derive(Debug)]
@@ -57,6 +71,9 @@ pub async fn browser_request(
     params: &AuthorizeParams,
 ) -> Result<ValidatedAuthorizeRequest, Refused> {
     let client = load_client::load_client(p, params).await?;
+    if issuer.kind == IssuerKind::Bis {
+        return biometrics_request(issuer, &client, params);
+    }
     if let Some(request_uri) = params.get("request_uri") {
         return pushed_request::take(p, issuer, &client.client_id, request_uri)
             .await
@@ -70,6 +87,48 @@ pub async fn browser_request(
     let target = check_redirect(&resolved.params, &policy)?;
     require_par::check(&client, &target)?;
     let req = validate(&resolved.params, &policy, &target, resolved.channel)?;
+    Ok(ValidatedAuthorizeRequest {
+        issuer: issuer.id.clone(),
+        ..req
+    })
+}
+
+/// Steps 4 and 6 at the BankID with biometrics issuer, which takes only plain requests: a
+/// `request` or `request_uri` is refused (to the client once its redirect_uri is proven); a
+/// client registered to push its requests is not held to that here (BIS has no PAR).
+fn biometrics_request(
+    issuer: &Issuer,
+    client: &Client,
+    params: &AuthorizeParams,
+) -> Result<ValidatedAuthorizeRequest, Refused> {
+    let policy = policy(client);
+    let target = check_redirect(params, &policy);
+    for (name, code) in [
+        ("request", ErrorCode::RequestNotSupported),
+        ("request_uri", ErrorCode::RequestUriNotSupported),
+    ] {
+        if params.get(name).is_some() {
+            let e = OAuthError::new(
+                code,
+                format!(
+                    "{name}: the BankID with biometrics issuer takes no request objects or pushed \
+                     requests (see its discovery); send the parameters in the query"
+                ),
+            );
+            return Err(match target {
+                Ok(target) => Refused::Redirect(Box::new(target), e),
+                Err(_) => Refused::Page(e),
+            });
+        }
+    }
+    let target = target?;
+    let req = validate_at(
+        params,
+        &policy,
+        &target,
+        Channel::Query,
+        IssuerRules::Biometrics,
+    )?;
     Ok(ValidatedAuthorizeRequest {
         issuer: issuer.id.clone(),
         ..req

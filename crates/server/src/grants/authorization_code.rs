@@ -67,9 +67,10 @@ pub async fn exchange(
         authorization_details: record.terms.authorization_details.as_deref(),
     };
     let tokens = for_login(p, issuer, &login, &user, now);
-    let refresh = client
-        .allows_grant(GrantType::RefreshToken)
-        .then(|| refresh_token::first(p, &record, &scope, now));
+    // A refresh token only where this issuer's token endpoint redeems it (not at BIS).
+    let refresh = (client.allows_grant(GrantType::RefreshToken)
+        && issuer.grant_types().contains(&GrantType::RefreshToken))
+    .then(|| refresh_token::first(p, &record, &scope, now));
     let issued = Issued {
         access: access_record(&tokens, &record.grant_id, &client.client_id),
         refresh: refresh.as_ref().map(|(_, row)| row.clone()),

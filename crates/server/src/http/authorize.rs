@@ -2,14 +2,15 @@
 //! answering with a page (a login step, an error) or a redirect to the client.
 
 use crate::authorization::decide::BrowserSession;
+use crate::authorization::login_hint_token::{self, TokenRefused};
 use crate::authorization::{self, Decision, Refused, decide, hint};
 use crate::grants::{Authentication, issue_code};
 use crate::http::IssuerOf;
 use crate::http::cookie::{session_cookie, set_session_cookie};
 use crate::http::form::is_form;
 use crate::http::session::current_session;
-use crate::issuer::Issuer;
-use crate::login::flow::{self, BrowserBinding, Start};
+use crate::issuer::{Issuer, IssuerKind};
+use crate::login::flow::{self, BrowserBinding, Start, Submitted};
 use crate::pages::delivery::{deliver, deliver_error};
 use crate::pages::render::{error_page, store_failure_page};
 use crate::secret::random_token;
@@ -20,10 +21,10 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use bankid_oidc_core::OAuthError;
 use bankid_oidc_core::authorize::{AuthorizeParams, ValidatedAuthorizeRequest};
 use bankid_oidc_core::locale::Locale;
 use bankid_oidc_core::login_hint::LoginHint;
+use bankid_oidc_core::{ErrorCode, OAuthError};
 use std::sync::Arc;
 
 pub async fn get(
@@ -83,7 +84,8 @@ async fn authorize(
         }
         Err(Refused::Store(e)) => return store_failure_page(p, &e),
     };
-    match respond(p, issuer, headers, &req).await {
+    let permission_token = params.get("login_hint_token");
+    match respond(p, issuer, headers, &req, permission_token).await {
         Ok(response) => response,
         Err(e) => store_failure_page(p, &e),
     }
@@ -95,6 +97,7 @@ async fn respond(
     issuer: &Arc<Issuer>,
     headers: &HeaderMap,
     req: &ValidatedAuthorizeRequest,
+    permission_token: Option<&str>,
 ) -> Result<Response, StoreError> {
     let redirect_error =
         |e: OAuthError| deliver_error(&req.target, &issuer.issuer, &e, StatusCode::FOUND);
@@ -115,7 +118,17 @@ async fn respond(
         session,
         user: session_user.as_deref(),
     });
-    let start = match decide(req, browser, hinted.as_ref(), p.now()) {
+    let decision = match issuer.kind {
+        IssuerKind::Realm => decide(req, browser, hinted.as_ref(), p.now()),
+        // Every login at BIS is approved in the app: no single sign-on.
+        IssuerKind::Bis if req.prompt.none => Decision::Refuse(OAuthError::new(
+            ErrorCode::LoginRequired,
+            "prompt: 'none' was given but every login at the BankID with biometrics issuer is \
+             approved in the app",
+        )),
+        IssuerKind::Bis => Decision::StartLogin,
+    };
+    let start = match decision {
         Decision::Refuse(e) => return Ok(redirect_error(e)),
         Decision::IssueCode(known) => {
             let auth = Authentication {
@@ -134,13 +147,29 @@ async fn respond(
             ));
         }
         Decision::AskConsent(known) => Start::Consent(known),
-        // An NNIN login_hint pre-selects its user; else an id_token_hint does.
-        Decision::StartLogin => Start::Identify {
-            user: match req.login_hint.as_ref().and_then(LoginHint::nnin) {
+        // An NNIN login_hint pre-selects its user; else an id_token_hint does; at BIS, a
+        // permission's login hint does first.
+        Decision::StartLogin => {
+            let user = match req.login_hint.as_ref().and_then(LoginHint::nnin) {
                 Some(nnin) => p.store.user_by_nnin(nnin.as_str()).await?.map(Box::new),
                 None => hinted.map(|h| Box::new(h.user)),
-            },
-        },
+            };
+            match permission_token {
+                // Used last: a request refused by any other rule does not burn it.
+                Some(token) => match login_hint_token::take(p, &req.client_id, token).await {
+                    Ok(used) => Start::Identify {
+                        user: used.user.map(Box::new).or(user),
+                        permission: Some(Box::new(used.permission)),
+                    },
+                    Err(TokenRefused::Invalid(e)) => return Ok(redirect_error(e)),
+                    Err(TokenRefused::Store(e)) => return Err(e),
+                },
+                None => Start::Identify {
+                    user,
+                    permission: None,
+                },
+            }
+        }
     };
     // A flow is bound to the browser's session cookie. A browser without a session keeps the
     // pre-login cookie it has (so that two tabs can log in at once) or gets a new one; either
@@ -156,7 +185,13 @@ async fn respond(
         cookie: &cookie_key,
         session_id: session.as_ref().map(|s| s.id.as_str()),
     };
-    let active = flow::start(p, issuer, browser, req, start);
+    let active = flow::start(p, issuer, browser, req, start).await?;
+    // A flow that starts at the app's approval goes on at once if the app has answered
+    // already (a scripted answer without delay); the login's answer sets its own cookie.
+    let active = match flow::poll(p, active).await {
+        Submitted::Show(active, _) => *active,
+        submitted => return Ok(crate::http::login_actions::answer(p, submitted).await),
+    };
     // The first step's page at once, its form posting to the flow's own address: a redirect
     // to that address would cost the browser a round trip.
     let mut response = crate::pages::login::show(p, &active, None).await;

@@ -1,7 +1,7 @@
-//! The login pages' endpoint: GET shows the flow's current step, POST submits it; the state
+//! The login pages' endpoint: GET shows the flow's current step (or, when the app has answered
+//! the step that waits for it, what the answer leads to), POST submits it; the state
 //! machine (`login::flow`) decides, and this answers with a page, a redirect and a cookie.
 
-use crate::AppState;
 use crate::http::IssuerOf;
 use crate::http::cookie::session_cookie;
 use crate::http::cookie::set_session_cookie;
@@ -12,6 +12,7 @@ use crate::pages::delivery::{deliver, deliver_error};
 use crate::pages::login::{flow_error_page, refused, show as show_step};
 use crate::pages::render::store_failure_page;
 use crate::store::StoreKey;
+use crate::{AppState, Provider};
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
@@ -64,7 +65,8 @@ pub async fn show(
     headers: HeaderMap,
 ) -> Response {
     match load(&p, &issuer, &flow_id, query.as_deref(), &headers).await {
-        Ok(active) => show_step(&p, &active, None).await,
+        // A flow waiting for the app goes on as soon as the app has answered.
+        Ok(active) => answer(&p, flow::poll(&p, active).await).await,
         Err(response) => response,
     }
 }
@@ -95,14 +97,20 @@ pub async fn submit(
             if let (None, Some(Extension(ConnectInfo(peer)))) = (&active.flow.source, peer) {
                 active.flow.source = Some(peer.ip().to_string());
             }
-            answer(&p, flow::submit(&p, active, form).await).await
+            let submitted = match flow::submit(&p, active, form).await {
+                // A step that leads to the app's approval goes on at once if the app has
+                // answered already (a scripted answer without delay).
+                Submitted::Show(active, None) => flow::poll(&p, *active).await,
+                submitted => submitted,
+            };
+            answer(&p, submitted).await
         }
         Err(response) => response,
     }
 }
 
-/// The answer to a posted step.
-async fn answer(p: &AppState, submitted: Submitted) -> Response {
+/// The answer to a posted step, or to a flow the app moved on.
+pub(crate) async fn answer(p: &Provider, submitted: Submitted) -> Response {
     match submitted {
         Submitted::Show(active, message) => show_step(p, &active, message).await,
         Submitted::Refused(refusal) => refused(p, refusal),

@@ -3,7 +3,7 @@
 use crate::bearer::{BearerError, live_access_token};
 use crate::http::IssuerOf;
 use crate::http::api_error::ApiError;
-use crate::issuer::Issuer;
+use crate::issuer::{Issuer, IssuerKind};
 use crate::{AppState, Provider, tokens};
 use axum::Extension;
 use axum::Json;
@@ -130,6 +130,17 @@ async fn claims(
     if let Ok(Value::Object(profile)) = serde_json::to_value(tokens::profile_claims(&user, &scope))
     {
         claims.extend(profile);
+    }
+    // The BIS issuer's userinfo has the claims of its ID token, no more (its token was checked
+    // above to be of this issuer, as the realm's refuses a BIS token).
+    if issuer.kind == IssuerKind::Bis {
+        if scope.contains("sub_nnin") {
+            claims.insert("sub_nnin".into(), Value::String(user.nnin.clone()));
+        }
+        if scope.contains("sub_bankid") {
+            claims.insert("sub_bankid".into(), Value::String(user.pid.clone()));
+        }
+        return Ok(claims);
     }
     if scope.contains("email")
         && let Some(email) = &user.email

@@ -7,6 +7,7 @@ use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::discovery::ProviderMetadata;
 use bankid_oidc_core::grant_type::{ClientAuthMethod, GrantType};
 use bankid_oidc_core::request_object::SigningAlg;
+use bankid_oidc_core::scope::BIS_SCOPES;
 
 const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 const JWKS_PATH: &str = "/jwks";
@@ -28,6 +29,10 @@ const APP_PATH: &str = "/app";
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint::Discovery,
     Endpoint::Jwks,
+    Endpoint::Authorization,
+    Endpoint::Token,
+    Endpoint::Userinfo,
+    Endpoint::LoginActions,
     Endpoint::JwksGrants,
     Endpoint::Permissions,
     Endpoint::PermissionUserExists,
@@ -62,9 +67,6 @@ pub fn path(endpoint: Endpoint) -> &'static str {
 /// The grant types the BIS token endpoint serves.
 pub const GRANT_TYPES: &[GrantType] = &[GrantType::AuthorizationCode];
 
-/// Scopes a login at BIS may ask for (seed 004).
-pub const SCOPES: &[&str] = &["openid", "profile", "sub_nnin", "sub_bankid"];
-
 fn strings(values: &[&str]) -> Vec<String> {
     values.iter().map(|s| (*s).to_owned()).collect()
 }
@@ -84,7 +86,7 @@ pub fn discovery(issuer: &str) -> ProviderMetadata {
         jwks_uri: url(JWKS_PATH),
         jwks_uri_grants: Some(url(JWKS_GRANTS_PATH)),
         permissions_endpoint: Some(url(PERMISSIONS_PATH)),
-        scopes_supported: strings(SCOPES),
+        scopes_supported: strings(BIS_SCOPES),
         claims_supported: strings(&[
             "iss",
             "sub",

@@ -4,13 +4,14 @@
 
 use super::binding::new_binding_message;
 use crate::Provider;
+use crate::app;
 use crate::authorization::Known;
 use crate::grants::{Authentication, new_code};
-use crate::issuer::{Endpoint, Issuer};
+use crate::issuer::{Endpoint, Issuer, IssuerKind};
 use crate::secret::{new_id, ordered_token, random_token};
 use crate::store::{
-    Attempt, Completion, FlowState, KeptSession, LoginFlow, NewLogin, Session, Step, StoreError,
-    StoreKey, User,
+    AppAnswer, AppStatus, Attempt, Completion, FlowState, KeptSession, LoginFlow, NewLogin,
+    Permission, Session, Step, StoreError, StoreKey, User,
 };
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::authorize::{ResponseTarget, ValidatedAuthorizeRequest};
@@ -40,9 +41,13 @@ pub struct LoginForm {
 
 /// Where a login flow starts.
 pub enum Start {
-    /// Identify the user; an NNIN login_hint (pushed or encrypted) or an id_token_hint
-    /// pre-selects `user`.
-    Identify { user: Option<Box<User>> },
+    /// Identify the user; an NNIN login_hint (pushed or encrypted), an id_token_hint or (at
+    /// BIS) a permission's login hint pre-selects `user`. The `permission` a login_hint_token
+    /// used is what the app shows.
+    Identify {
+        user: Option<Box<User>>,
+        permission: Option<Box<Permission>>,
+    },
     /// The user is already authenticated in a session that serves the request (SSO, or the
     /// session an id_token_hint names): only consent is asked, and the session is kept.
     Consent(Known),
@@ -62,14 +67,15 @@ pub struct BrowserBinding<'a> {
 
 /// Makes a flow for a validated request in a browser, ready to be shown. It is not kept until
 /// its first page is posted: until then it travels sealed in the page's address (see
-/// [`super::seal`]).
-pub fn start(
+/// [`super::seal`]). A flow that starts at the app's approval (a pre-selected user) has asked
+/// the app already.
+pub async fn start(
     p: &Provider,
     issuer: &Arc<Issuer>,
     browser: BrowserBinding<'_>,
     req: &ValidatedAuthorizeRequest,
     start: Start,
-) -> ActiveFlow {
+) -> Result<ActiveFlow, StoreError> {
     let now = p.now();
     let mut flow = LoginFlow {
         id: ordered_token(),
@@ -85,6 +91,8 @@ pub fn start(
         expires_at: now + p.config.flow_ttl,
         kept_session: None,
         source: None,
+        app_request_id: None,
+        permission_id: None,
     };
     match start {
         Start::Consent(known) => {
@@ -96,29 +104,58 @@ pub fn start(
                 auth_time: known.auth_time,
             });
         }
-        Start::Identify { user: Some(user) } => {
+        Start::Identify {
+            user: Some(user),
+            permission,
+        } => {
             flow.user_id = Some(user.id.clone());
+            flow.permission_id = permission.as_ref().map(|p| p.id.clone());
             // A locked user stays on the first page, which tells the lock: no method asks them
             // anything.
             match flow.method.filter(|_| !user.is_locked(now)) {
                 Some(Method::Bid) => flow.step = Step::Otp,
                 Some(Method::Bis) => {
                     flow.step = Step::Approve;
-                    flow.binding_message = Some(new_binding_message());
+                    ask_app(p, &mut flow, &user, permission.as_deref()).await?;
                 }
                 // The method is the user's choice: the first page offers the methods only.
                 _ => {}
             }
         }
-        Start::Identify { user: None } if req.methods == [Method::Bim] => flow.step = Step::Mobile,
-        Start::Identify { user: None } => {}
+        Start::Identify {
+            user: None,
+            permission,
+        } => {
+            flow.permission_id = permission.map(|p| p.id);
+            if req.methods == [Method::Bim] {
+                flow.step = Step::Mobile;
+            }
+        }
     }
     let sealed = p.seal.seal(&flow);
-    ActiveFlow {
+    Ok(ActiveFlow {
         flow,
         issuer: issuer.clone(),
         sealed: Some(sealed),
+    })
+}
+
+/// Sends the login to the user's app (BankID with biometrics), with the permission's binding
+/// message if a permission is approved in it, else a new one; the flow waits for its answer.
+async fn ask_app(
+    p: &Provider,
+    flow: &mut LoginFlow,
+    user: &User,
+    permission: Option<&Permission>,
+) -> Result<(), StoreError> {
+    let binding = permission.map_or_else(new_binding_message, |p| p.binding_message.clone());
+    // A client removed meanwhile: nothing to show in the app; the login cannot end in a code.
+    if let Some(client) = p.client(&flow.request.client_id).await? {
+        let request = app::ask(p, user, &client, &binding, permission).await?;
+        flow.app_request_id = Some(request.id);
     }
+    flow.binding_message = Some(binding);
+    Ok(())
 }
 
 /// A flow loaded for the browser that owns it.
@@ -134,6 +171,11 @@ impl ActiveFlow {
     /// The authorization request the flow answers.
     pub fn request(&self) -> &ValidatedAuthorizeRequest {
         &self.flow.request
+    }
+
+    /// The kind of issuer the flow's request was sent to.
+    pub fn issuer_kind(&self) -> IssuerKind {
+        self.issuer.kind
     }
 
     /// Where the page's forms post: the flow's address, with the sealed flow while the store
@@ -262,7 +304,7 @@ pub async fn standing_notice(p: &Provider, active: &ActiveFlow) -> Option<Notice
 /// What a posted step leads to; `http::login_actions` answers with it.
 pub enum Submitted {
     /// Show the flow's step (the same again, or the next), with a notice.
-    Show(ActiveFlow, Option<Notice>),
+    Show(Box<ActiveFlow>, Option<Notice>),
     /// The form cannot continue this login.
     Refused(Refusal),
     /// The login ended with an error for the client.
@@ -288,7 +330,7 @@ pub async fn submit(p: &Provider, mut active: ActiveFlow, form: LoginForm) -> Su
         return Submitted::Refused(Refusal::Csrf);
     }
     if form.step != active.flow.step.as_str() {
-        return Submitted::Show(active, Some(Notice::StaleForm));
+        return Submitted::Show(Box::new(active), Some(Notice::StaleForm));
     }
     if form.action.as_deref() == Some("cancel") || form.decision.as_deref() == Some("deny") {
         let what = if form.action.is_some() {
@@ -296,6 +338,10 @@ pub async fn submit(p: &Provider, mut active: ActiveFlow, form: LoginForm) -> Su
         } else {
             "the user denied the request"
         };
+        // The app's request is answered too, so that it leaves the app's list.
+        if let Err(e) = answer_app(p, &active, AppAnswer::Denied).await {
+            return Submitted::Store(e);
+        }
         return end_with_error(p, &active, OAuthError::access_denied(what)).await;
     }
     let outcome = match active.flow.step {
@@ -305,6 +351,8 @@ pub async fn submit(p: &Provider, mut active: ActiveFlow, form: LoginForm) -> Su
             step_secret(p, &mut active, form.password.as_deref(), Secret::Password).await
         }
         Step::Mobile => step_mobile(p, &mut active, &form).await,
+        // At BIS the approval comes from the app only (that is its point): the page waits.
+        Step::Approve if active.issuer.kind == IssuerKind::Bis => Ok(Outcome::Retry(None)),
         Step::Approve => match form.decision.as_deref() {
             Some("allow") => step_approve(p, &mut active).await,
             _ => Ok(Outcome::Retry(None)),
@@ -314,8 +362,70 @@ pub async fn submit(p: &Provider, mut active: ActiveFlow, form: LoginForm) -> Su
             _ => Ok(Outcome::Retry(None)),
         },
     };
+    settle(p, active, outcome).await
+}
+
+/// Where a flow that waits for the app stands, when its page is shown again (the waiting
+/// page refreshes itself): the app's answer moves it on as a posted step would.
+pub async fn poll(p: &Provider, active: ActiveFlow) -> Submitted {
+    let (Step::Approve, Some(request_id)) = (active.flow.step, &active.flow.app_request_id) else {
+        return Submitted::Show(Box::new(active), None);
+    };
+    let status = match app::status(p, request_id).await {
+        Ok(status) => status,
+        Err(e) => return Submitted::Store(e),
+    };
+    let bis = active.issuer.kind == IssuerKind::Bis;
+    let denied = |what: &str| OAuthError::access_denied(what);
+    // At the realm the in-page approval stands in for the app, so an app that did not answer
+    // ends nothing there; at BIS the app is the only way.
+    let error = match status {
+        Some(AppStatus::Pending) => return Submitted::Show(Box::new(active), None),
+        Some(AppStatus::Approved) => {
+            let mut active = active;
+            let outcome = step_approve(p, &mut active).await;
+            return settle(p, active, outcome).await;
+        }
+        Some(AppStatus::Denied) => denied("the user denied the request in the app"),
+        Some(AppStatus::TimedOut) | None if bis => denied("the app did not answer in time"),
+        Some(AppStatus::Unreachable) if bis => denied("the app could not be reached"),
+        Some(AppStatus::TimedOut | AppStatus::Unreachable) | None => {
+            return Submitted::Show(Box::new(active), None);
+        }
+    };
+    end_with_error(p, &active, error).await
+}
+
+/// Whether the flow waits for its user's app (the waiting page refreshes itself).
+pub async fn waits_for_app(p: &Provider, active: &ActiveFlow) -> bool {
+    match (active.flow.step, &active.flow.app_request_id) {
+        (Step::Approve, Some(id)) => {
+            matches!(app::status(p, id).await, Ok(Some(AppStatus::Pending)))
+        }
+        _ => false,
+    }
+}
+
+/// Answers the flow's app request, if it has one, for its user.
+async fn answer_app(
+    p: &Provider,
+    active: &ActiveFlow,
+    answer: AppAnswer,
+) -> Result<bool, StoreError> {
+    match (&active.flow.app_request_id, &active.flow.user_id) {
+        (Some(request_id), Some(user_id)) => app::answer(p, user_id, request_id, answer).await,
+        _ => Ok(false),
+    }
+}
+
+/// What a step's outcome leads to.
+async fn settle(
+    p: &Provider,
+    mut active: ActiveFlow,
+    outcome: Result<Outcome, StoreError>,
+) -> Submitted {
     match outcome {
-        Ok(Outcome::Retry(message)) => Submitted::Show(active, message),
+        Ok(Outcome::Retry(message)) => Submitted::Show(Box::new(active), message),
         Ok(Outcome::Advance(from)) => {
             // The first posted step keeps the flow; a later one moves it on, if no other post
             // did first.
@@ -327,7 +437,7 @@ pub async fn submit(p: &Provider, mut active: ActiveFlow, form: LoginForm) -> Su
                 // The next step's page, at once: a redirect to it would cost the browser
                 // another round trip per step. A reload posts the old form again, which shows
                 // the current step (the step names in the forms no longer match).
-                Ok(true) => Submitted::Show(active, None),
+                Ok(true) => Submitted::Show(Box::new(active), None),
                 Ok(false) => Submitted::Refused(Refusal::AlreadySubmitted),
                 Err(e) if e.is_full() => {
                     tracing::warn!(error = %e, "a login was refused");
@@ -341,6 +451,7 @@ pub async fn submit(p: &Provider, mut active: ActiveFlow, form: LoginForm) -> Su
             }
         }
         Ok(Outcome::Complete) => complete(p, &active).await,
+        Ok(Outcome::Fail(error)) => end_with_error(p, &active, error).await,
         Err(e) => Submitted::Store(e),
     }
 }
@@ -352,6 +463,8 @@ enum Outcome {
     Advance(Step),
     /// The user is authenticated.
     Complete,
+    /// The login ends with this error for the client.
+    Fail(OAuthError),
 }
 
 enum Secret {
@@ -414,7 +527,11 @@ async fn step_nnin(
     active.flow.method = Some(method);
     if method == Method::Bis {
         active.flow.step = Step::Approve;
-        active.flow.binding_message = Some(new_binding_message());
+        let permission = match &active.flow.permission_id {
+            Some(id) => p.store.permission(id).await?,
+            None => None,
+        };
+        ask_app(p, &mut active.flow, &user, permission.as_ref()).await?;
     } else {
         active.flow.step = Step::Otp;
     }
@@ -491,13 +608,23 @@ async fn step_secret(
     }
 }
 
-/// The user approved in the app: only if they are not locked meanwhile (read from the store).
+/// The user approved (in the app, or at the realm on the page, which answers the app's request
+/// too so that it leaves the app's list): only if they are not locked meanwhile (read from the
+/// store), and not if they denied in the app first.
 async fn step_approve(p: &Provider, active: &mut ActiveFlow) -> Result<Outcome, StoreError> {
     let Some(user_id) = active.flow.user_id.clone() else {
         return Ok(Outcome::Retry(Some(Notice::UnknownUser)));
     };
     if locked_user(p, &user_id).await?.is_some() {
         return Ok(Outcome::Retry(Some(Notice::Locked)));
+    }
+    if let Some(request_id) = active.flow.app_request_id.clone()
+        && !app::answer(p, &user_id, &request_id, AppAnswer::Approved).await?
+        && app::status(p, &request_id).await? == Some(AppStatus::Denied)
+    {
+        return Ok(Outcome::Fail(OAuthError::access_denied(
+            "the user denied the request in the app",
+        )));
     }
     Ok(identified(active, Step::Approve))
 }

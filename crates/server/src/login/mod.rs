@@ -8,7 +8,7 @@
 //! The pages follow the automation contract of shared/DESIGN.md; `crate::pages::login`
 //! renders them.
 
-mod binding;
+pub mod binding;
 pub mod flow;
 pub mod seal;
 pub mod verdicts;

@@ -3,7 +3,8 @@
 use super::render::{csp, error_page, render};
 use super::texts::{Texts, texts};
 use crate::Provider;
-use crate::login::flow::{ActiveFlow, Notice, Refusal, standing_notice};
+use crate::issuer::IssuerKind;
+use crate::login::flow::{ActiveFlow, Notice, Refusal, standing_notice, waits_for_app};
 use crate::store::Step;
 use askama::Template;
 use axum::http::StatusCode;
@@ -31,6 +32,11 @@ pub struct LoginPage<'a> {
     pub consent_nnin: bool,
     /// Payments to approve: (amount with currency, creditor).
     pub payments: Vec<(String, String)>,
+    /// The step waits for the app's answer: the page reloads itself (a meta refresh: the CSP
+    /// allows no script) from this address, which reads the answer.
+    pub refresh_url: Option<&'a str>,
+    /// Only the app approves (BIS issuer): the page has no approve button.
+    pub app_only: bool,
 }
 
 /// Renders a login step. `redirect_origin` is the client's origin, which the forms' redirects
@@ -87,6 +93,7 @@ pub async fn show(p: &Provider, active: &ActiveFlow, notice: Option<Notice>) -> 
         .map(|m| (m.hint(), method_label(t, *m)))
         .collect();
     let action = active.action();
+    let waiting = waits_for_app(p, active).await;
     let css = p.css_path();
     let page = LoginPage {
         t,
@@ -102,6 +109,8 @@ pub async fn show(p: &Provider, active: &ActiveFlow, notice: Option<Notice>) -> 
         user_preselected: flow.user_id.is_some(),
         consent_nnin: req.scope.contains("nnin"),
         payments,
+        refresh_url: waiting.then_some(action.as_str()),
+        app_only: active.issuer_kind() == IssuerKind::Bis,
     };
     let origin = url::Url::parse(&req.target.redirect_uri)
         .ok()

@@ -55,6 +55,9 @@ pub struct Texts {
     pub consent_payment: &'static str,
     pub consent_to: &'static str,
     pub consent_hint: &'static str,
+    /// The page that waits for the app's answer (BankID with biometrics).
+    pub app_waiting: &'static str,
+    pub app_only_hint: &'static str,
 }
 
 pub const NB: Texts = Texts {
@@ -110,6 +113,8 @@ pub const NB: Texts = Texts {
     consent_payment: "Å betale",
     consent_to: "til",
     consent_hint: "BankID lagrer ikke samtykket; tjenesten gjør det.",
+    app_waiting: "Venter på svaret ditt i BankID-appen. Siden går videre av seg selv.",
+    app_only_hint: "Godkjenn i BankID-appen (testleverandørens app-side eller kommandolinjen).",
 };
 
 pub const EN: Texts = Texts {
@@ -165,6 +170,8 @@ pub const EN: Texts = Texts {
     consent_payment: "To pay",
     consent_to: "to",
     consent_hint: "BankID does not store the consent; the service does.",
+    app_waiting: "Waiting for your answer in the BankID app. This page goes on by itself.",
+    app_only_hint: "Approve in the BankID app (the test provider's app page or its command line).",
 };
 
 pub fn texts(locale: Locale) -> &'static Texts {

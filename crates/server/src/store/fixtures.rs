@@ -42,6 +42,8 @@ pub fn flow_at(id: &str, created_at: i64, expires_at: i64) -> LoginFlow {
         expires_at,
         kept_session: None,
         source: None,
+        app_request_id: None,
+        permission_id: None,
     }
 }
 

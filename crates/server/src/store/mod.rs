@@ -221,6 +221,12 @@ pub struct LoginFlow {
     /// one source holds a bounded share of the logins in progress.
     #[serde(default)]
     pub source: Option<String>,
+    /// The request to the user's app this flow waits for (BankID with biometrics).
+    #[serde(default)]
+    pub app_request_id: Option<String>,
+    /// The permission a `login_hint_token` used for this login (BIS issuer): the app shows it.
+    #[serde(default)]
+    pub permission_id: Option<String>,
 }
 
 /// An authenticated session a login flow completes without a new login.
