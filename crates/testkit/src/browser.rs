@@ -140,6 +140,24 @@ impl Browser {
             .unwrap()
     }
 
+    /// Where a page that waits (for the app) reloads itself from: its
+    /// `<meta http-equiv="refresh" content="N; url=...">`, absolute.
+    pub fn refresh_url(&self, html: &str) -> Option<String> {
+        let doc = scraper::Html::parse_document(html);
+        let selector = scraper::Selector::parse(r#"meta[http-equiv="refresh"]"#).unwrap();
+        let content = doc.select(&selector).next()?.value().attr("content")?;
+        let url = content.split_once("url=")?.1.trim();
+        Some(self.absolute(url))
+    }
+
+    /// Reloads a waiting page as a browser does when its refresh is due.
+    pub async fn reload(&self, html: &str) -> Step {
+        let url = self
+            .refresh_url(html)
+            .unwrap_or_else(|| panic!("the page does not wait: {html}"));
+        self.get(&url).await
+    }
+
     pub fn page(step: Step) -> (String, String) {
         match step {
             Step::Page { url, html, .. } => (url, html),
