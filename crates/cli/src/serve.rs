@@ -197,6 +197,14 @@ async fn print_banner(
             issuer.url(bankid_oidc_server::issuer::Endpoint::Discovery)
         )?;
     }
+    writeln!(
+        out,
+        "  BankID app:      {} (the test users' phone)",
+        provider
+            .issuers
+            .bis()
+            .url(bankid_oidc_server::issuer::Endpoint::App)
+    )?;
     match std::fs::read_to_string(data_dir.join(DEMO_CLIENT_FILE))
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
