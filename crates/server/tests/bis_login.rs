@@ -13,7 +13,7 @@ use bankid_oidc_server::store::{
     AppAnswer, AppRequest, AppRequestStore, AppScript, AppScripted, ClientStore, Permission,
     PermissionStore, User,
 };
-use bankid_oidc_testkit::browser::{Browser, Callback, Step};
+use bankid_oidc_testkit::browser::{Browser, Callback};
 use bankid_oidc_testkit::html::forms;
 use bankid_oidc_testkit::oauth::{oauth_error, redeem, redeem_with_endpoint};
 use bankid_oidc_testkit::pending::Pending;
@@ -116,17 +116,6 @@ fn select_text(html: &str, selector: &str) -> Option<String> {
         .map(|e| e.text().collect::<String>().trim().to_owned())
 }
 
-/// Where the waiting page reloads itself from (its meta refresh), absolute.
-fn refresh_url(tp: &TestProvider, html: &str) -> Option<String> {
-    let doc = scraper::Html::parse_document(html);
-    let meta = doc
-        .select(&scraper::Selector::parse(r#"meta[http-equiv="refresh"]"#).unwrap())
-        .next()?;
-    let content = meta.value().attr("content")?;
-    let url = content.split_once("url=")?.1.trim();
-    Some(format!("{}{url}", tp.base))
-}
-
 /// The user's one request waiting in the app.
 async fn pending_in_app(tp: &TestProvider, user: &User) -> AppRequest {
     let mut list = app::pending(&tp.provider, &user.id).await.unwrap();
@@ -145,17 +134,15 @@ async fn app_answers(tp: &TestProvider, user: &User, answer: AppAnswer) -> AppRe
 }
 
 /// Opens the authorization URL and enters the NNIN: the page that waits for the app.
-async fn to_waiting_page(tp: &TestProvider, browser: &Browser, url: &str, user: &User) -> String {
+async fn to_waiting_page(browser: &Browser, url: &str, user: &User) -> String {
     let (_, html) = Browser::page(browser.get(url).await);
     assert!(forms(&html)[0].fields.iter().any(|(k, _)| k == "nnin"));
     let (_, html) = Browser::page(browser.submit(&html, &[("nnin", &user.nnin)], None).await);
-    assert!(refresh_url(tp, &html).is_some(), "the page waits: {html}");
+    assert!(
+        browser.refresh_url(&html).is_some(),
+        "the page waits: {html}"
+    );
     html
-}
-
-/// The waiting page's next reload, after the app answered.
-async fn reload(tp: &TestProvider, browser: &Browser, html: &str) -> Step {
-    browser.get(&refresh_url(tp, html).unwrap()).await
 }
 
 async fn script(tp: &TestProvider, user: &User, answer: AppScript) {
@@ -182,7 +169,7 @@ async fn bis_code_flow_waits_for_the_app_and_gives_the_bis_id_token() {
     let browser = Browser::new(&tp);
     let user = tp.user("Ola").clone();
     let pending = bis_pending("openid profile sub_nnin", &[]);
-    let html = to_waiting_page(&tp, &browser, &pending.url_at(&bis.authorize), &user).await;
+    let html = to_waiting_page(&browser, &pending.url_at(&bis.authorize), &user).await;
 
     // The page shows the binding message the app shows, and no way to approve but the app.
     let words = select_text(&html, ".binding").expect("a binding message");
@@ -205,11 +192,11 @@ async fn bis_code_flow_waits_for_the_app_and_gives_the_bis_id_token() {
             .submit(&html, &[], Some(("decision", "allow")))
             .await,
     );
-    let (_, html) = Browser::page(reload(&tp, &browser, &html).await);
-    assert!(refresh_url(&tp, &html).is_some());
+    let (_, html) = Browser::page(browser.reload(&html).await);
+    assert!(browser.refresh_url(&html).is_some());
 
     app_answers(&tp, &user, AppAnswer::Approved).await;
-    let callback = Browser::callback(reload(&tp, &browser, &html).await);
+    let callback = Browser::callback(browser.reload(&html).await);
     assert_eq!(callback.get("state"), Some(pending.state.as_str()));
     assert_eq!(callback.get("iss"), Some(bis.issuer.as_str()));
 
@@ -289,9 +276,9 @@ async fn bis_scopes_give_their_claims_only_when_asked_and_registered() {
     let browser = Browser::new(&tp);
     let user = tp.user("Kari").clone();
     let pending = bis_pending("openid sub_bankid", &[]);
-    let html = to_waiting_page(&tp, &browser, &pending.url_at(&bis.authorize), &user).await;
+    let html = to_waiting_page(&browser, &pending.url_at(&bis.authorize), &user).await;
     app_answers(&tp, &user, AppAnswer::Approved).await;
-    let callback = Browser::callback(reload(&tp, &browser, &html).await);
+    let callback = Browser::callback(browser.reload(&html).await);
     let tokens: Value = redeem_bis(&bis, callback.code(), &pending.verifier)
         .await
         .json()
@@ -371,9 +358,9 @@ async fn the_app_denying_ends_with_access_denied() {
     let browser = Browser::new(&tp);
     let user = tp.user("Ola").clone();
     let pending = bis_pending("openid", &[("response_mode", "fragment")]);
-    let html = to_waiting_page(&tp, &browser, &pending.url_at(&bis.authorize), &user).await;
+    let html = to_waiting_page(&browser, &pending.url_at(&bis.authorize), &user).await;
     app_answers(&tp, &user, AppAnswer::Denied).await;
-    let callback = Browser::callback(reload(&tp, &browser, &html).await);
+    let callback = Browser::callback(browser.reload(&html).await);
     assert_error(&callback, "access_denied", "denied", &bis, &pending.state);
 }
 
@@ -405,9 +392,9 @@ async fn an_app_that_times_out_or_cannot_be_reached_ends_with_access_denied() {
     let browser = Browser::new(&tp);
     let user = tp.user("Kari").clone();
     let pending = bis_pending("openid", &[]);
-    let html = to_waiting_page(&tp, &browser, &pending.url_at(&bis.authorize), &user).await;
+    let html = to_waiting_page(&browser, &pending.url_at(&bis.authorize), &user).await;
     tp.advance(tp.provider.config.app_timeout);
-    let callback = Browser::callback(reload(&tp, &browser, &html).await);
+    let callback = Browser::callback(browser.reload(&html).await);
     assert_error(
         &callback,
         "access_denied",
@@ -424,9 +411,9 @@ async fn a_code_is_redeemed_only_at_the_issuer_that_made_it() {
     let user = tp.user("Ola").clone();
     // A BIS code of the shop at the realm's token endpoint.
     let pending = Pending::new(&[("scope", "openid")], &[]);
-    let html = to_waiting_page(&tp, &browser, &pending.url_at(&bis.authorize), &user).await;
+    let html = to_waiting_page(&browser, &pending.url_at(&bis.authorize), &user).await;
     app_answers(&tp, &user, AppAnswer::Approved).await;
-    let callback = Browser::callback(reload(&tp, &browser, &html).await);
+    let callback = Browser::callback(browser.reload(&html).await);
     let (error, description) = oauth_error(
         redeem(&tp, callback.code(), &pending.verifier).await,
         StatusCode::BAD_REQUEST,
@@ -542,7 +529,7 @@ async fn a_permission_pre_selects_the_user_and_the_app_shows_its_payments() {
     assert!(stored.token_used_at.is_some());
 
     app_answers(&tp, &user, AppAnswer::Approved).await;
-    let callback = Browser::callback(reload(&tp, &browser, &html).await);
+    let callback = Browser::callback(browser.reload(&html).await);
     let tokens: Value = redeem_bis(&bis, callback.code(), &pending.verifier)
         .await
         .json()
@@ -570,7 +557,7 @@ async fn a_permission_without_login_hint_asks_the_nnin_and_then_the_app_with_it(
     let user = tp.user("Kari").clone();
     let (permission, token) = register_permission(&tp, BIS_CLIENT, None, 300).await;
     let pending = bis_pending("openid", &[("login_hint_token", &token)]);
-    let html = to_waiting_page(&tp, &browser, &pending.url_at(&bis.authorize), &user).await;
+    let html = to_waiting_page(&browser, &pending.url_at(&bis.authorize), &user).await;
     assert_eq!(
         select_text(&html, ".binding").as_deref(),
         Some("Modig laks")
@@ -609,7 +596,7 @@ async fn login_hint_token_is_refused_when_used_elsewhere_expired_or_at_the_realm
     assert_error(&callback, "invalid_request", "nonce", &bis, &bad.state);
     let good = bis_pending("openid", &[("login_hint_token", &token)]);
     let (_, html) = Browser::page(browser.get(&good.url_at(&bis.authorize)).await);
-    assert!(refresh_url(&tp, &html).is_some());
+    assert!(browser.refresh_url(&html).is_some());
 
     // Another client's token.
     let (_, other) = register_permission(&tp, OTHER_CLIENT_ID, Some(&user), 300).await;
@@ -675,7 +662,7 @@ async fn the_realm_bis_login_is_approved_in_page_or_in_the_app() {
     // In the page: the app's request is answered too, and leaves the app's list.
     let browser = Browser::new(&tp);
     let pending = Pending::new(&[("login_hint", "BIS")], &[]);
-    let html = to_waiting_page(&tp, &browser, &pending.url(&tp), &user).await;
+    let html = to_waiting_page(&browser, &pending.url(&tp), &user).await;
     let request = pending_in_app(&tp, &user).await;
     assert_eq!(
         select_text(&html, ".binding"),
@@ -701,9 +688,9 @@ async fn the_realm_bis_login_is_approved_in_page_or_in_the_app() {
     // In the app: the page's next reload goes on, with the realm's issuer.
     let browser = Browser::new(&tp);
     let pending = Pending::new(&[("login_hint", "BIS")], &[]);
-    let html = to_waiting_page(&tp, &browser, &pending.url(&tp), &user).await;
+    let html = to_waiting_page(&browser, &pending.url(&tp), &user).await;
     app_answers(&tp, &user, AppAnswer::Approved).await;
-    let callback = Browser::callback(reload(&tp, &browser, &html).await);
+    let callback = Browser::callback(browser.reload(&html).await);
     assert_eq!(callback.get("state"), Some(pending.state.as_str()));
     assert_eq!(callback.get("iss"), Some(tp.issuer.as_str()));
     let tokens: Value = redeem(&tp, callback.code(), &pending.verifier)
@@ -719,7 +706,7 @@ async fn the_realm_bis_login_is_approved_in_page_or_in_the_app() {
     // Denied in the page: the app's request is answered too.
     let browser = Browser::new(&tp);
     let pending = Pending::new(&[("login_hint", "BIS")], &[]);
-    let html = to_waiting_page(&tp, &browser, &pending.url(&tp), &user).await;
+    let html = to_waiting_page(&browser, &pending.url(&tp), &user).await;
     let request = pending_in_app(&tp, &user).await;
     let callback = Browser::callback(browser.submit(&html, &[], Some(("decision", "deny"))).await);
     assert_eq!(callback.error(), "access_denied");
@@ -729,7 +716,7 @@ async fn the_realm_bis_login_is_approved_in_page_or_in_the_app() {
     // Denied in the app: the in-page approval no longer counts.
     let browser = Browser::new(&tp);
     let pending = Pending::new(&[("login_hint", "BIS")], &[]);
-    let html = to_waiting_page(&tp, &browser, &pending.url(&tp), &user).await;
+    let html = to_waiting_page(&browser, &pending.url(&tp), &user).await;
     app_answers(&tp, &user, AppAnswer::Denied).await;
     let callback = Browser::callback(
         browser

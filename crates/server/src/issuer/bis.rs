@@ -2,10 +2,10 @@
 //! discovery document. BankID serves it from its own host; the paths below it are ours, and
 //! only discovery publishes them.
 
-use super::Endpoint;
+use super::{Endpoint, auth_methods, strings};
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::discovery::ProviderMetadata;
-use bankid_oidc_core::grant_type::{ClientAuthMethod, GrantType};
+use bankid_oidc_core::grant_type::GrantType;
 use bankid_oidc_core::request_object::SigningAlg;
 use bankid_oidc_core::scope::BIS_SCOPES;
 
@@ -67,17 +67,9 @@ pub fn path(endpoint: Endpoint) -> &'static str {
 /// The grant types the BIS token endpoint serves.
 pub const GRANT_TYPES: &[GrantType] = &[GrantType::AuthorizationCode];
 
-fn strings(values: &[&str]) -> Vec<String> {
-    values.iter().map(|s| (*s).to_owned()).collect()
-}
-
 /// The discovery document of the BIS issuer `issuer`.
 pub fn discovery(issuer: &str) -> ProviderMetadata {
     let url = |path: &str| format!("{issuer}{path}");
-    let auth_methods: Vec<String> = ClientAuthMethod::ALL
-        .iter()
-        .map(|m| m.to_string())
-        .collect();
     ProviderMetadata {
         issuer: issuer.to_owned(),
         authorization_endpoint: Some(url(AUTH_PATH)),
@@ -114,7 +106,7 @@ pub fn discovery(issuer: &str) -> ProviderMetadata {
         grant_types_supported: GRANT_TYPES.iter().map(|g| g.to_string()).collect(),
         subject_types_supported: strings(&["public"]),
         id_token_signing_alg_values_supported: strings(&["ES256"]),
-        token_endpoint_auth_methods_supported: auth_methods,
+        token_endpoint_auth_methods_supported: auth_methods(),
         token_endpoint_auth_signing_alg_values_supported: SigningAlg::ALL
             .iter()
             .map(|a| a.name().to_owned())

@@ -12,7 +12,7 @@ pub mod bis;
 pub mod realm;
 
 use crate::config::Config;
-use bankid_oidc_core::grant_type::GrantType;
+use bankid_oidc_core::grant_type::{ClientAuthMethod, GrantType};
 use std::sync::Arc;
 
 /// The kinds of issuer BankID has.
@@ -146,6 +146,19 @@ impl Issuer {
     pub fn made(&self, stored: &str) -> bool {
         stored == self.id || (stored.is_empty() && self.primary)
     }
+}
+
+/// Discovery lists of strings.
+fn strings(values: &[&str]) -> Vec<String> {
+    values.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// Every client authentication method, as discovery names them.
+fn auth_methods() -> Vec<String> {
+    ClientAuthMethod::ALL
+        .iter()
+        .map(|m| m.to_string())
+        .collect()
 }
 
 /// The id of the BankID with biometrics issuer, kept with what it makes.

@@ -1,9 +1,9 @@
 //! The BankID OIDC realm issuer: its endpoint paths and discovery document.
 
-use super::Endpoint;
+use super::{Endpoint, auth_methods, strings};
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::discovery::ProviderMetadata;
-use bankid_oidc_core::grant_type::{ClientAuthMethod, GrantType};
+use bankid_oidc_core::grant_type::GrantType;
 use bankid_oidc_core::jwe::{ContentEncryption, KeyManagement};
 use bankid_oidc_core::permission::PAYMENT_V1;
 use bankid_oidc_core::request_object::SigningAlg;
@@ -71,17 +71,6 @@ pub const GRANT_TYPES: &[GrantType] = &[
     GrantType::RefreshToken,
     GrantType::ClientCredentials,
 ];
-
-fn auth_methods() -> Vec<String> {
-    ClientAuthMethod::ALL
-        .iter()
-        .map(|m| m.to_string())
-        .collect()
-}
-
-fn strings(values: &[&str]) -> Vec<String> {
-    values.iter().map(|s| (*s).to_owned()).collect()
-}
 
 /// The discovery document of the realm issuer `issuer`.
 pub fn discovery(issuer: &str) -> ProviderMetadata {

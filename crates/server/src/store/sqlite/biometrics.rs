@@ -1,20 +1,14 @@
 //! Permissions, the app's requests and the users' scripted answers (BankID with biometrics).
 
+use super::rows::json;
 use super::{SqliteStore, insert_unique};
 use crate::store::*;
 use async_trait::async_trait;
-use rusqlite::types::Type;
 use rusqlite::{OptionalExtension, Row, params};
 
 const PERMISSION: &str = "id, client_id, type, loa, permission, digest, nonce, intents, \
      login_hint_nnin, acr_values, binding_message, iat, expires_at, created_at, token_used_at, \
      app_request_id, grant_jwt";
-
-fn strings(row: &Row, i: usize) -> rusqlite::Result<Vec<String>> {
-    let text: String = row.get(i)?;
-    serde_json::from_str(&text)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, e.to_string().into()))
-}
 
 fn permission(row: &Row) -> rusqlite::Result<Permission> {
     Ok(Permission {
@@ -25,9 +19,9 @@ fn permission(row: &Row) -> rusqlite::Result<Permission> {
         permission: row.get(4)?,
         digest: row.get(5)?,
         nonce: row.get(6)?,
-        intents: strings(row, 7)?,
+        intents: json(row, 7)?,
         login_hint_nnin: row.get(8)?,
-        acr_values: strings(row, 9)?,
+        acr_values: json(row, 9)?,
         binding_message: row.get(10)?,
         iat: row.get(11)?,
         expires_at: row.get(12)?,

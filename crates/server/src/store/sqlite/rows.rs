@@ -34,7 +34,7 @@ fn api_version(row: &Row, i: usize) -> rusqlite::Result<u32> {
     u32::try_from(v).map_err(|e| bad(i, e))
 }
 
-fn json<T: serde::de::DeserializeOwned>(row: &Row, i: usize) -> rusqlite::Result<T> {
+pub(super) fn json<T: serde::de::DeserializeOwned>(row: &Row, i: usize) -> rusqlite::Result<T> {
     let text: String = row.get(i)?;
     serde_json::from_str(&text).map_err(|e| bad(i, e))
 }
