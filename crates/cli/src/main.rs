@@ -4,6 +4,7 @@ mod admin;
 mod app;
 mod clients;
 mod connections;
+mod demo;
 mod keys;
 mod serve;
 
@@ -48,6 +49,8 @@ enum Command {
         #[command(subcommand)]
         command: app::AppCommand,
     },
+    /// Run a demo merchant web app against the provider (every flow, on 127.0.0.1:8081).
+    Demo(demo::DemoArgs),
     /// Rotate and list signing keys.
     Keys {
         #[command(subcommand)]
@@ -136,6 +139,7 @@ fn main() -> std::process::ExitCode {
                     app::answer(dir, args, bankid_oidc_server::store::AppAnswer::Denied).await
                 }
             },
+            Command::Demo(args) => demo::run(dir, args).await,
             Command::Keys { command } => match command {
                 KeysCommand::Rotate(args) => keys::rotate(dir, args).await,
                 KeysCommand::List(args) => keys::list(dir, args).await,

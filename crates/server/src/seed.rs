@@ -3,10 +3,11 @@
 
 use crate::registration;
 use crate::secret::{new_id, random_bytes, random_token};
-use crate::store::{Store, StoreResult, User};
+use crate::store::{Client, Store, StoreResult, User};
+use bankid_oidc_core::grant_type::GrantType;
 use bankid_oidc_core::nnin::Nnin;
 use bankid_oidc_core::pid;
-use bankid_oidc_core::scope::PERSON_SCOPES;
+use bankid_oidc_core::scope::{BIS_SCOPES, PERSON_SCOPES, ScopeSet};
 
 pub const DEMO_CLIENT_ID: &str = "demo-merchant";
 pub const DEMO_REDIRECT_URI: &str = "http://127.0.0.1:8081/callback";
@@ -56,12 +57,50 @@ pub fn new_user(
 
 pub use crate::registration::new_client;
 
-/// Where the demo merchant (examples/) receives its codes.
+/// Where the demo merchant (`bankid-oidc demo`) receives its codes.
 pub fn demo_redirect_uris() -> Vec<String> {
     vec![
         DEMO_REDIRECT_URI.to_owned(),
         "http://localhost:8081/callback".to_owned(),
     ]
+}
+
+/// Where RP-initiated logout sends the browser back to the demo merchant.
+pub fn demo_post_logout_redirect_uris() -> Vec<String> {
+    vec![
+        DEMO_POST_LOGOUT_URI.to_owned(),
+        "http://localhost:8081/".to_owned(),
+    ]
+}
+
+/// The machine scopes the demo merchant asks for with client credentials: registering
+/// permissions (seed 004), a text permission, and the iframe and CIBA flows.
+pub const DEMO_MACHINE_SCOPES: &[&str] = &[
+    "permissions/client",
+    "permissions/text",
+    "permissions/iframe",
+    "permissions/ciba",
+];
+
+/// The demo client's registration: everything `bankid-oidc demo` shows must work with it, so it
+/// has the person scopes of the realm, the BIS scopes, the permissions scopes, and the grants
+/// of a login with refresh and of a machine token.
+pub fn demo_registration(secret: &str, now: i64) -> Client {
+    let scopes: ScopeSet = PERSON_SCOPES
+        .iter()
+        .chain(BIS_SCOPES)
+        .chain(DEMO_MACHINE_SCOPES)
+        .copied()
+        .collect();
+    let mut client = new_client(DEMO_CLIENT_ID, secret, demo_redirect_uris(), scopes, now);
+    client.name = "Demo merchant".into();
+    client.grant_types = vec![
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+    ];
+    client.post_logout_redirect_uris = demo_post_logout_redirect_uris();
+    client
 }
 
 /// Creates the demo client if the store has no client at all.
@@ -70,13 +109,7 @@ pub async fn demo_client(store: &dyn Store, now: i64) -> StoreResult<Option<Demo
         return Ok(None);
     }
     let secret = random_token();
-    let client = new_client(
-        DEMO_CLIENT_ID,
-        &secret,
-        demo_redirect_uris(),
-        PERSON_SCOPES.iter().copied().collect(),
-        now,
-    );
+    let client = demo_registration(&secret, now);
     // The same rules as `bankid-oidc clients add`; a unit test holds the demo client to them.
     registration::check_client(&client).expect("the demo client meets the registration rules");
     store.add_client(&client).await?;
@@ -175,14 +208,26 @@ mod tests {
     #[test]
     fn the_demo_client_meets_the_registration_rules() {
         use super::*;
-        let demo = new_client(
-            DEMO_CLIENT_ID,
-            "secret",
-            demo_redirect_uris(),
-            PERSON_SCOPES.iter().copied().collect(),
-            0,
-        );
+        let demo = demo_registration("secret", 0);
         assert_eq!(registration::check_client(&demo), Ok(()));
+        // What `bankid-oidc demo` offers needs all of these.
+        for scope in ["nnin_altsub", "offline_access", "sub_nnin", "sub_bankid"]
+            .iter()
+            .chain(DEMO_MACHINE_SCOPES)
+        {
+            assert!(demo.scopes.contains(scope), "{scope}");
+        }
+        for grant in [
+            GrantType::AuthorizationCode,
+            GrantType::RefreshToken,
+            GrantType::ClientCredentials,
+        ] {
+            assert!(demo.allows_grant(grant), "{grant}");
+        }
+        assert!(
+            demo.post_logout_redirect_uris
+                .contains(&DEMO_POST_LOGOUT_URI.to_owned())
+        );
     }
 
     #[test]
