@@ -6,6 +6,7 @@
 //! types, `login` the user-facing pages.
 
 pub mod app;
+pub mod ciba;
 pub mod authorization;
 pub mod bearer;
 pub mod client_assertion;
