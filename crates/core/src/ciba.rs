@@ -156,7 +156,11 @@ mod tests {
             check_binding_message(Some("Modig laks")).unwrap(),
             Some("Modig laks")
         );
-        assert!(check_binding_message(Some("Blå ørret 42!")).unwrap().is_some());
+        assert!(
+            check_binding_message(Some("Blå ørret 42!"))
+                .unwrap()
+                .is_some()
+        );
         for bad in ["", "   ", "<script>", "a\nb", &"x".repeat(51)] {
             let e = check_binding_message(Some(bad)).unwrap_err();
             assert_eq!(e.code, ErrorCode::InvalidBindingMessage, "{bad:?}");

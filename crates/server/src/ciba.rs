@@ -13,6 +13,7 @@ use crate::issuer::Issuer;
 use crate::secret::random_token;
 use crate::store::{CibaRequest, Client, Permission, StoreError, StoreKey, User};
 use crate::{Provider, app};
+use bankid_oidc_core::OAuthError;
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::ciba::{
     AuthenticationResponse, CIBA_SCOPE, Hint, INTERVAL, check_acr_values, check_binding_message,
@@ -22,7 +23,6 @@ use bankid_oidc_core::error::ErrorCode;
 use bankid_oidc_core::grant_type::GrantType;
 use bankid_oidc_core::params::Params;
 use bankid_oidc_core::scope::{BIS_SCOPES, ScopeSet};
-use bankid_oidc_core::OAuthError;
 
 /// Why a backchannel authentication request was refused: the client's fault (a CIBA error,
 /// CIBA Core section 13) or ours.
@@ -211,9 +211,8 @@ pub async fn start(
     let now = p.now();
     // The request ends with the app's (its timeout, or the permission's exp), or sooner if
     // the client asked.
-    let expires_at = requested_expiry.map_or(request.expires_at, |e| {
-        (now + e).min(request.expires_at)
-    });
+    let expires_at =
+        requested_expiry.map_or(request.expires_at, |e| (now + e).min(request.expires_at));
     let auth_req_id = random_token();
     p.store
         .add_ciba_request(&CibaRequest {

@@ -6,9 +6,9 @@
 //! types, `login` the user-facing pages.
 
 pub mod app;
-pub mod ciba;
 pub mod authorization;
 pub mod bearer;
+pub mod ciba;
 pub mod client_assertion;
 pub mod clock;
 pub mod config;

@@ -33,7 +33,9 @@ pub enum Polled {
     /// In time: the request as it stands now (its last poll is this one).
     OnTime(Box<CibaRequest>),
     /// Sooner than `interval` after the previous poll: the interval grew, this is the new one.
-    TooEarly { interval: i64 },
+    TooEarly {
+        interval: i64,
+    },
     Expired,
     /// Its tokens were issued to an earlier poll.
     Redeemed,
