@@ -88,10 +88,13 @@ async fn register_permission(
     exp_in: i64,
 ) -> (Permission, String) {
     let now = tp.now();
-    let nonce = bankid_oidc_server::secret::random_token();
+    let id = bankid_oidc_core::permission_request::permission_id(
+        &bankid_oidc_server::secret::random_bytes(),
+        &bankid_oidc_server::secret::random_bytes(),
+    );
     let text = serde_json::to_string(&json!({"text": "Hent pakke 42 i kassa"})).unwrap();
     let permission = Permission {
-        id: format!("1.BY.{}.{}", &nonce[..8], &nonce[8..16]),
+        id,
         client_id: client_id.into(),
         type_: "text.v1".into(),
         loa: "sub".into(),
@@ -326,7 +329,8 @@ async fn ciba_with_a_permission_is_approved_in_the_app_and_gives_tokens_once() {
         .send()
         .await
         .unwrap();
-    assert_eq!(grant.status(), StatusCode::OK);
+    let status = grant.status();
+    assert_eq!(status, StatusCode::OK, "{}", grant.text().await.unwrap());
 }
 
 #[tokio::test]
