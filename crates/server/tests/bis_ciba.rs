@@ -555,13 +555,16 @@ async fn ciba_refuses_clients_not_registered_for_it() {
     );
 }
 
+/// A request's form fields.
+type Form<'a> = Vec<(&'a str, &'a str)>;
+
 #[tokio::test]
 async fn ciba_refuses_bad_requests_naming_the_parameter() {
     let (tp, bis) = start().await;
     let user = tp.users[0].clone();
     let nnin = user.nnin.as_str();
     let (_, other_token) = register_permission(&tp, RIVAL, &user, 300).await;
-    let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+    let cases: Vec<(Form, &str, &str)> = vec![
         (
             vec![
                 ("scope", "profile"),
