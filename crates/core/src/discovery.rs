@@ -36,6 +36,12 @@ pub struct ProviderMetadata {
     /// BIS: CIBA.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backchannel_authentication_endpoint: Option<String>,
+    /// BIS: CIBA's delivery modes (`poll` only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backchannel_token_delivery_modes_supported: Vec<String>,
+    /// BIS: CIBA's `user_code` (not supported: the app is the second factor).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_user_code_parameter_supported: Option<bool>,
     /// BIS: keys that sign permission grants.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks_uri_grants: Option<String>,

@@ -26,6 +26,18 @@ pub enum ErrorCode {
     UnsupportedGrantType,
     InvalidToken,
     InsufficientScope,
+    /// CIBA Core section 13: the permission token (`login_hint_token`) is no longer valid.
+    ExpiredLoginHintToken,
+    /// CIBA Core section 13: the hint names no user here.
+    UnknownUserId,
+    /// CIBA Core section 13: `binding_message` is invalid or unacceptable.
+    InvalidBindingMessage,
+    /// CIBA Core section 11: the user has not answered yet.
+    AuthorizationPending,
+    /// CIBA Core section 11: polled faster than `interval`; the interval grew by 5 s.
+    SlowDown,
+    /// CIBA Core section 11: the `auth_req_id` expired.
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -50,6 +62,12 @@ impl ErrorCode {
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::ExpiredLoginHintToken => "expired_login_hint_token",
+            ErrorCode::UnknownUserId => "unknown_user_id",
+            ErrorCode::InvalidBindingMessage => "invalid_binding_message",
+            ErrorCode::AuthorizationPending => "authorization_pending",
+            ErrorCode::SlowDown => "slow_down",
+            ErrorCode::ExpiredToken => "expired_token",
         }
     }
 }

@@ -9,6 +9,7 @@
 pub mod acr;
 pub mod authorize;
 pub mod b64;
+pub mod ciba;
 pub mod claims;
 pub mod client_jws;
 pub mod code_redemption;

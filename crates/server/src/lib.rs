@@ -8,6 +8,7 @@
 pub mod app;
 pub mod authorization;
 pub mod bearer;
+pub mod ciba;
 pub mod client_assertion;
 pub mod clock;
 pub mod config;

@@ -88,6 +88,7 @@ pub enum Rule {
     SecretRequired(String),
     RedirectUriRequired,
     UnknownPermissionType,
+    CibaScopes,
 }
 
 impl fmt::Display for Rule {
@@ -139,6 +140,13 @@ impl fmt::Display for Rule {
             Rule::KeysRequired => write!(f, "private_key_jwt needs --jwks FILE or --jwks-uri URL"),
             Rule::SecretRequired(method) => write!(f, "required for {method}"),
             Rule::RedirectUriRequired => write!(f, "required for the authorization_code grant"),
+            Rule::CibaScopes => write!(
+                f,
+                "the grant type {} needs the scopes openid and {} (a CIBA client needs no \
+                 redirect URI)",
+                GrantType::Ciba,
+                bankid_oidc_core::ciba::CIBA_SCOPE
+            ),
             Rule::UnknownPermissionType => write!(
                 f,
                 "use {}; the other permission types need no registration",
@@ -376,6 +384,17 @@ pub fn check_client(client: &Client) -> Checked {
             rule: Rule::SecretRequired(method.to_string()),
         });
     }
+    // CIBA asks for an ID token (openid) and is a permissions API of its own (BIS).
+    if client.allows_grant(GrantType::Ciba)
+        && !(client.scopes.contains("openid")
+            && client.scopes.contains(bankid_oidc_core::ciba::CIBA_SCOPE))
+    {
+        return Err(RegistrationError::new(
+            Field::Scope,
+            &client.scopes.to_string(),
+            Rule::CibaScopes,
+        ));
+    }
     if client.allows_grant(GrantType::AuthorizationCode) && client.redirect_uris.is_empty() {
         return Err(RegistrationError {
             field: Field::RedirectUri,
@@ -557,5 +576,22 @@ mod tests {
             Err(Rule::PrivateKey)
         );
         assert!(matches!(check_jwks("nope"), Err(Rule::NotJwks(_))));
+    }
+
+    #[test]
+    fn a_ciba_client_needs_openid_and_permissions_ciba_but_no_redirect_uri() {
+        let mut c = new_client(
+            "terminal",
+            "s",
+            Vec::new(),
+            ScopeSet::parse("openid profile").unwrap(),
+            0,
+        );
+        c.grant_types = vec![GrantType::Ciba];
+        let e = check_client(&c).unwrap_err();
+        assert_eq!(e.field, Field::Scope);
+        assert_eq!(e.rule, Rule::CibaScopes);
+        c.scopes = ScopeSet::parse("openid profile permissions/ciba").unwrap();
+        assert_eq!(check_client(&c), Ok(()));
     }
 }

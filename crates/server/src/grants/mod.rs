@@ -3,6 +3,7 @@
 //! returns the token response or an OAuth error; none knows HTTP.
 
 pub mod authorization_code;
+pub mod ciba;
 pub mod client_credentials;
 pub mod refresh_token;
 

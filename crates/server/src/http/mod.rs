@@ -5,6 +5,7 @@
 pub mod api_error;
 pub mod app;
 pub mod authorize;
+pub mod ciba;
 pub mod client_auth;
 pub mod cookie;
 pub mod discovery;
@@ -57,6 +58,7 @@ fn handlers(endpoint: Endpoint) -> MethodRouter<AppState> {
         Endpoint::PermissionUserExists => post(permissions::user_exists),
         Endpoint::PermissionGrant => get(permissions::grant),
         Endpoint::App => get(app::show).post(app::submit),
+        Endpoint::BackchannelAuthentication => post(ciba::backchannel_authentication),
     }
 }
 

@@ -78,11 +78,7 @@ async fn handle(
         GrantType::ClientCredentials => {
             grants::client_credentials::exchange(p, issuer, &client, &params).await
         }
-        // Served by the BankID with biometrics issuer, which is not here yet; no issuer lists it.
-        GrantType::Ciba => Err(GrantError::OAuth(OAuthError::new(
-            ErrorCode::UnsupportedGrantType,
-            "grant_type: CIBA is served by the BankID with biometrics issuer",
-        ))),
+        GrantType::Ciba => grants::ciba::exchange(p, issuer, &client, &params).await,
     };
     result.map_err(|e| match e {
         GrantError::OAuth(e) => ApiError::token(e),

@@ -24,6 +24,8 @@ const PERMISSION_GRANT_PATH: &str = "/permissions/v1/{permission_id}/grant";
 const LOGIN_ACTIONS_PATH: &str = "/login-actions";
 /// The emulated BankID app's web page.
 const APP_PATH: &str = "/app";
+/// CIBA's backchannel authentication endpoint.
+const BACKCHANNEL_PATH: &str = "/backchannel/authentication";
 
 /// The endpoints the BIS issuer serves, in the order the router adds them.
 pub const ENDPOINTS: &[Endpoint] = &[
@@ -38,6 +40,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint::PermissionUserExists,
     Endpoint::PermissionGrant,
     Endpoint::App,
+    Endpoint::BackchannelAuthentication,
 ];
 
 /// An endpoint's path below the BIS issuer.
@@ -54,6 +57,7 @@ pub fn path(endpoint: Endpoint) -> &'static str {
         Endpoint::PermissionUserExists => PERMISSION_USER_EXISTS_PATH,
         Endpoint::PermissionGrant => PERMISSION_GRANT_PATH,
         Endpoint::App => APP_PATH,
+        Endpoint::BackchannelAuthentication => BACKCHANNEL_PATH,
         // Not served at BIS: their paths are the realm's.
         Endpoint::JwksEnc
         | Endpoint::PushedAuthorization
@@ -65,7 +69,7 @@ pub fn path(endpoint: Endpoint) -> &'static str {
 }
 
 /// The grant types the BIS token endpoint serves.
-pub const GRANT_TYPES: &[GrantType] = &[GrantType::AuthorizationCode];
+pub const GRANT_TYPES: &[GrantType] = &[GrantType::AuthorizationCode, GrantType::Ciba];
 
 /// The discovery document of the BIS issuer `issuer`.
 pub fn discovery(issuer: &str) -> ProviderMetadata {
@@ -78,6 +82,9 @@ pub fn discovery(issuer: &str) -> ProviderMetadata {
         jwks_uri: url(JWKS_PATH),
         jwks_uri_grants: Some(url(JWKS_GRANTS_PATH)),
         permissions_endpoint: Some(url(PERMISSIONS_PATH)),
+        backchannel_authentication_endpoint: Some(url(BACKCHANNEL_PATH)),
+        backchannel_token_delivery_modes_supported: strings(&["poll"]),
+        backchannel_user_code_parameter_supported: Some(false),
         scopes_supported: strings(BIS_SCOPES),
         claims_supported: strings(&[
             "iss",

@@ -51,6 +51,8 @@ pub enum Endpoint {
     PermissionGrant,
     /// The emulated BankID app: the test user's phone as a web page (`{path}/app`).
     App,
+    /// CIBA (BIS): `backchannel_authentication_endpoint`.
+    BackchannelAuthentication,
 }
 
 #[derive(Debug)]

@@ -61,7 +61,8 @@ pub fn path(endpoint: Endpoint) -> &'static str {
         | Endpoint::Permissions
         | Endpoint::PermissionUserExists
         | Endpoint::PermissionGrant
-        | Endpoint::App => super::bis::path(endpoint),
+        | Endpoint::App
+        | Endpoint::BackchannelAuthentication => super::bis::path(endpoint),
     }
 }
 

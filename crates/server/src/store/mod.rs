@@ -5,12 +5,14 @@
 //! One-time things are consumed with a single conditional write ([`CodeStore::redeem_code`]).
 
 pub mod biometrics;
+pub mod ciba;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod flows;
 mod sqlite;
 
 pub use biometrics::*;
+pub use ciba::*;
 pub use flows::MemoryFlows;
 pub use sqlite::SqliteStore;
 
@@ -668,6 +670,7 @@ pub trait Store:
     + SecretStore
     + PermissionStore
     + AppRequestStore
+    + CibaStore
     + Send
     + Sync
     + 'static
@@ -689,6 +692,7 @@ impl<T> Store for T where
         + SecretStore
         + PermissionStore
         + AppRequestStore
+        + CibaStore
         + Send
         + Sync
         + 'static

@@ -7,7 +7,7 @@ use rusqlite::params;
 
 /// (table, whether its rows are kept `keep` seconds past expiry), children before the grants
 /// they hang on.
-const EXPIRING: [(&str, bool); 11] = [
+const EXPIRING: [(&str, bool); 12] = [
     ("sessions", false),
     ("pushed_requests", true),
     ("authorization_codes", true),
@@ -20,6 +20,8 @@ const EXPIRING: [(&str, bool); 11] = [
     ("permissions", true),
     ("app_requests", true),
     ("permission_nonces", false),
+    // Kept a while past expiry, so that a late poll is told expired_token, not invalid_grant.
+    ("ciba_requests", true),
 ];
 
 /// Rows one housekeeping write deletes at most: the writer serves logins between two of them.

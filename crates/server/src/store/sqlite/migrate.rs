@@ -37,6 +37,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../../migrations/sqlite/0007_biometrics.sql"),
     ),
+    (8, include_str!("../../../migrations/sqlite/0008_ciba.sql")),
 ];
 
 /// The schema version this build writes.

@@ -18,6 +18,7 @@
 //! the rest of a login together (BENCHMARKS.md, "What bounds each scenario").
 
 mod biometrics;
+mod ciba;
 mod clients;
 mod codes;
 mod encryption_keys;
