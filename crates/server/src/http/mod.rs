@@ -9,6 +9,7 @@ pub mod client_auth;
 pub mod cookie;
 pub mod discovery;
 pub mod form;
+pub mod iframe;
 pub mod introspect;
 pub mod login_actions;
 pub mod logout;
@@ -57,6 +58,10 @@ fn handlers(endpoint: Endpoint) -> MethodRouter<AppState> {
         Endpoint::PermissionUserExists => post(permissions::user_exists),
         Endpoint::PermissionGrant => get(permissions::grant),
         Endpoint::App => get(app::show).post(app::submit),
+        Endpoint::IframeAuthorize => post(iframe::authorize),
+        Endpoint::IframePage => get(iframe::show).post(iframe::submit),
+        Endpoint::IframeStatus => get(iframe::status),
+        Endpoint::IframeScript => get(iframe::script),
     }
 }
 

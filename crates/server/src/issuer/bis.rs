@@ -24,6 +24,11 @@ const PERMISSION_GRANT_PATH: &str = "/permissions/v1/{permission_id}/grant";
 const LOGIN_ACTIONS_PATH: &str = "/login-actions";
 /// The emulated BankID app's web page.
 const APP_PATH: &str = "/app";
+/// The iframe flow (seed 004): the router's patterns carry the flow id.
+const IFRAME_AUTHORIZE_PATH: &str = "/iframe-authorize";
+const IFRAME_PAGE_PATH: &str = "/iframe/{flow_id}";
+const IFRAME_STATUS_PATH: &str = "/iframe/{flow_id}/status";
+const IFRAME_SCRIPT_PATH: &str = "/iframe/iframe.js";
 
 /// The endpoints the BIS issuer serves, in the order the router adds them.
 pub const ENDPOINTS: &[Endpoint] = &[
@@ -38,6 +43,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint::PermissionUserExists,
     Endpoint::PermissionGrant,
     Endpoint::App,
+    Endpoint::IframeAuthorize,
+    Endpoint::IframePage,
+    Endpoint::IframeStatus,
+    Endpoint::IframeScript,
 ];
 
 /// An endpoint's path below the BIS issuer.
@@ -54,6 +63,10 @@ pub fn path(endpoint: Endpoint) -> &'static str {
         Endpoint::PermissionUserExists => PERMISSION_USER_EXISTS_PATH,
         Endpoint::PermissionGrant => PERMISSION_GRANT_PATH,
         Endpoint::App => APP_PATH,
+        Endpoint::IframeAuthorize => IFRAME_AUTHORIZE_PATH,
+        Endpoint::IframePage => IFRAME_PAGE_PATH,
+        Endpoint::IframeStatus => IFRAME_STATUS_PATH,
+        Endpoint::IframeScript => IFRAME_SCRIPT_PATH,
         // Not served at BIS: their paths are the realm's.
         Endpoint::JwksEnc
         | Endpoint::PushedAuthorization
@@ -86,6 +99,7 @@ pub fn discovery(issuer: &str) -> ProviderMetadata {
         jwks_uri: url(JWKS_PATH),
         jwks_uri_grants: Some(url(JWKS_GRANTS_PATH)),
         permissions_endpoint: Some(url(PERMISSIONS_PATH)),
+        iframe_authorize_endpoint: Some(url(IFRAME_AUTHORIZE_PATH)),
         scopes_supported: strings(BIS_SCOPES),
         claims_supported: strings(&[
             "iss",

@@ -51,6 +51,12 @@ pub enum Endpoint {
     PermissionGrant,
     /// The emulated BankID app: the test user's phone as a web page (`{path}/app`).
     App,
+    /// The iframe flow (BIS): `POST` answers a single-use `authorize_uri`.
+    IframeAuthorize,
+    /// The iframe flow's page (`{path}/{flow_id}`), its status (JSON) and its script.
+    IframePage,
+    IframeStatus,
+    IframeScript,
 }
 
 #[derive(Debug)]

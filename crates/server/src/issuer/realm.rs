@@ -61,7 +61,11 @@ pub fn path(endpoint: Endpoint) -> &'static str {
         | Endpoint::Permissions
         | Endpoint::PermissionUserExists
         | Endpoint::PermissionGrant
-        | Endpoint::App => super::bis::path(endpoint),
+        | Endpoint::App
+        | Endpoint::IframeAuthorize
+        | Endpoint::IframePage
+        | Endpoint::IframeStatus
+        | Endpoint::IframeScript => super::bis::path(endpoint),
     }
 }
 
