@@ -75,7 +75,7 @@ impl FrameAncestor {
             Err(e) => return refuse(&format!("is not an origin ({e})")),
         };
         let loopback = match parsed.host() {
-            Some(Host::Domain(d)) if d.is_empty() => return refuse("has no host"),
+            Some(Host::Domain("")) => return refuse("has no host"),
             Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
             Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
             Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
