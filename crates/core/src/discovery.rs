@@ -33,6 +33,9 @@ pub struct ProviderMetadata {
     /// BIS: the permissions API.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions_endpoint: Option<String>,
+    /// BIS: the iframe flow (seed 004; the name is ours).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iframe_authorize_endpoint: Option<String>,
     /// BIS: CIBA.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backchannel_authentication_endpoint: Option<String>,

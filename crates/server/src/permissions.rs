@@ -90,6 +90,16 @@ impl Caller {
 /// (named by its `iss`, checked by [`live_access_token`] against that issuer) with
 /// `permissions/client`.
 pub async fn authenticate(p: &Provider, token: Option<&str>) -> Result<Caller, PermissionsError> {
+    authenticate_for(p, token, CLIENT_SCOPE).await
+}
+
+/// The caller, as [`authenticate`] checks it, of an API that needs `scope` (iframe-authorize
+/// needs `permissions/iframe`).
+pub async fn authenticate_for(
+    p: &Provider,
+    token: Option<&str>,
+    scope: &str,
+) -> Result<Caller, PermissionsError> {
     let invalid = |d: &str| PermissionsError::InvalidToken(d.to_owned());
     let token = token.ok_or_else(|| invalid("access token: missing"))?;
     let (_, payload) = p
@@ -121,7 +131,7 @@ pub async fn authenticate(p: &Provider, token: Option<&str>) -> Result<Caller, P
         client,
         scope: claims.scope,
     };
-    if !caller.has_scope(CLIENT_SCOPE) {
+    if !caller.has_scope(scope) {
         return Err(PermissionsError::InsufficientScope);
     }
     Ok(caller)

@@ -93,10 +93,11 @@ pub async fn browser_request(
     })
 }
 
-/// Steps 4 and 6 at the BankID with biometrics issuer, which takes only plain requests: a
+/// Steps 4 and 6 at the BankID with biometrics issuer (also for `iframe-authorize`, whose form
+/// is validated as this request), which takes only plain requests: a
 /// `request` or `request_uri` is refused (to the client once its redirect_uri is proven); a
 /// client registered to push its requests is not held to that here (BIS has no PAR).
-fn biometrics_request(
+pub fn biometrics_request(
     issuer: &Issuer,
     client: &Client,
     params: &AuthorizeParams,

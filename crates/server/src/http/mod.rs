@@ -10,6 +10,7 @@ pub mod client_auth;
 pub mod cookie;
 pub mod discovery;
 pub mod form;
+pub mod iframe;
 pub mod introspect;
 pub mod login_actions;
 pub mod logout;
@@ -59,6 +60,10 @@ fn handlers(endpoint: Endpoint) -> MethodRouter<AppState> {
         Endpoint::PermissionGrant => get(permissions::grant),
         Endpoint::App => get(app::show).post(app::submit),
         Endpoint::BackchannelAuthentication => post(ciba::backchannel_authentication),
+        Endpoint::IframeAuthorize => post(iframe::authorize),
+        Endpoint::IframePage => get(iframe::show).post(iframe::submit),
+        Endpoint::IframeStatus => get(iframe::status),
+        Endpoint::IframeScript => get(iframe::script),
     }
 }
 

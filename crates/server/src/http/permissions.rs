@@ -60,7 +60,13 @@ pub async fn grant(
 }
 
 async fn caller(p: &crate::Provider, headers: &HeaderMap) -> Result<Caller, PermissionsError> {
-    let token = match headers.get(header::AUTHORIZATION) {
+    permissions::authenticate(p, bearer(headers)?).await
+}
+
+/// The bearer token of `Authorization`, if the header is sent; a header of another form is
+/// refused (also read by `http::iframe`).
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<&str>, PermissionsError> {
+    Ok(match headers.get(header::AUTHORIZATION) {
         None => None,
         Some(value) => {
             let bearer = value
@@ -80,8 +86,7 @@ async fn caller(p: &crate::Provider, headers: &HeaderMap) -> Result<Caller, Perm
                 }
             }
         }
-    };
-    permissions::authenticate(p, token).await
+    })
 }
 
 fn require_json(headers: &HeaderMap) -> Result<(), PermissionsError> {

@@ -26,6 +26,11 @@ const LOGIN_ACTIONS_PATH: &str = "/login-actions";
 const APP_PATH: &str = "/app";
 /// CIBA's backchannel authentication endpoint.
 const BACKCHANNEL_PATH: &str = "/backchannel/authentication";
+/// The iframe flow (seed 004): the router's patterns carry the flow id.
+const IFRAME_AUTHORIZE_PATH: &str = "/iframe-authorize";
+const IFRAME_PAGE_PATH: &str = "/iframe/{flow_id}";
+const IFRAME_STATUS_PATH: &str = "/iframe/{flow_id}/status";
+const IFRAME_SCRIPT_PATH: &str = "/iframe/iframe.js";
 
 /// The endpoints the BIS issuer serves, in the order the router adds them.
 pub const ENDPOINTS: &[Endpoint] = &[
@@ -41,6 +46,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint::PermissionGrant,
     Endpoint::App,
     Endpoint::BackchannelAuthentication,
+    Endpoint::IframeAuthorize,
+    Endpoint::IframePage,
+    Endpoint::IframeStatus,
+    Endpoint::IframeScript,
 ];
 
 /// An endpoint's path below the BIS issuer.
@@ -58,6 +67,10 @@ pub fn path(endpoint: Endpoint) -> &'static str {
         Endpoint::PermissionGrant => PERMISSION_GRANT_PATH,
         Endpoint::App => APP_PATH,
         Endpoint::BackchannelAuthentication => BACKCHANNEL_PATH,
+        Endpoint::IframeAuthorize => IFRAME_AUTHORIZE_PATH,
+        Endpoint::IframePage => IFRAME_PAGE_PATH,
+        Endpoint::IframeStatus => IFRAME_STATUS_PATH,
+        Endpoint::IframeScript => IFRAME_SCRIPT_PATH,
         // Not served at BIS: their paths are the realm's.
         Endpoint::JwksEnc
         | Endpoint::PushedAuthorization
@@ -85,6 +98,7 @@ pub fn discovery(issuer: &str) -> ProviderMetadata {
         backchannel_authentication_endpoint: Some(url(BACKCHANNEL_PATH)),
         backchannel_token_delivery_modes_supported: strings(&["poll"]),
         backchannel_user_code_parameter_supported: Some(false),
+        iframe_authorize_endpoint: Some(url(IFRAME_AUTHORIZE_PATH)),
         scopes_supported: strings(BIS_SCOPES),
         claims_supported: strings(&[
             "iss",

@@ -53,6 +53,12 @@ pub enum Endpoint {
     App,
     /// CIBA (BIS): `backchannel_authentication_endpoint`.
     BackchannelAuthentication,
+    /// The iframe flow (BIS): `POST` answers a single-use `authorize_uri`.
+    IframeAuthorize,
+    /// The iframe flow's page (`{path}/{flow_id}`), its status (JSON) and its script.
+    IframePage,
+    IframeStatus,
+    IframeScript,
 }
 
 #[derive(Debug)]

@@ -62,7 +62,11 @@ pub fn path(endpoint: Endpoint) -> &'static str {
         | Endpoint::PermissionUserExists
         | Endpoint::PermissionGrant
         | Endpoint::App
-        | Endpoint::BackchannelAuthentication => super::bis::path(endpoint),
+        | Endpoint::BackchannelAuthentication
+        | Endpoint::IframeAuthorize
+        | Endpoint::IframePage
+        | Endpoint::IframeStatus
+        | Endpoint::IframeScript => super::bis::path(endpoint),
     }
 }
 

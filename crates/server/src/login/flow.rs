@@ -93,6 +93,7 @@ pub async fn start(
         source: None,
         app_request_id: None,
         permission_id: None,
+        frame_ancestor: None,
     };
     match start {
         Start::Consent(known) => {
@@ -168,6 +169,21 @@ pub struct ActiveFlow {
 }
 
 impl ActiveFlow {
+    /// A flow the store keeps from now on, loaded by the iframe flow when its single-use
+    /// address is opened (see `super::iframe`).
+    pub(crate) fn kept(flow: LoginFlow, issuer: Arc<Issuer>) -> ActiveFlow {
+        ActiveFlow {
+            flow,
+            issuer,
+            sealed: None,
+        }
+    }
+
+    /// The issuer the flow's request was sent to.
+    pub fn issuer(&self) -> &Arc<Issuer> {
+        &self.issuer
+    }
+
     /// The authorization request the flow answers.
     pub fn request(&self) -> &ValidatedAuthorizeRequest {
         &self.flow.request

@@ -10,5 +10,6 @@
 
 pub mod binding;
 pub mod flow;
+pub mod iframe;
 pub mod seal;
 pub mod verdicts;

@@ -33,6 +33,45 @@ struct FormPost<'a> {
     script: &'a str,
 }
 
+fn with_state(
+    target: &ResponseTarget,
+    issuer: &str,
+    mut fields: Vec<(&'static str, String)>,
+) -> Vec<(&'static str, String)> {
+    if let Some(state) = &target.state {
+        fields.push(("state", state.clone()));
+    }
+    fields.push(("iss", issuer.to_owned()));
+    fields
+}
+
+/// The address that carries `params` (plus `state` and `iss`) to the client in the query or
+/// the fragment (the iframe flow's script navigates there; it has no form_post).
+pub fn location(
+    target: &ResponseTarget,
+    issuer: &str,
+    params: Vec<(&'static str, String)>,
+) -> String {
+    let encoded =
+        serde_urlencoded::to_string(with_state(target, issuer, params)).unwrap_or_default();
+    let uri = &target.redirect_uri;
+    if target.response_mode == ResponseMode::Fragment {
+        format!("{uri}#{encoded}")
+    } else if uri.contains('?') {
+        format!("{uri}&{encoded}")
+    } else {
+        format!("{uri}?{encoded}")
+    }
+}
+
+/// The parameters of an error for the client.
+pub fn error_params(error: &OAuthError) -> Vec<(&'static str, String)> {
+    vec![
+        ("error", error.code.as_str().to_owned()),
+        ("error_description", error.description.clone()),
+    ]
+}
+
 /// Sends `params` (plus `state` and `iss`) to the client.
 pub fn deliver(
     target: &ResponseTarget,
@@ -40,25 +79,12 @@ pub fn deliver(
     params: Vec<(&'static str, String)>,
     status: StatusCode,
 ) -> Response {
-    let mut fields = params;
-    if let Some(state) = &target.state {
-        fields.push(("state", state.clone()));
-    }
-    fields.push(("iss", issuer.to_owned()));
     match target.response_mode {
         ResponseMode::Query | ResponseMode::Fragment => {
-            let encoded = serde_urlencoded::to_string(&fields).unwrap_or_default();
-            let uri = &target.redirect_uri;
-            let location = if target.response_mode == ResponseMode::Fragment {
-                format!("{uri}#{encoded}")
-            } else if uri.contains('?') {
-                format!("{uri}&{encoded}")
-            } else {
-                format!("{uri}?{encoded}")
-            };
-            redirect(status, &location)
+            redirect(status, &location(target, issuer, params))
         }
         ResponseMode::FormPost => {
+            let fields = with_state(target, issuer, params);
             let page = FormPost {
                 action: &target.redirect_uri,
                 fields: &fields,
@@ -83,11 +109,7 @@ pub fn deliver_error(
     error: &OAuthError,
     status: StatusCode,
 ) -> Response {
-    let params = vec![
-        ("error", error.code.as_str().to_owned()),
-        ("error_description", error.description.clone()),
-    ];
-    deliver(target, issuer, params, status)
+    deliver(target, issuer, error_params(error), status)
 }
 
 /// A redirect that carries the security headers of a page (it may carry a code).

@@ -120,7 +120,7 @@ pub async fn show(p: &Provider, active: &ActiveFlow, notice: Option<Notice>) -> 
 }
 
 /// A notice in the page's language.
-fn notice_text(t: &Texts, notice: &Notice) -> String {
+pub(crate) fn notice_text(t: &Texts, notice: &Notice) -> String {
     match notice {
         Notice::BadNnin(rule) => format!("{}: {rule}.", t.bad_nnin),
         Notice::UnknownUser => t.unknown_user.to_owned(),

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod delivery;
+pub mod iframe;
 pub mod login;
 pub mod logout;
 pub mod render;

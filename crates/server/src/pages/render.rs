@@ -17,6 +17,25 @@ pub fn csp(form_action: &str) -> String {
     )
 }
 
+/// The Content-Security-Policy of a page of the iframe flow: framed by `frame_ancestor` only
+/// (an origin checked by `login::iframe::FrameAncestor`), its script and status fetched from
+/// the provider's own origin, nothing inline.
+pub fn framed_csp(frame_ancestor: &str, form_action: &str) -> String {
+    format!(
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; \
+         img-src 'self'; form-action {form_action}; frame-ancestors {frame_ancestor}; \
+         base-uri 'none'"
+    )
+}
+
+/// Renders a page of the iframe flow: its CSP names who may frame it, and it sends no
+/// `X-Frame-Options` (`DENY` would contradict that, and `ALLOW-FROM` is obsolete).
+pub fn render_framed(status: StatusCode, template: &impl Template, csp: &str) -> Response {
+    let mut response = render(status, template, csp);
+    response.headers_mut().remove(header::X_FRAME_OPTIONS);
+    response
+}
+
 /// Headers for any page of the provider: no framing, no caching, no referrer, no sniffing.
 pub fn page_headers(csp: &str) -> HeaderMap {
     let mut headers = HeaderMap::new();

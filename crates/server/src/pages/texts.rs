@@ -258,3 +258,35 @@ pub fn app_texts(locale: Locale) -> &'static AppTexts {
         Locale::En => &EN_APP,
     }
 }
+
+/// The iframe flow's texts (`pages::iframe`), beside the login pages' it also uses.
+pub struct IframeTexts {
+    pub continue_in_app: &'static str,
+    pub leaving: &'static str,
+    pub leave_link: &'static str,
+    pub referrer_mismatch: &'static str,
+    pub no_script: &'static str,
+}
+
+pub const IFRAME_NB: IframeTexts = IframeTexts {
+    continue_in_app: "Fortsett i BankID-appen",
+    leaving: "Sender deg tilbake til tjenesten …",
+    leave_link: "Gå tilbake til tjenesten",
+    referrer_mismatch: "Denne siden kan bare vises inne i tjenesten som startet innloggingen.",
+    no_script: "Siden virker best med JavaScript slått på.",
+};
+
+pub const IFRAME_EN: IframeTexts = IframeTexts {
+    continue_in_app: "Continue in the BankID app",
+    leaving: "Taking you back to the service …",
+    leave_link: "Back to the service",
+    referrer_mismatch: "This page can only be shown inside the service that started the login.",
+    no_script: "This page works best with JavaScript turned on.",
+};
+
+pub fn iframe_texts(locale: Locale) -> &'static IframeTexts {
+    match locale {
+        Locale::Nb => &IFRAME_NB,
+        Locale::En => &IFRAME_EN,
+    }
+}

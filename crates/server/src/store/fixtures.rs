@@ -44,6 +44,7 @@ pub fn flow_at(id: &str, created_at: i64, expires_at: i64) -> LoginFlow {
         source: None,
         app_request_id: None,
         permission_id: None,
+        frame_ancestor: None,
     }
 }
 

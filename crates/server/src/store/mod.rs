@@ -229,6 +229,10 @@ pub struct LoginFlow {
     /// The permission a `login_hint_token` used for this login (BIS issuer): the app shows it.
     #[serde(default)]
     pub permission_id: Option<String>,
+    /// The origin allowed to frame the flow's pages (the iframe flow, BIS): its pages are bound
+    /// to the flow's single-use address, not to a session cookie.
+    #[serde(default)]
+    pub frame_ancestor: Option<String>,
 }
 
 /// An authenticated session a login flow completes without a new login.
