@@ -6,6 +6,7 @@ mod clients;
 mod connections;
 mod keys;
 mod serve;
+mod tls;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
