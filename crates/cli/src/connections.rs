@@ -104,6 +104,10 @@ pub struct Tls {
     pub hsts: bool,
 }
 
+/// The header size HTTP/2 accepts: as HTTP/1.1's (hyper's default read buffer, about 400 KiB),
+/// since a request object may travel in the query; h2's own default, 16 KiB, would refuse it.
+const H2_MAX_HEADER_LIST: u32 = 8192 + 4096 * 100;
+
 /// What `--hsts` sends: a year, this host only (no `includeSubDomains`, no preload).
 const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000");
 
@@ -221,7 +225,9 @@ async fn accept_loop(
             let io = TokioIo::new(stream);
             if h2 {
                 let mut builder = http2::Builder::new(TokioExecutor::new());
-                builder.timer(TokioTimer::new());
+                builder
+                    .timer(TokioTimer::new())
+                    .max_header_list_size(H2_MAX_HEADER_LIST);
                 let connection = builder.serve_connection(io, service);
                 drive(
                     watcher.watch(connection),

@@ -428,6 +428,31 @@ async fn curl_with_cacert_fetches_discovery_over_http2_and_refuses_without_it() 
     assert_eq!(version, "2", "HTTP/2 by ALPN");
     let meta: serde_json::Value = serde_json::from_str(body).unwrap();
     assert_eq!(meta["issuer"], served.issuer());
+    // A header as large as HTTP/1.1 takes (a request object may travel in the query) passes
+    // over HTTP/2 too.
+    let long = format!("{}?request={}", served.discovery_url(), "a".repeat(50_000));
+    let output = Command::new("curl")
+        .args([
+            "-sS",
+            "--fail",
+            "--http2",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_version} %{http_code}",
+            "--cacert",
+        ])
+        .arg(&ca)
+        .arg(&long)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "2 200",
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     // Without the CA (the system's roots only), curl refuses: error 60, an unknown issuer.
     let refused = Command::new("curl")
