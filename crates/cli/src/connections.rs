@@ -10,15 +10,22 @@
 //!   stops reading its answer, a body that stalls);
 //! - at `max_connections` the server stops accepting: new connections wait in the kernel's
 //!   queue instead of failing for want of a file descriptor, and are taken as others close.
+//!
+//! Over HTTPS the TLS handshake must end within `header_read_timeout` too; then ALPN picks
+//! HTTP/2 or HTTP/1.1. HTTP/2 has no header deadline of its own in hyper: there the idle timeout
+//! holds, and the router's limit on answering.
 
 use axum::Router;
 use axum::extract::ConnectInfo;
+use axum::http::{HeaderValue, header};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use std::convert::Infallible;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,8 +33,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 /// File descriptors kept for what is not a connection: the store, its WAL, logs, the listener.
@@ -82,81 +90,230 @@ fn raise_open_file_limit() -> Option<u64> {
     None
 }
 
-/// Serves `app` on `listener` within `limits` until `shutdown` completes; then lets answers in
-/// progress finish for a few seconds.
+/// Where `serve` listens: plain HTTP, or HTTPS with this rustls acceptor.
+pub struct Listener {
+    pub tcp: TcpListener,
+    pub tls: Option<Tls>,
+}
+
+/// HTTPS on a listener.
+#[derive(Clone)]
+pub struct Tls {
+    pub acceptor: TlsAcceptor,
+    /// Send `Strict-Transport-Security` with every answer (`--hsts`).
+    pub hsts: bool,
+}
+
+/// The header size HTTP/2 accepts: as HTTP/1.1's (hyper's default read buffer, about 400 KiB),
+/// since a request object may travel in the query; h2's own default, 16 KiB, would refuse it.
+const H2_MAX_HEADER_LIST: u32 = 8192 + 4096 * 100;
+
+/// What `--hsts` sends: a year, this host only (no `includeSubDomains`, no preload).
+const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000");
+
+/// Serves `app` on each listener within `limits` (one connection cap for all) until `shutdown`
+/// completes; then lets answers in progress finish for a few seconds.
 pub async fn serve(
-    listener: TcpListener,
+    listeners: Vec<Listener>,
     app: Router,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
-    let graceful = GracefulShutdown::new();
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
-    let mut shutdown = pin!(shutdown);
+    let graceful = Arc::new(GracefulShutdown::new());
+    let (stop, stopped) = watch::channel(false);
+    let loops: Vec<_> = listeners
+        .into_iter()
+        .map(|listener| {
+            tokio::spawn(accept_loop(
+                listener,
+                app.clone(),
+                limits,
+                permits.clone(),
+                graceful.clone(),
+                stopped.clone(),
+            ))
+        })
+        .collect();
+    shutdown.await;
+    let _ = stop.send(true);
+    for accepting in loops {
+        let _ = accepting.await;
+    }
+    let Some(graceful) = Arc::into_inner(graceful) else {
+        return;
+    };
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(SHUTDOWN_GRACE) => {
+            tracing::warn!("connections still open after {SHUTDOWN_GRACE:?} were closed");
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: Listener,
+    app: Router,
+    limits: Limits,
+    permits: Arc<Semaphore>,
+    graceful: Arc<GracefulShutdown>,
+    mut stopped: watch::Receiver<bool>,
+) {
     loop {
         // At the cap, wait for a connection to close before accepting: a new one stays in the
         // kernel's queue meanwhile, rather than cost a file descriptor the server lacks.
         let permit = tokio::select! {
             permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
-            () = &mut shutdown => break,
+            () = until_stopped(&mut stopped) => break,
         };
         let (tcp, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
+            accepted = listener.tcp.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
                     accept_failed(e).await;
                     continue;
                 }
             },
-            () = &mut shutdown => break,
+            () = until_stopped(&mut stopped) => break,
         };
         // Answers are small: send each at once rather than wait for the previous one's ACK.
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "TCP_NODELAY could not be set");
         }
         let activity = Activity::new();
-        let io = TokioIo::new(Tracked {
+        let tracked = Tracked {
             inner: tcp,
             activity: activity.clone(),
-        });
+        };
+        let watcher = graceful.watcher();
+        let tls = listener.tls.clone();
         let app = app.clone();
-        let service = service_fn(move |mut request: hyper::Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
-            app.clone().oneshot(request)
-        });
-        let connection = graceful.watch(builder.serve_connection(io, service));
-        let idle_timeout = limits.idle_timeout;
         tokio::spawn(async move {
             let _permit = permit;
-            let mut connection = pin!(connection);
-            loop {
-                let quiet = activity.quiet_for();
-                if quiet >= idle_timeout {
-                    // Dropping the connection closes it.
-                    tracing::debug!(%peer, "closing a connection idle for {quiet:?}");
+            let Some(tls) = tls else {
+                let service = service(app, peer, false);
+                let connection =
+                    http1_builder(limits).serve_connection(TokioIo::new(tracked), service);
+                return drive(
+                    watcher.watch(connection),
+                    &activity,
+                    limits.idle_timeout,
+                    peer,
+                )
+                .await;
+            };
+            // The handshake counts against the header deadline: a client that opens a connection
+            // and trickles (or never sends) its hello holds a slot no longer than a plain one.
+            let stream = match tokio::time::timeout(
+                limits.header_read_timeout,
+                tls.acceptor.accept(tracked),
+            )
+            .await
+            {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
                     return;
                 }
-                tokio::select! {
-                    ended = connection.as_mut() => {
-                        if let Err(e) = ended {
-                            tracing::debug!(%peer, error = %e, "connection ended");
-                        }
-                        return;
-                    }
-                    () = tokio::time::sleep(idle_timeout - quiet) => {}
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake not done within the header read timeout");
+                    return;
                 }
+            };
+            let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+            let service = service(app, peer, tls.hsts);
+            let io = TokioIo::new(stream);
+            if h2 {
+                let mut builder = http2::Builder::new(TokioExecutor::new());
+                builder
+                    .timer(TokioTimer::new())
+                    .max_header_list_size(H2_MAX_HEADER_LIST);
+                let connection = builder.serve_connection(io, service);
+                drive(
+                    watcher.watch(connection),
+                    &activity,
+                    limits.idle_timeout,
+                    peer,
+                )
+                .await;
+            } else {
+                let connection = http1_builder(limits).serve_connection(io, service);
+                drive(
+                    watcher.watch(connection),
+                    &activity,
+                    limits.idle_timeout,
+                    peer,
+                )
+                .await;
             }
         });
     }
-    drop(listener);
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(SHUTDOWN_GRACE) => {
-            tracing::warn!("connections still open after {SHUTDOWN_GRACE:?} were closed");
+}
+
+async fn until_stopped(stopped: &mut watch::Receiver<bool>) {
+    if stopped.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+fn http1_builder(limits: Limits) -> http1::Builder {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    builder
+}
+
+/// The app as a hyper service for one connection: the peer's address for `ConnectInfo`, and
+/// HSTS on each answer if asked for.
+fn service(
+    app: Router,
+    peer: SocketAddr,
+    hsts: bool,
+) -> impl hyper::service::Service<
+    hyper::Request<Incoming>,
+    Response = axum::response::Response,
+    Error = Infallible,
+    Future = impl Future<Output = Result<axum::response::Response, Infallible>> + Send,
+> + Clone {
+    service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        let answer = app.clone().oneshot(request);
+        async move {
+            let mut response = answer.await?;
+            if hsts {
+                response
+                    .headers_mut()
+                    .insert(header::STRICT_TRANSPORT_SECURITY, HSTS);
+            }
+            Ok(response)
+        }
+    })
+}
+
+/// Runs a connection until it ends, or until no byte has moved for `idle_timeout`.
+async fn drive<E: std::fmt::Display>(
+    connection: impl Future<Output = Result<(), E>>,
+    activity: &Activity,
+    idle_timeout: Duration,
+    peer: SocketAddr,
+) {
+    let mut connection = pin!(connection);
+    loop {
+        let quiet = activity.quiet_for();
+        if quiet >= idle_timeout {
+            // Dropping the connection closes it.
+            tracing::debug!(%peer, "closing a connection idle for {quiet:?}");
+            return;
+        }
+        tokio::select! {
+            ended = connection.as_mut() => {
+                if let Err(e) = ended {
+                    tracing::debug!(%peer, error = %e, "connection ended");
+                }
+                return;
+            }
+            () = tokio::time::sleep(idle_timeout - quiet) => {}
         }
     }
 }

@@ -7,6 +7,7 @@ mod connections;
 mod demo;
 mod keys;
 mod serve;
+mod tls;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -2,6 +2,7 @@
 
 use crate::admin::open_store;
 use crate::connections::{self, Limits};
+use crate::tls;
 use anyhow::Context;
 use bankid_oidc_server::Provider;
 use bankid_oidc_server::clock::OffsetClock;
@@ -11,7 +12,7 @@ use bankid_oidc_server::store::Store;
 use clap::Args;
 use serde_json::json;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;
@@ -20,11 +21,39 @@ const DEMO_CLIENT_FILE: &str = "demo-client.json";
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
+    /// Address to listen on (with `--tls` and no `--tls-listen`, for HTTPS).
     #[arg(long, env = "BANKID_OIDC_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Serve HTTPS, with a certificate signed by a local CA that is generated once into the data
+    /// directory (the banner says how to trust it), or with `--tls-cert` and `--tls-key`.
+    #[arg(long, env = "BANKID_OIDC_TLS")]
+    tls: bool,
+    /// Serve HTTPS on this address and plain HTTP on `--listen` beside it (implies `--tls`).
+    #[arg(long, env = "BANKID_OIDC_TLS_LISTEN")]
+    tls_listen: Option<SocketAddr>,
+    /// Another name (DNS name or IP address) for the generated server certificate, besides
+    /// localhost, 127.0.0.1, ::1, the listen address and the public URL's host; repeat or
+    /// separate with commas.
+    #[arg(
+        long = "tls-name",
+        env = "BANKID_OIDC_TLS_NAMES",
+        value_delimiter = ',',
+        conflicts_with = "tls_cert"
+    )]
+    tls_names: Vec<String>,
+    /// Serve this certificate (PEM, the chain from the server's certificate up) instead of a
+    /// generated one (implies `--tls`; needs `--tls-key`).
+    #[arg(long, env = "BANKID_OIDC_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of `--tls-cert`.
+    #[arg(long, env = "BANKID_OIDC_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Send `Strict-Transport-Security` over HTTPS. Off by default: a browser that has seen it
+    /// for `localhost` refuses plain http to every other local service on that name for a year.
+    #[arg(long, env = "BANKID_OIDC_HSTS")]
+    hsts: bool,
     /// Public base URL of the provider (issuers live below it); set it when behind a proxy.
-    /// Default: `http://<listen address>`.
+    /// Default: `http://<listen address>`, or `https://` with TLS.
     #[arg(long, env = "BANKID_OIDC_PUBLIC_URL")]
     public_url: Option<String>,
     /// Realm name of the BankID OIDC issuer; repeat (or separate with commas) to serve several
@@ -76,24 +105,44 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    let tls_on = args.tls || args.tls_listen.is_some() || args.tls_cert.is_some();
+    if args.hsts && !tls_on {
+        anyhow::bail!("--hsts needs --tls: HSTS is sent over HTTPS only");
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("--listen {}: cannot listen there", args.listen))?;
+    let tls_listener = match args.tls_listen {
+        Some(address) => Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("--tls-listen {address}: cannot listen there"))?,
+        ),
+        None => None,
+    };
     let bound = listener.local_addr()?;
+    let tls_bound = match &tls_listener {
+        Some(l) => Some(l.local_addr()?),
+        None if tls_on => Some(bound),
+        None => None,
+    };
+    // The address the public URL names: the HTTPS one when there is one.
+    let main_bound = tls_bound.unwrap_or(bound);
     let public_url = match args.public_url {
         Some(url) => url,
         None => {
-            let host = if bound.ip().is_unspecified() {
+            let host = if main_bound.ip().is_unspecified() {
                 "127.0.0.1".to_owned()
             } else {
-                bound.ip().to_string()
+                main_bound.ip().to_string()
             };
-            let host = if bound.is_ipv6() && !bound.ip().is_unspecified() {
+            let host = if main_bound.is_ipv6() && !main_bound.ip().is_unspecified() {
                 format!("[{host}]")
             } else {
                 host
             };
-            format!("http://{host}:{}", bound.port())
+            let scheme = if tls_on { "https" } else { "http" };
+            format!("{scheme}://{host}:{}", main_bound.port())
         }
     };
     let mut config = Config::new(&public_url).map_err(|e| anyhow::anyhow!("--public-url: {e}"))?;
@@ -111,6 +160,49 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         ),
     };
 
+    let tls = if tls_on {
+        let source = match (args.tls_cert, args.tls_key) {
+            (Some(cert), Some(key)) => tls::Source::Files { cert, key },
+            _ => tls::Source::Generated {
+                names: tls::names_for(
+                    main_bound.ip(),
+                    config.public_url.host_str(),
+                    &args.tls_names,
+                ),
+            },
+        };
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("creating {}", data_dir.display()))?;
+        Some(tls::load(data_dir, source)?)
+    } else {
+        None
+    };
+    let mut listeners = Vec::new();
+    let acceptor = tls.as_ref().map(|tls| connections::Tls {
+        acceptor: tokio_rustls::TlsAcceptor::from(tls.config.clone()),
+        hsts: args.hsts,
+    });
+    match (tls_listener, acceptor) {
+        (Some(tls_listener), Some(acceptor)) => {
+            listeners.push(connections::Listener {
+                tcp: listener,
+                tls: None,
+            });
+            listeners.push(connections::Listener {
+                tcp: tls_listener,
+                tls: Some(acceptor),
+            });
+        }
+        (_, acceptor) => listeners.push(connections::Listener {
+            tcp: listener,
+            tls: acceptor,
+        }),
+    }
+    let addresses = Addresses {
+        plain: (tls_bound != Some(bound)).then_some(bound),
+        tls: tls_bound,
+    };
+
     let sqlite = Arc::new(open_store(data_dir).await?);
     let store: Arc<dyn Store> = sqlite.clone();
     let provider = Provider::start(store.clone(), Arc::new(OffsetClock::default()), config).await?;
@@ -119,7 +211,14 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         save_demo_client(data_dir, &demo)?;
     }
     seed::test_users(store.as_ref(), now).await?;
-    print_banner(&provider, data_dir, store.as_ref(), bound).await?;
+    print_banner(
+        &provider,
+        data_dir,
+        store.as_ref(),
+        &addresses,
+        tls.as_ref(),
+    )
+    .await?;
 
     if provider.config.test_controls {
         tracing::warn!(
@@ -139,7 +238,7 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
             .run_key_schedule(std::time::Duration::from_secs(2)),
     );
     let app = bankid_oidc_server::http::router(provider);
-    connections::serve(listener, app, limits, shutdown_signal()).await;
+    connections::serve(listeners, app, limits, shutdown_signal()).await;
     schedule.abort();
     housekeeping.abort();
     let stats = sqlite.write_stats();
@@ -177,11 +276,18 @@ fn save_demo_client(data_dir: &Path, demo: &DemoClient) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where the server listens: plain HTTP, HTTPS, or both.
+struct Addresses {
+    plain: Option<SocketAddr>,
+    tls: Option<SocketAddr>,
+}
+
 async fn print_banner(
     provider: &Provider,
     data_dir: &Path,
     store: &dyn Store,
-    bound: SocketAddr,
+    addresses: &Addresses,
+    tls: Option<&tls::Tls>,
 ) -> anyhow::Result<()> {
     use std::fmt::Write;
     let mut out = String::new();
@@ -247,7 +353,34 @@ async fn print_banner(
             users.len() - 10
         )?;
     }
-    writeln!(out, "Listening on http://{bound}")?;
+    if let Some(tls) = tls {
+        writeln!(out, "  TLS certificate: {}", tls.summary)?;
+        if let Some(ca) = &tls.ca_file {
+            writeln!(
+                out,
+                "  Local CA:        {} (trust this file; its key stays in the data directory)",
+                ca.display()
+            )?;
+            for (ecosystem, how) in tls::trust_lines(
+                ca,
+                provider.config.public_url.as_str().trim_end_matches('/'),
+            ) {
+                writeln!(out, "    {ecosystem:<15}{how}")?;
+            }
+        }
+    }
+    // The last line: tests and scripts read the base URL from it.
+    if let (Some(plain), Some(_)) = (addresses.plain, addresses.tls) {
+        writeln!(out, "Plain HTTP also on http://{plain}")?;
+    }
+    match addresses.tls {
+        Some(tls) => writeln!(out, "Listening on https://{tls}")?,
+        None => writeln!(
+            out,
+            "Listening on http://{}",
+            addresses.plain.expect("one listener at least")
+        )?,
+    }
     print!("{out}");
     use std::io::Write as _;
     std::io::stdout().flush()?;
