@@ -498,7 +498,8 @@ mod tests {
 
     #[test]
     fn every_ciba_refusal_is_its_own_error_with_the_providers_description() {
-        let cases: [(u16, &str, fn(&Error) -> bool); 8] = [
+        type Case = (u16, &'static str, fn(&Error) -> bool);
+        let cases: [Case; 8] = [
             (400, "invalid_request", |e| {
                 matches!(e, Error::CibaInvalidRequest(_))
             }),
