@@ -467,6 +467,103 @@ async fn a_payment_with_an_upfront_permission_shows_its_verified_grant() {
     assert!(text(&html, "check-grant").contains("jwks_uri_grants"));
 }
 
+/// Presses the CIBA button and posts its page's NNIN (the first test user's by default):
+/// the waiting page's address.
+async fn start_ciba(m: &Merchant, browser: &Browser) -> String {
+    let html = m.page(browser, "/").await;
+    let form = forms(&html)
+        .into_iter()
+        .find(|f| f.fields.iter().any(|(k, v)| k == "flow" && v == "ciba"))
+        .expect("a button for ciba");
+    let response = browser
+        .http
+        .post(format!("{}{}", m.base, form.action))
+        .form(&form.fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[LOCATION], "/ciba");
+    let html = m.page(browser, "/ciba").await;
+    let nnin = forms(&html)
+        .into_iter()
+        .find(|f| f.action == "/ciba")
+        .and_then(|f| f.fields.into_iter().find(|(k, _)| k == "nnin"))
+        .map(|(_, v)| v);
+    assert_eq!(nnin.as_deref(), Some(m.tp.users[0].nnin.as_str()));
+    let response = m.post(browser, &html, "/ciba").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    response.headers()[LOCATION].to_str().unwrap().to_owned()
+}
+
+/// Reloads the waiting page as the browser would (it shows the binding message and asks for a
+/// reload) until the background poll ends; returns where it leads.
+async fn wait_for_ciba(m: &Merchant, browser: &Browser, binding: &str) -> reqwest::Response {
+    for _ in 0..40 {
+        let response = m.get(browser, "/ciba/wait").await;
+        if response.status() != StatusCode::OK {
+            return response;
+        }
+        assert_eq!(response.headers()["refresh"], "2");
+        let html = response.text().await.unwrap();
+        assert_eq!(text(&html, "binding-message"), binding);
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    panic!("the CIBA poll did not end");
+}
+
+#[tokio::test]
+async fn ciba_asks_the_customer_in_the_app_with_a_binding_message_and_shows_the_tokens() {
+    let m = Merchant::start().await;
+    let browser = m.browser();
+    let kari = m.tp.users[0].clone();
+    m.script_app(&kari, AppScript::Approve).await;
+    let location = start_ciba(&m, &browser).await;
+    assert_eq!(location, "/ciba/wait");
+    // The app was asked with the binding message the page shows.
+    let requests =
+        m.tp.store
+            .app_requests_of(&kari.id, m.tp.now())
+            .await
+            .unwrap();
+    let binding = requests[0].binding_message.clone();
+    assert_eq!(requests[0].client_name, "Demo merchant");
+    let response = wait_for_ciba(&m, &browser, &binding).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[LOCATION], "/result");
+    let html = m.page(&browser, "/result").await;
+    assert_eq!(text(&html, "claim-iss"), m.tp.provider.issuers.bis().issuer);
+    assert_eq!(text(&html, "claim-sub_nnin"), kari.nnin);
+    assert!(text(&html, "check-binding-message").contains(&binding));
+    assert!(text(&html, "check-acr").contains("urn:bankid:bis;LOA=3"));
+    assert!(text(&html, "check-no-nonce").contains("no nonce"));
+    for id in ["signature", "iss", "aud", "exp", "iat", "at_hash"] {
+        text(&html, &format!("check-{id}"));
+    }
+    // No redirect, so none of the redirect checks.
+    for id in ["state", "iss-response", "nonce", "pkce"] {
+        assert!(text_of(&html, &format!("check-{id}")).is_none(), "{id}");
+    }
+}
+
+#[tokio::test]
+async fn ciba_denied_in_the_app_shows_the_typed_error() {
+    let m = Merchant::start().await;
+    let browser = m.browser();
+    let kari = m.tp.users[0].clone();
+    m.script_app(&kari, AppScript::Deny).await;
+    start_ciba(&m, &browser).await;
+    let requests =
+        m.tp.store
+            .app_requests_of(&kari.id, m.tp.now())
+            .await
+            .unwrap();
+    let response = wait_for_ciba(&m, &browser, &requests[0].binding_message).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let html = response.text().await.unwrap();
+    assert_eq!(text(&html, "error"), "access_denied");
+}
+
 #[tokio::test]
 async fn a_callback_with_another_state_is_refused_and_the_real_one_still_finishes() {
     let m = Merchant::start().await;
@@ -564,15 +661,13 @@ async fn pages_are_a_test_tool_in_two_languages_with_strict_headers() {
     let html = response.text().await.unwrap();
     assert!(html.contains("<html lang=\"nb\">"));
     assert!(text(&html, "test-banner").contains("Testverktøy"));
-    // The coming flows are there, disabled, for their engineers to enable.
-    for id in ["start-iframe", "start-ciba"] {
-        let doc = scraper::Html::parse_document(&html);
-        let button = doc
-            .select(&scraper::Selector::parse(&format!("#{id}")).unwrap())
-            .next()
-            .unwrap_or_else(|| panic!("#{id}"));
-        assert!(button.value().attr("disabled").is_some(), "{id}");
-    }
+    // The coming flow is there, disabled, for its engineers to enable.
+    let doc = scraper::Html::parse_document(&html);
+    let button = doc
+        .select(&scraper::Selector::parse("#start-iframe").unwrap())
+        .next()
+        .expect("#start-iframe");
+    assert!(button.value().attr("disabled").is_some());
 
     let html = m.page(&browser, "/?lang=en").await;
     assert!(html.contains("<html lang=\"en\">"));

@@ -9,6 +9,7 @@ mod authorization;
 mod bis;
 mod builder;
 mod callback;
+mod ciba;
 mod id_token;
 mod introspection;
 mod logout;
@@ -20,6 +21,7 @@ mod userinfo;
 
 pub use builder::{ClientBuilder, DEFAULT_DISCOVERY_LIFETIME, DEFAULT_TOKEN_REFRESH_MARGIN};
 pub use callback::Login;
+pub use ciba::CibaHandle;
 
 use crate::Error;
 use crate::clock::{age, unix_seconds};

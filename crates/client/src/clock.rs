@@ -1,8 +1,12 @@
 //! The library's sense of time, injected: every time the library reads (token times, request
 //! objects, client assertions, machine-token expiry, the age of cached discovery and keys)
-//! comes from a [`Clock`], so that tests move a [`ManualClock`] instead of sleeping.
+//! comes from a [`Clock`], so that tests move a [`ManualClock`] instead of sleeping. Waiting
+//! goes through it too ([`Clock::sleep`]: the pause between the polls of a backchannel
+//! authentication request), so a test's clock can skip the wait.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -13,7 +17,16 @@ pub trait Clock: Send + Sync + fmt::Debug {
     fn now(&self) -> SystemTime;
     /// Monotonic time: the age of cached discovery documents and keys, and refetch intervals.
     fn instant(&self) -> Instant;
+    /// Waits `duration` on this clock: the pause between polls of a backchannel authentication
+    /// request ([`crate::ciba`]). By default a real (tokio) sleep; a clock that owns its time
+    /// moves it instead and returns at once, as [`ManualClock`] does.
+    fn sleep(&self, duration: Duration) -> Sleep<'_> {
+        Box::pin(tokio::time::sleep(duration))
+    }
 }
+
+/// The future [`Clock::sleep`] returns.
+pub type Sleep<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
 /// The operating system's clocks; the default.
 #[derive(Debug, Default, Clone, Copy)]
@@ -30,7 +43,8 @@ impl Clock for SystemClock {
 }
 
 /// A clock that moves only when told: its wall and monotonic time start when it is made (or at a
-/// chosen wall time) and both advance by [`ManualClock::advance`], never by themselves.
+/// chosen wall time) and both advance by [`ManualClock::advance`], never by themselves. Its
+/// [`Clock::sleep`] advances it by the duration and returns at once.
 #[derive(Debug)]
 pub struct ManualClock {
     wall: SystemTime,
@@ -80,6 +94,11 @@ impl Clock for ManualClock {
             .checked_add(self.advanced())
             .unwrap_or(self.instant)
     }
+
+    fn sleep(&self, duration: Duration) -> Sleep<'_> {
+        self.advance(duration);
+        Box::pin(std::future::ready(()))
+    }
 }
 
 /// Seconds since the Unix epoch, as JWT times count them (0 before the epoch).
@@ -112,5 +131,13 @@ mod tests {
         clock.advance(Duration::MAX);
         clock.now();
         clock.instant();
+    }
+
+    #[tokio::test]
+    async fn a_manual_clock_sleeps_by_moving_itself() {
+        let clock = ManualClock::new();
+        let mono = clock.instant();
+        clock.sleep(Duration::from_secs(5)).await;
+        assert_eq!(age(&clock, mono), Duration::from_secs(5));
     }
 }

@@ -262,6 +262,46 @@ pub enum Error {
         found: String,
     },
 
+    // --- CIBA (backchannel authentication, poll mode) ------------------------------------
+    #[error("invalid backchannel authentication request: {0}")]
+    InvalidCibaRequest(String),
+    #[error("the backchannel authentication request was refused as invalid: {0}")]
+    CibaInvalidRequest(ProviderError),
+    #[error(
+        "the backchannel authentication request asked for a scope the client may not have: {0}"
+    )]
+    CibaInvalidScope(ProviderError),
+    #[error(
+        "the permission token (login_hint_token) is no longer valid: {0}; register a new permission"
+    )]
+    CibaExpiredLoginHintToken(ProviderError),
+    #[error("the hint names no user the provider knows: {0}")]
+    CibaUnknownUserId(ProviderError),
+    #[error(
+        "the client is not registered for CIBA: {0}; register it with the grant type urn:openid:params:grant-type:ciba and the scope permissions/ciba"
+    )]
+    CibaUnauthorizedClient(ProviderError),
+    #[error("the binding_message was refused: {0}")]
+    CibaInvalidBindingMessage(ProviderError),
+    #[error("the provider did not authenticate the client: {0}; check its credentials")]
+    CibaInvalidClient(ProviderError),
+    #[error(
+        "the user denied the request, or the app could not be reached: {0}; treat it as not approved"
+    )]
+    CibaAccessDenied(ProviderError),
+    #[error(
+        "the backchannel authentication request expired before the user approved it: {0}; start a new one"
+    )]
+    CibaExpiredToken(ProviderError),
+    #[error(
+        "the provider has no tokens for this auth_req_id: {0}; it was redeemed already, or is not this client's"
+    )]
+    CibaInvalidGrant(ProviderError),
+    #[error(
+        "no answer to the backchannel authentication request within its expires_in ({expires_in} s); treat it as not approved"
+    )]
+    CibaTimeout { expires_in: i64 },
+
     // --- the NNIN consent flow (seed 001) -------------------------------------------------
     #[error("the merchant's NNIN consent store failed: {0}")]
     ConsentStore(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -290,7 +330,17 @@ impl Error {
         match self {
             Error::Authorization(error)
             | Error::Endpoint { error, .. }
-            | Error::GrantRefused(error) => Some(error),
+            | Error::GrantRefused(error)
+            | Error::CibaInvalidRequest(error)
+            | Error::CibaInvalidScope(error)
+            | Error::CibaExpiredLoginHintToken(error)
+            | Error::CibaUnknownUserId(error)
+            | Error::CibaUnauthorizedClient(error)
+            | Error::CibaInvalidBindingMessage(error)
+            | Error::CibaInvalidClient(error)
+            | Error::CibaAccessDenied(error)
+            | Error::CibaExpiredToken(error)
+            | Error::CibaInvalidGrant(error) => Some(error),
             _ => None,
         }
     }

@@ -108,13 +108,18 @@
 //! - [`bis`] is BankID with biometrics' permissions API (seed 004): permissions registered
 //!   upfront ([`Client::register_permission`]), the login with their `login_hint_token`, and the
 //!   grant polled for and verified against the grant keys ([`Client::poll_grant`]).
+//! - [`ciba`] is BIS's backchannel authentication (CIBA, poll mode), with no browser:
+//!   [`Client::backchannel_authentication`] names the user (a permission token or an NNIN) and
+//!   returns a [`CibaHandle`] whose [`CibaHandle::poll`] waits for the app's answer and returns
+//!   the validated tokens.
 //!
 //! # Time
 //!
 //! Every time the library reads comes from one [`Clock`] ([`ClientBuilder::clock`]; the system's
 //! by default): ID token times, request objects, machine-token expiry, and the age of cached
 //! discovery, JWKS and encryption keys. [`PrivateKeyJwtSigner::clock`] dates client assertions.
-//! Tests pass a [`ManualClock`] and advance it instead of sleeping.
+//! The pause between CIBA polls is the clock's too ([`Clock::sleep`]). Tests pass a
+//! [`ManualClock`] and advance it instead of sleeping.
 //!
 //! # What the library refuses
 //!
@@ -155,6 +160,7 @@
 pub mod authorization;
 pub mod bis;
 pub mod callback;
+pub mod ciba;
 pub mod client;
 pub mod client_auth;
 pub mod clock;
@@ -185,7 +191,8 @@ pub use authorization::{
     PendingLogin, ResponseMode,
 };
 pub use callback::{AuthorizationCode, CallbackParams, validate_callback};
-pub use client::{Client, ClientBuilder, Login};
+pub use ciba::BackchannelRequest;
+pub use client::{CibaHandle, Client, ClientBuilder, Login};
 pub use client_auth::{ClientAssertionSigner, ClientAuth};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ProviderError};

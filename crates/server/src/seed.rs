@@ -84,7 +84,7 @@ pub const DEMO_MACHINE_SCOPES: &[&str] = &[
 
 /// The demo client's registration: everything `bankid-oidc demo` shows must work with it, so it
 /// has the person scopes of the realm, the BIS scopes, the permissions scopes, and the grants
-/// of a login with refresh and of a machine token.
+/// of a login with refresh, of a machine token and of CIBA.
 pub fn demo_registration(secret: &str, now: i64) -> Client {
     let scopes: ScopeSet = PERSON_SCOPES
         .iter()
@@ -98,6 +98,7 @@ pub fn demo_registration(secret: &str, now: i64) -> Client {
         GrantType::AuthorizationCode,
         GrantType::RefreshToken,
         GrantType::ClientCredentials,
+        GrantType::Ciba,
     ];
     client.post_logout_redirect_uris = demo_post_logout_redirect_uris();
     client

@@ -5,8 +5,10 @@ use super::Demo;
 use super::pages::Lang;
 use super::session::Pending;
 use bankid_oidc_client::bis::PermissionRequest;
+use bankid_oidc_client::ciba::BackchannelRequest;
+use bankid_oidc_client::core::nnin::Nnin;
 use bankid_oidc_client::core::permission::{Payment, PaymentStatement, Statement};
-use bankid_oidc_client::{AuthorizationRequest, Client, RequestEncryption};
+use bankid_oidc_client::{AuthorizationRequest, CibaHandle, Client, RequestEncryption};
 use bankid_oidc_server::secret::random_token;
 use url::Url;
 
@@ -40,7 +42,8 @@ pub enum Flow {
     Payment,
     /// The iframe flow (issue 13, first half): not in the demo yet.
     Iframe,
-    /// CIBA: not in the demo yet.
+    /// CIBA (poll mode) at BIS: no redirect; the customer's NNIN and a binding message, the
+    /// approval in the app, the tokens polled for.
     Ciba,
 }
 
@@ -86,10 +89,10 @@ impl Flow {
         }
     }
 
-    /// Whether the demo can run it yet. The iframe and CIBA flows are being built; their
-    /// buttons show "coming" until `start` handles them.
+    /// Whether the demo can run it yet. The iframe flow is being built; its button shows
+    /// "coming" until `start` handles it.
     pub fn available(self) -> bool {
-        !matches!(self, Flow::Iframe | Flow::Ciba)
+        !matches!(self, Flow::Iframe)
     }
 
     /// Whether it signs a request object (which needs the demo's key registered).
@@ -180,11 +183,16 @@ pub async fn start(demo: &Demo, flow: Flow, lang: Lang) -> Result<(Pending, Url)
             permission = Some((registered, token.token));
             redirect
         }
-        Flow::Iframe | Flow::Ciba => {
+        Flow::Iframe => {
             return Err(bankid_oidc_client::Error::Config(format!(
                 "the {} flow is not in the demo yet",
                 flow.id()
             )));
+        }
+        Flow::Ciba => {
+            return Err(bankid_oidc_client::Error::Config(
+                "CIBA has no redirect; it starts from /ciba (start_ciba)".into(),
+            ));
         }
     };
     Ok((
@@ -195,4 +203,36 @@ pub async fn start(demo: &Demo, flow: Flow, lang: Lang) -> Result<(Pending, Url)
         },
         redirect.url,
     ))
+}
+
+/// The NNIN the CIBA page offers: the first test user's (`seed::test_users`, Kari Nordmann).
+pub fn default_ciba_nnin() -> String {
+    Nnin::synthetic(1985, 3, 15, 400).as_str().to_owned()
+}
+
+/// Words for binding messages: two of them, as BIS's own permissions have.
+const ADJECTIVES: &[&str] = &[
+    "Modig", "Rask", "Stille", "Lys", "Glad", "Klok", "Sterk", "Varm",
+];
+const ANIMALS: &[&str] = &["laks", "elg", "ugle", "rev", "sel", "ørn", "bjørn", "torsk"];
+
+/// A fresh binding message for a CIBA request: two words the page and the app both show.
+pub fn binding_message() -> String {
+    let bytes = random_token().into_bytes();
+    let pick = |list: &[&'static str], b: u8| list[b as usize % list.len()];
+    format!("{} {}", pick(ADJECTIVES, bytes[0]), pick(ANIMALS, bytes[1]))
+}
+
+/// Starts CIBA at BIS for the customer with `nnin` (`login_hint`) with `binding_message`,
+/// through the client library: the handle polls for the tokens.
+pub async fn start_ciba(
+    demo: &Demo,
+    nnin: &str,
+    binding_message: &str,
+) -> Result<CibaHandle, StartError> {
+    let request = BackchannelRequest::login_hint(nnin)
+        .scopes(BIS_SCOPES.iter().copied())
+        .binding_message(binding_message)
+        .acr_values(["urn:bankid:bis"]);
+    demo.bis.backchannel_authentication(&request).await
 }

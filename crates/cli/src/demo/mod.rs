@@ -7,6 +7,7 @@
 //! - `session.rs`: the merchant's own session (cookie → server-side state, CSRF);
 //! - `pages.rs`: the pages, in bokmål and English, escaped, without script.
 
+mod ciba;
 mod flows;
 mod pages;
 mod routes;

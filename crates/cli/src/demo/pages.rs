@@ -178,10 +178,10 @@ fn flow_texts(lang: Lang, flow: Flow) -> (&'static str, &'static str) {
             ),
         ),
         Flow::Ciba => (
-            lang.t("CIBA (kommer)", "CIBA (coming)"),
+            "CIBA",
             lang.t(
-                "Innlogging uten redirect, godkjent i appen: kommer snart.",
-                "A login without a redirect, approved in the app: coming soon.",
+                "Uten nettleser hos BIS (poll-modus): kundens fødselsnummer og en bindingsmelding, godkjent i appen.",
+                "No browser, at BIS (poll mode): the customer's national identity number and a binding message, approved in the app.",
             ),
         ),
     }
@@ -490,6 +490,60 @@ pub fn result_page(p: &ResultPage) -> String {
     body.push_str("</section>\n");
 
     layout(lang, lang.t("Innlogget", "Logged in"), "/result", &body)
+}
+
+/// CIBA's first page: whom the terminal asks (an NNIN, the first test user's by default).
+pub fn ciba_form_page(lang: Lang, csrf: &str, nnin: &str) -> String {
+    let mut body = String::new();
+    let _ = writeln!(
+        body,
+        "<p>{}</p>",
+        esc(lang.t(
+            "Som en kundeterminal: demobutikken ber BIS om å spørre kunden i BankID-appen, uten nettleser (CIBA, poll-modus), og viser en bindingsmelding som appen også viser.",
+            "As a customer terminal: the demo merchant asks BIS to ask the customer in the BankID app, with no browser (CIBA, poll mode), and shows a binding message the app shows too."
+        ))
+    );
+    let _ = writeln!(
+        body,
+        "<form method=\"post\" action=\"/ciba\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+<p><label for=\"nnin\">{}</label><br><input type=\"text\" id=\"nnin\" name=\"nnin\" value=\"{}\" inputmode=\"numeric\" autocomplete=\"off\" required pattern=\"[0-9]{{11}}\"></p>\
+<button type=\"submit\" id=\"ciba-submit\">{}</button></form>",
+        esc(csrf),
+        esc(lang.t(
+            "Kundens fødselsnummer",
+            "The customer's national identity number"
+        )),
+        esc(nnin),
+        esc(lang.t("Spør kunden i appen", "Ask the customer in the app")),
+    );
+    layout(lang, "CIBA", "/ciba", &body)
+}
+
+/// CIBA's waiting page: the binding message to compare with the app's; it reloads itself
+/// (the `Refresh` header) while the demo polls in the background.
+pub fn ciba_wait_page(lang: Lang, nnin: &str, binding_message: &str) -> String {
+    let body = format!(
+        "<p>{}</p>\n<p class=\"notice\" id=\"binding-message\" role=\"status\"><strong>{}</strong></p>\n\
+<p id=\"ciba-nnin\">{} <code>{}</code></p>\n<p>{} <a href=\"/ciba/wait\" id=\"ciba-check\">{}</a></p>\n",
+        esc(lang.t(
+            "Be kunden sjekke at appen viser samme melding, og godkjenne:",
+            "Ask the customer to check that the app shows the same message, and approve:"
+        )),
+        esc(binding_message),
+        esc(lang.t("Fødselsnummer:", "National identity number:")),
+        esc(nnin),
+        esc(lang.t(
+            "Demobutikken spør leverandøren i bakgrunnen; siden lastes på nytt av seg selv.",
+            "The demo merchant polls the provider in the background; the page reloads itself."
+        )),
+        esc(lang.t("Sjekk nå", "Check now")),
+    );
+    layout(
+        lang,
+        lang.t("CIBA: venter på appen", "CIBA: waiting for the app"),
+        "/ciba/wait",
+        &body,
+    )
 }
 
 /// A refusal: the code in `id="error"`, the explanation in `id="error_description"`.

@@ -3,6 +3,7 @@
 //! (post/redirect/get), so that a reload never replays anything.
 
 use super::Demo;
+use super::ciba;
 use super::flows::{self, Flow, IssuerKind};
 use super::pages::{self, Lang};
 use super::session::{self, Check, Completed, Pending, Session};
@@ -26,6 +27,8 @@ pub fn router(demo: Arc<Demo>) -> Router {
         .route("/", get(start_page))
         .route("/start", post(start))
         .route("/callback", get(callback))
+        .route("/ciba", get(ciba::form_page).post(ciba::start))
+        .route("/ciba/wait", get(ciba::wait))
         .route("/result", get(result))
         .route("/refresh", post(refresh))
         .route("/introspect", post(introspect))
@@ -60,11 +63,11 @@ async fn strict_headers(State(demo): State<Arc<Demo>>, mut response: Response) -
 }
 
 /// The browser's session, or a new one with the cookie that names it.
-struct Visit {
-    id: String,
-    session: Session,
-    new_cookie: Option<String>,
-    lang: Lang,
+pub(super) struct Visit {
+    pub(super) id: String,
+    pub(super) session: Session,
+    pub(super) new_cookie: Option<String>,
+    pub(super) lang: Lang,
 }
 
 fn cookie_header(headers: &HeaderMap) -> Option<&str> {
@@ -85,7 +88,7 @@ fn language(headers: &HeaderMap, asked: Option<&str>, session: Option<&Session>)
         .unwrap_or(Lang::Nb)
 }
 
-fn visit(demo: &Demo, headers: &HeaderMap, asked_lang: Option<&str>) -> Visit {
+pub(super) fn visit(demo: &Demo, headers: &HeaderMap, asked_lang: Option<&str>) -> Visit {
     let existing = session::cookie_id(cookie_header(headers))
         .and_then(|id| demo.sessions.get(&id).map(|s| (id, s)));
     let (id, mut session, new_cookie) = match existing {
@@ -109,7 +112,7 @@ fn visit(demo: &Demo, headers: &HeaderMap, asked_lang: Option<&str>) -> Visit {
     }
 }
 
-fn html(status: StatusCode, body: String, cookie: Option<String>) -> Response {
+pub(super) fn html(status: StatusCode, body: String, cookie: Option<String>) -> Response {
     let mut response = (
         status,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -122,11 +125,17 @@ fn html(status: StatusCode, body: String, cookie: Option<String>) -> Response {
     response
 }
 
-fn see_other(location: &str) -> Response {
+pub(super) fn see_other(location: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
 }
 
-fn refused(status: StatusCode, lang: Lang, code: &str, description: &str, hint: &str) -> Response {
+pub(super) fn refused(
+    status: StatusCode,
+    lang: Lang,
+    code: &str,
+    description: &str,
+    hint: &str,
+) -> Response {
     let title = lang.t("Avvist", "Refused");
     html(
         status,
@@ -182,7 +191,7 @@ fn url_encode(text: &str) -> String {
 }
 
 /// A POST from this browser's session: its cookie and its CSRF token, or a 403 page.
-fn posted(
+pub(super) fn posted(
     demo: &Demo,
     headers: &HeaderMap,
     form: &HashMap<String, String>,
@@ -236,6 +245,10 @@ async fn start(
             );
         }
     };
+    // CIBA has no redirect: its own page asks for the customer's NNIN.
+    if flow == Flow::Ciba {
+        return see_other("/ciba");
+    }
     match flows::start(&demo, flow, lang).await {
         Ok((pending, url)) => {
             demo.sessions.update(&id, |s| s.pending = Some(pending));
@@ -406,7 +419,7 @@ async fn complete(client: &Client, pending: &Pending, login: Login) -> Completed
 }
 
 /// The JOSE header and payload of a compact JWT, decoded without verification (for display).
-fn decode_jwt(token: &str) -> Value {
+pub(super) fn decode_jwt(token: &str) -> Value {
     let part = |text: &str| -> Value {
         b64::decode(text)
             .ok()

@@ -3,9 +3,9 @@
 
 use super::flows::{Flow, IssuerKind};
 use super::pages::Lang;
-use bankid_oidc_client::PendingLogin;
 use bankid_oidc_client::bis::RegisteredPermission;
 use bankid_oidc_client::core::claims::IdTokenClaims;
+use bankid_oidc_client::{Login, PendingLogin};
 use bankid_oidc_server::secret::random_token;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -59,6 +59,18 @@ impl Completed {
     }
 }
 
+/// A CIBA request started from this session: what the wait page shows, and the poll's outcome
+/// once the background task has one.
+#[derive(Clone)]
+pub struct CibaWait {
+    /// Tells this request's outcome from an earlier one's still polling.
+    pub id: String,
+    pub nnin: String,
+    pub binding_message: String,
+    /// The validated tokens, or the typed error's code and description.
+    pub outcome: Option<Result<Box<Login>, (String, String)>>,
+}
+
 #[derive(Clone)]
 pub struct Session {
     pub csrf: String,
@@ -67,6 +79,8 @@ pub struct Session {
     pub completed: Option<Completed>,
     /// The `state` sent with the last logout, to recognise its return.
     pub logout_state: Option<String>,
+    /// A CIBA request being polled in the background.
+    pub ciba: Option<CibaWait>,
     touched: Instant,
 }
 
@@ -102,6 +116,7 @@ impl Sessions {
             pending: None,
             completed: None,
             logout_state: None,
+            ciba: None,
             touched: Instant::now(),
         };
         let mut map = self.lock();
