@@ -10,6 +10,7 @@ mod bis;
 mod builder;
 mod callback;
 mod id_token;
+mod iframe;
 mod introspection;
 mod logout;
 mod machine_token;

@@ -108,6 +108,8 @@
 //! - [`bis`] is BankID with biometrics' permissions API (seed 004): permissions registered
 //!   upfront ([`Client::register_permission`]), the login with their `login_hint_token`, and the
 //!   grant polled for and verified against the grant keys ([`Client::poll_grant`]).
+//! - [`iframe`] is its iframe flow: [`Client::iframe_authorize`] asks for the single-use address
+//!   the merchant's page frames, with PKCE, `state` and `nonce` kept as for any login.
 //!
 //! # Time
 //!
@@ -162,6 +164,7 @@ pub mod discovery;
 pub mod error;
 pub mod http;
 pub mod id_token;
+pub mod iframe;
 pub mod introspection;
 pub mod jwks;
 pub mod jws;
@@ -190,6 +193,7 @@ pub use client_auth::{ClientAssertionSigner, ClientAuth};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ProviderError};
 pub use id_token::{Expected, IdToken, IdTokenVerifier};
+pub use iframe::{IframeAuthorization, IframeRequest};
 pub use introspection::{ActiveToken, Introspection};
 pub use jwks::JwksCache;
 pub use jws::{AllowedAlgs, KeySet};
