@@ -564,15 +564,23 @@ async fn pages_are_a_test_tool_in_two_languages_with_strict_headers() {
     let html = response.text().await.unwrap();
     assert!(html.contains("<html lang=\"nb\">"));
     assert!(text(&html, "test-banner").contains("Testverktøy"));
-    // The coming flows are there, disabled, for their engineers to enable.
-    for id in ["start-iframe", "start-ciba"] {
-        let doc = scraper::Html::parse_document(&html);
-        let button = doc
-            .select(&scraper::Selector::parse(&format!("#{id}")).unwrap())
-            .next()
-            .unwrap_or_else(|| panic!("#{id}"));
-        assert!(button.value().attr("disabled").is_some(), "{id}");
-    }
+    // The iframe flow has its own form, the first test user's NNIN offered as the hint.
+    let doc = scraper::Html::parse_document(&html);
+    let nnin = doc
+        .select(&scraper::Selector::parse("#iframe-nnin").unwrap())
+        .next()
+        .expect("#iframe-nnin");
+    assert_eq!(
+        nnin.value().attr("value"),
+        Some(m.tp.user("Kari").nnin.as_str())
+    );
+    assert!(forms(&html).iter().any(|f| f.action == "/iframe"));
+    // The coming flow is there, disabled, for its engineer to enable.
+    let button = doc
+        .select(&scraper::Selector::parse("#start-ciba").unwrap())
+        .next()
+        .expect("#start-ciba");
+    assert!(button.value().attr("disabled").is_some());
 
     let html = m.page(&browser, "/?lang=en").await;
     assert!(html.contains("<html lang=\"en\">"));
