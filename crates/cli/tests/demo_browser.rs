@@ -3,7 +3,8 @@
 //! provider, each redirect flow clicked through once, then the iframe flow, whose analytics
 //! events the demo's page lists as they arrive. The app answers by a scripted answer set here
 //! before the script runs. Screenshots of the iframe flow's steps and of every result page, at
-//! desktop (1280×800) and phone (390×844) widths, go to target/screenshots/demo/.
+//! desktop (1280×800) and phone (390×844) widths, go to target/screenshots/demo/; no page may be
+//! wider than the phone.
 //!
 //! Needs node, npm and /usr/bin/chromium (`.ci/run` installs them); without them the test fails,
 //! so that CI cannot pass by skipping it; BANKID_OIDC_SKIP_INTEROP=1 skips it on purpose.
@@ -122,8 +123,11 @@ async fn every_flow_of_the_demo_merchant_in_headless_chromium() {
         );
     }
     let user = |u: &bankid_oidc_server::store::User| {
+        // BankID on mobile asks the birth date as DDMMYY.
+        let (y, rest) = u.birthdate.split_once('-').unwrap();
+        let (m, d) = rest.split_once('-').unwrap();
         json!({"nnin": u.nnin, "otp": u.otp, "password": u.password,
-               "phone": u.phone, "birthdate": u.birthdate})
+               "phone": u.phone, "birthdate": format!("{d}{m}{}", &y[2..])})
     };
     let mut command = tokio::process::Command::from(project().node("demo.mjs"));
     command.env("DEMO_URL", &base).env("SHOTS", shots()).env(
@@ -143,6 +147,11 @@ async fn every_flow_of_the_demo_merchant_in_headless_chromium() {
     let result: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     assert!(result.get("failure").is_none(), "{result:#}");
     assert_eq!(result["consoleErrors"], json!([]), "{result:#}");
+    assert_eq!(
+        result["overflows"],
+        json!([]),
+        "wider than a phone: {result:#}"
+    );
 
     let bis = tp.provider.issuers.bis().issuer.clone();
     let only = std::env::var("DEMO_BROWSER_ONLY").ok();

@@ -67,6 +67,7 @@ pub fn esc(text: &str) -> String {
 
 pub const STYLESHEET: &str = "\
 body{font-family:system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:1rem;line-height:1.5;color:#1a1a1a;background:#fff}
+main{overflow-wrap:anywhere}
 .test-banner{background:#fff3cd;border:2px solid #8a6d00;padding:.5rem 1rem;font-weight:bold}
 nav{margin:.5rem 0}
 ul.flows{list-style:none;padding:0}
@@ -297,8 +298,8 @@ pub fn start_page(p: &StartPage) -> String {
         body,
         "<p>{}</p>",
         lang.t(
-            "Testbrukere, engangskoder og passord skrives ut av `bankid-oidc serve`. BankID-appen emuleres på leverandørens /bis/app eller med `bankid-oidc app approve`.",
-            "Test users, one-time codes and passwords are printed by `bankid-oidc serve`. The BankID app is emulated at the provider's /bis/app or with `bankid-oidc app approve`."
+            "Testbrukere, engangskoder og passord skrives ut av <code>bankid-oidc serve</code>. BankID-appen emuleres på leverandørens /bis/app eller med <code>bankid-oidc app approve</code>.",
+            "Test users, one-time codes and passwords are printed by <code>bankid-oidc serve</code>. The BankID app is emulated at the provider's /bis/app or with <code>bankid-oidc app approve</code>."
         )
     );
     layout(lang, lang.t("Demobutikk", "Demo merchant"), "/", &body)

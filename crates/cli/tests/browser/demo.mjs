@@ -20,6 +20,8 @@ const browser = await chromium.launch({
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const consoleErrors = [];
+const failedResponses = [];
+const overflows = [];
 
 // A fresh context per flow: no provider session from the flow before.
 async function newPage(name) {
@@ -29,12 +31,19 @@ async function newPage(name) {
     if (m.type() === "error") consoleErrors.push({ flow: name, url: page.url(), text: m.text() });
   });
   page.on("pageerror", (e) => consoleErrors.push({ flow: name, url: page.url(), text: String(e) }));
+  // Which resource a "Failed to load resource" error was about.
+  page.on("response", (r) => {
+    if (r.status() >= 400) failedResponses.push({ flow: name, url: r.url(), status: r.status() });
+  });
   return page;
 }
 
 async function screenshot(page, name) {
   await page.screenshot({ path: `${SHOTS}/${name}-desktop.png`, fullPage: true });
   await page.setViewportSize(PHONE);
+  // Nothing may be wider than the phone's screen.
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  if (width > PHONE.width) overflows.push({ page: name, width });
   await page.screenshot({ path: `${SHOTS}/${name}-phone.png`, fullPage: true });
   await page.setViewportSize(DESKTOP);
 }
@@ -133,7 +142,17 @@ try {
     await screenshot(page, "iframe-1-start");
     await page.locator("#start-iframe").click();
     await page.waitForURL(`${DEMO_URL}/iframe`);
-    result.iframe.referrerPolicy = await page.evaluate(() => document.referrer);
+    // The frame's request for the demo's callback waits until the events are read: the
+    // callback's page takes the whole window to the result page at once.
+    let release;
+    const gate = new Promise((resolve) => (release = resolve));
+    await page.route(
+      (url) => url.origin === DEMO_URL && url.pathname === "/callback",
+      async (route) => {
+        await gate;
+        await route.continue();
+      },
+    );
     await waitEvent("awaiting_user_identity_input");
     const frame = page.frameLocator("#bankid-frame");
     result.iframe.nnin = await frame.locator("#nnin").inputValue();
@@ -144,19 +163,23 @@ try {
     result.iframe.bindingMessage = (await frame.locator("#binding-message").textContent()).trim();
     await page.waitForTimeout(200);
     await screenshot(page, "iframe-3-waiting");
-    // The frame's last event; the demo's callback then takes the whole window to /result.
+    // The frame's last event; then the demo's callback takes the whole window to /result.
     await waitEvent("redirecting_to_merchant", 30000);
     result.iframe.events = await events();
     result.iframe.listed = await page
       .locator("#events li")
       .evaluateAll((items) => items.map((i) => i.getAttribute("data-event")));
+    await screenshot(page, "iframe-4-redirecting");
+    release();
     result.iframe.result = await readResult(page);
-    await screenshot(page, "iframe-4-result");
+    await screenshot(page, "iframe-5-result");
     await page.context().close();
   }
 } catch (e) {
   result.failure = `${current}: ${e}`;
 }
 result.consoleErrors = consoleErrors;
+result.failedResponses = failedResponses;
+result.overflows = overflows;
 await browser.close();
 console.log(JSON.stringify(result));
