@@ -661,13 +661,24 @@ async fn pages_are_a_test_tool_in_two_languages_with_strict_headers() {
     let html = response.text().await.unwrap();
     assert!(html.contains("<html lang=\"nb\">"));
     assert!(text(&html, "test-banner").contains("Testverktøy"));
-    // The coming flow is there, disabled, for its engineers to enable.
+    // The iframe flow has its own form, the first test user's NNIN offered as the hint.
     let doc = scraper::Html::parse_document(&html);
-    let button = doc
-        .select(&scraper::Selector::parse("#start-iframe").unwrap())
+    let nnin = doc
+        .select(&scraper::Selector::parse("#iframe-nnin").unwrap())
         .next()
-        .expect("#start-iframe");
-    assert!(button.value().attr("disabled").is_some());
+        .expect("#iframe-nnin");
+    assert_eq!(
+        nnin.value().attr("value"),
+        Some(m.tp.user("Kari").nnin.as_str())
+    );
+    assert!(forms(&html).iter().any(|f| f.action == "/iframe"));
+    // Every flow has a button that works: none is left disabled.
+    let button = doc
+        .select(&scraper::Selector::parse("#start-ciba").unwrap())
+        .next()
+        .expect("#start-ciba");
+    assert!(button.value().attr("disabled").is_none());
+    assert!(!html.contains(" disabled"), "a disabled control: {html}");
 
     let html = m.page(&browser, "/?lang=en").await;
     assert!(html.contains("<html lang=\"en\">"));

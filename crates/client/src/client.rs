@@ -11,6 +11,7 @@ mod builder;
 mod callback;
 mod ciba;
 mod id_token;
+mod iframe;
 mod introspection;
 mod logout;
 mod machine_token;

@@ -112,6 +112,8 @@
 //!   [`Client::backchannel_authentication`] names the user (a permission token or an NNIN) and
 //!   returns a [`CibaHandle`] whose [`CibaHandle::poll`] waits for the app's answer and returns
 //!   the validated tokens.
+//! - [`iframe`] is its iframe flow: [`Client::iframe_authorize`] asks for the single-use address
+//!   the merchant's page frames, with PKCE, `state` and `nonce` kept as for any login.
 //!
 //! # Time
 //!
@@ -168,6 +170,7 @@ pub mod discovery;
 pub mod error;
 pub mod http;
 pub mod id_token;
+pub mod iframe;
 pub mod introspection;
 pub mod jwks;
 pub mod jws;
@@ -197,6 +200,7 @@ pub use client_auth::{ClientAssertionSigner, ClientAuth};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ProviderError};
 pub use id_token::{Expected, IdToken, IdTokenVerifier};
+pub use iframe::{IframeAuthorization, IframeRequest};
 pub use introspection::{ActiveToken, Introspection};
 pub use jwks::JwksCache;
 pub use jws::{AllowedAlgs, KeySet};

@@ -40,7 +40,8 @@ pub enum Flow {
     /// A payment permission registered upfront, approved by a BIS login with its
     /// `login_hint_token`, then its signed grant.
     Payment,
-    /// The iframe flow (issue 13, first half): not in the demo yet.
+    /// The iframe flow (seed 004): the provider's page framed by the demo's, started by
+    /// `iframe::start` (its own form, with the NNIN to hint).
     Iframe,
     /// CIBA (poll mode) at BIS: no redirect; the customer's NNIN and a binding message, the
     /// approval in the app, the tokens polled for.
@@ -89,10 +90,9 @@ impl Flow {
         }
     }
 
-    /// Whether the demo can run it yet. The iframe flow is being built; its button shows
-    /// "coming" until `start` handles it.
-    pub fn available(self) -> bool {
-        !matches!(self, Flow::Iframe)
+    /// Whether it starts at its own form (`POST /iframe`) rather than `POST /start`.
+    pub fn own_form(self) -> bool {
+        matches!(self, Flow::Iframe)
     }
 
     /// Whether it signs a request object (which needs the demo's key registered).
@@ -184,10 +184,9 @@ pub async fn start(demo: &Demo, flow: Flow, lang: Lang) -> Result<(Pending, Url)
             redirect
         }
         Flow::Iframe => {
-            return Err(bankid_oidc_client::Error::Config(format!(
-                "the {} flow is not in the demo yet",
-                flow.id()
-            )));
+            return Err(bankid_oidc_client::Error::Config(
+                "the iframe flow starts at its own form (POST /iframe)".into(),
+            ));
         }
         Flow::Ciba => {
             return Err(bankid_oidc_client::Error::Config(

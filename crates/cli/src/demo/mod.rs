@@ -5,10 +5,12 @@
 //! - `flows.rs`: the flows and how each starts (issuer, parameters, channel);
 //! - `routes.rs`: the HTTP routes (start, callback, result, refresh, introspect, revoke, logout);
 //! - `session.rs`: the merchant's own session (cookie → server-side state, CSRF);
-//! - `pages.rs`: the pages, in bokmål and English, escaped, without script.
+//! - `pages.rs`: the pages, in bokmål and English, escaped, without script;
+//! - `iframe.rs`: the iframe flow, whose pages alone run script (files of the demo's origin).
 
 mod ciba;
 mod flows;
+mod iframe;
 mod pages;
 mod routes;
 mod session;

@@ -1,4 +1,5 @@
-//! What the demo merchant shows, in Norwegian bokmål and English. Plain HTML without script;
+//! What the demo merchant shows, in Norwegian bokmål and English. Plain HTML without script
+//! (the iframe flow's pages, in `iframe.rs`, alone load a script file);
 //! every value from the user or the provider goes through [`esc`]. Elements that tests (and the
 //! browser tests to come) read have stable ids: `start-{flow}`, `claims`, `claim-{name}`,
 //! `checks`, `check-{id}`, `access-token`, `userinfo`, `grant`, `refresh`, `introspect`,
@@ -66,6 +67,7 @@ pub fn esc(text: &str) -> String {
 
 pub const STYLESHEET: &str = "\
 body{font-family:system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:1rem;line-height:1.5;color:#1a1a1a;background:#fff}
+main{overflow-wrap:anywhere}
 .test-banner{background:#fff3cd;border:2px solid #8a6d00;padding:.5rem 1rem;font-weight:bold}
 nav{margin:.5rem 0}
 ul.flows{list-style:none;padding:0}
@@ -82,9 +84,21 @@ pre{background:#f4f4f4;padding:.75rem;overflow-x:auto;white-space:pre-wrap;word-
 dt{font-weight:bold}
 dd{margin:0 0 .5rem 1rem;word-break:break-all}
 :focus-visible{outline:3px solid #1a4dab;outline-offset:2px}
+.iframe-start label{display:block;font-size:.95rem}
+.iframe-start input{font:inherit;padding:.4rem;margin:0 .5rem .5rem 0;width:12rem;max-width:100%}
+.iframe-flow{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start}
+.iframe-flow iframe{flex:1 1 22rem;max-width:32rem;width:100%;height:40rem;border:1px solid #888}
+.iframe-flow .events{flex:1 1 16rem}
+.iframe-flow .events h2{margin-top:0}
+#events li{font-family:ui-monospace,monospace}
 ";
 
 fn layout(lang: Lang, title: &str, path: &str, body: &str) -> String {
+    layout_with_head(lang, title, path, "", body)
+}
+
+/// [`layout`] with more in `<head>` (the iframe page's script element), given as HTML.
+pub fn layout_with_head(lang: Lang, title: &str, path: &str, head: &str, body: &str) -> String {
     let other = match lang {
         Lang::Nb => ("en", "English"),
         Lang::En => ("nb", "Norsk (bokmål)"),
@@ -92,7 +106,7 @@ fn layout(lang: Lang, title: &str, path: &str, body: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"{code}\">\n<head>\n<meta charset=\"utf-8\">\n\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-<title>{title} · {tool}</title>\n<link rel=\"stylesheet\" href=\"/static/demo.css\">\n</head>\n<body>\n\
+<title>{title} · {tool}</title>\n<link rel=\"stylesheet\" href=\"/static/demo.css\">\n{head}</head>\n<body>\n\
 <header>\n<p class=\"test-banner\" id=\"test-banner\">{banner}</p>\n\
 <nav aria-label=\"{langnav}\"><a href=\"{path}?lang={ocode}\" lang=\"{ocode}\" hreflang=\"{ocode}\" id=\"switch-lang\">{oname}</a> · <a href=\"/?lang={code}\" id=\"home\">{home}</a></nav>\n\
 </header>\n<main>\n<h1>{title}</h1>\n{body}</main>\n</body>\n</html>\n",
@@ -171,10 +185,10 @@ fn flow_texts(lang: Lang, flow: Flow) -> (&'static str, &'static str) {
             ),
         ),
         Flow::Iframe => (
-            lang.t("Iframe (kommer)", "Iframe (coming)"),
+            lang.t("BankID med biometri i en iframe", "BankID with biometrics in an iframe"),
             lang.t(
-                "BIS i en iframe med analysehendelser: kommer snart.",
-                "BIS in an iframe with analytics events: coming soon.",
+                "Maskintoken (permissions/client permissions/iframe), en tillatelse med intent iframe, så leverandørens side i en iframe her, med analysehendelsene listet etter hvert som de kommer.",
+                "A machine token (permissions/client permissions/iframe), a permission with the iframe intent, then the provider's page in an iframe here, its analytics events listed as they arrive.",
             ),
         ),
         Flow::Ciba => (
@@ -255,7 +269,9 @@ pub fn start_page(p: &StartPage) -> String {
         let id = format!("start-{}", flow.id());
         let note_id = format!("note-{}", flow.id());
         body.push_str("<li>");
-        if flow.available() {
+        if flow.own_form() {
+            body.push_str(&super::iframe::start_form(lang, p.csrf, label, &note_id));
+        } else {
             body.push_str(&post_button(
                 "/start",
                 p.csrf,
@@ -263,13 +279,6 @@ pub fn start_page(p: &StartPage) -> String {
                 &id,
                 label,
             ));
-        } else {
-            // Kept in the page so that the flow's button only needs enabling when it comes.
-            let _ = write!(
-                body,
-                "<button type=\"button\" id=\"{id}\" disabled aria-describedby=\"{note_id}\">{}</button>",
-                esc(label)
-            );
         }
         let _ = write!(body, "<p class=\"note\" id=\"{note_id}\">{}", esc(note));
         if flow.signs_request_object() {
@@ -282,8 +291,8 @@ pub fn start_page(p: &StartPage) -> String {
         body,
         "<p>{}</p>",
         lang.t(
-            "Testbrukere, engangskoder og passord skrives ut av `bankid-oidc serve`. BankID-appen emuleres på leverandørens /bis/app eller med `bankid-oidc app approve`.",
-            "Test users, one-time codes and passwords are printed by `bankid-oidc serve`. The BankID app is emulated at the provider's /bis/app or with `bankid-oidc app approve`."
+            "Testbrukere, engangskoder og passord skrives ut av <code>bankid-oidc serve</code>. BankID-appen emuleres på leverandørens /bis/app eller med <code>bankid-oidc app approve</code>.",
+            "Test users, one-time codes and passwords are printed by <code>bankid-oidc serve</code>. The BankID app is emulated at the provider's /bis/app or with <code>bankid-oidc app approve</code>."
         )
     );
     layout(lang, lang.t("Demobutikk", "Demo merchant"), "/", &body)

@@ -5,6 +5,7 @@
 use super::Demo;
 use super::ciba;
 use super::flows::{self, Flow, IssuerKind};
+use super::iframe;
 use super::pages::{self, Lang};
 use super::session::{self, Check, Completed, Pending, Session};
 use axum::Router;
@@ -26,7 +27,16 @@ pub fn router(demo: Arc<Demo>) -> Router {
     Router::new()
         .route("/", get(start_page))
         .route("/start", post(start))
-        .route("/callback", get(callback))
+        .route(
+            "/callback",
+            get(callback).layer(axum::middleware::map_response_with_state(
+                demo.clone(),
+                iframe::callback_headers,
+            )),
+        )
+        .route("/iframe", post(iframe::start))
+        .route("/static/iframe.js", get(iframe::script))
+        .route("/static/iframe-done.js", get(iframe::done_script))
         .route("/ciba", get(ciba::form_page).post(ciba::start))
         .route("/ciba/wait", get(ciba::wait))
         .route("/result", get(result))
@@ -35,6 +45,8 @@ pub fn router(demo: Arc<Demo>) -> Router {
         .route("/revoke", post(revoke))
         .route("/logout", post(logout))
         .route("/static/demo.css", get(stylesheet))
+        // Browsers ask for it on every page; a 404 would be a console error each time.
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .fallback(not_found)
         .layer(axum::middleware::map_response_with_state(
             demo.clone(),
@@ -43,10 +55,13 @@ pub fn router(demo: Arc<Demo>) -> Router {
         .with_state(demo)
 }
 
-/// Every answer: no caching, no framing, no sniffing, no referrer, and a CSP without script.
+/// Every answer: no caching, no framing, no sniffing, no referrer, and a CSP without script;
+/// the iframe flow's pages (`iframe.rs`) set their own CSP, framing and referrer policy, kept.
 async fn strict_headers(State(demo): State<Arc<Demo>>, mut response: Response) -> Response {
     let headers = response.headers_mut();
-    if let Ok(csp) = HeaderValue::from_str(&demo.csp) {
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY)
+        && let Ok(csp) = HeaderValue::from_str(&demo.csp)
+    {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -54,11 +69,12 @@ async fn strict_headers(State(demo): State<Arc<Demo>>, mut response: Response) -
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    headers
+        .entry(header::X_FRAME_OPTIONS)
+        .or_insert(HeaderValue::from_static("DENY"));
+    headers
+        .entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("no-referrer"));
     response
 }
 
@@ -231,15 +247,15 @@ async fn start(
         Err(page) => return *page,
     };
     let flow = match form.get("flow").and_then(|f| Flow::parse(f)) {
-        Some(flow) if flow.available() => flow,
+        Some(flow) if !flow.own_form() => flow,
         _ => {
             return refused(
                 StatusCode::BAD_REQUEST,
                 lang,
                 "unknown_flow",
                 lang.t(
-                    "Denne flyten finnes ikke i demoen ennå.",
-                    "This flow is not in the demo yet.",
+                    "Denne flyten finnes ikke i demoen.",
+                    "There is no such flow in the demo.",
                 ),
                 "",
             );
@@ -377,6 +393,11 @@ async fn callback(
     };
     let completed = complete(client, &pending, login).await;
     match id {
+        // The iframe flow's callback is inside the frame: its page takes the window along.
+        Some(id) if pending.flow == Flow::Iframe => {
+            demo.sessions.update(&id, |s| s.completed = Some(completed));
+            iframe::break_out(lang)
+        }
         Some(id) => {
             demo.sessions.update(&id, |s| s.completed = Some(completed));
             see_other("/result")

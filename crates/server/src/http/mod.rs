@@ -93,6 +93,11 @@ pub fn router(state: AppState) -> Router {
         router = router.merge(routes.layer(Extension(issuer.clone())));
     }
     router
+        // Browsers ask for it on every page; a 404 would be a console error on each.
+        .route(
+            "/favicon.ico",
+            get(|| async { axum::http::StatusCode::NO_CONTENT }),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(TimeoutLayer::with_status_code(
