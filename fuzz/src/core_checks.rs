@@ -807,6 +807,13 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     let mut raw = vec![0x82u8];
     raw.extend(b64::encode(serde_json::to_vec(&payment).unwrap()).into_bytes());
     add("core_permission_statement", "valid-payment-base64", raw);
+    let details = json!([{"type": "payment.v1",
+        "permission": b64::encode(serde_json::to_vec(&payment).unwrap())}]);
+    add(
+        "core_permission_statement",
+        "valid-authorization-details",
+        [&[0x80u8][..], details.to_string().as_bytes()].concat(),
+    );
 
     let permission = b64::encode(serde_json::to_vec(&payment).unwrap());
     let body = |extra: Value| {
