@@ -1,7 +1,10 @@
 //! Properties that must hold for every input, not just the examples in the unit tests.
 
+use bankid_oidc_core::acr::Method;
+use bankid_oidc_core::login_hint::LoginHint;
 use bankid_oidc_core::nnin::Nnin;
-use bankid_oidc_core::permission::parse_payment_statement;
+use bankid_oidc_core::permission::{self, Statement, parse_payment_statement};
+use bankid_oidc_core::scope::ScopeSet;
 use bankid_oidc_core::{b64, pkce};
 use proptest::prelude::*;
 
@@ -23,7 +26,130 @@ fn positive_amount() -> impl Strategy<Value = (String, String)> {
         })
 }
 
+/// A scope token: `%x21 / %x23-5B / %x5D-7E` (RFC 6749 section 3.3).
+const SCOPE_TOKEN: &str = "[!#-\\[\\]-~]{1,12}";
+
+fn scope_tokens() -> impl Strategy<Value = Vec<String>> {
+    proptest::collection::vec(SCOPE_TOKEN, 1..8)
+}
+
+fn method() -> impl Strategy<Value = Method> {
+    prop_oneof![Just(Method::Bid), Just(Method::Bim), Just(Method::Bis)]
+}
+
+/// Text a statement may carry: printable characters and newlines.
+const STATEMENT_TEXT: &str = "[a-zA-Z0-9æøå][a-zA-Z0-9 .,:;!?æøåÆØÅ\n-]{0,79}";
+
 proptest! {
+    #[test]
+    fn a_scope_set_prints_sorted_without_repeats_and_parses_back(tokens in scope_tokens()) {
+        let set = ScopeSet::parse(&tokens.join(" ")).unwrap();
+        let printed = set.to_string();
+        let mut expected = tokens.clone();
+        expected.sort();
+        expected.dedup();
+        prop_assert_eq!(&printed, &expected.join(" "));
+        prop_assert_eq!(ScopeSet::parse(&printed).unwrap(), set);
+    }
+
+    #[test]
+    fn scope_subset_and_difference_agree(a in scope_tokens(), b in scope_tokens()) {
+        let (sa, sb) = (ScopeSet::parse(&a.join(" ")).unwrap(), ScopeSet::parse(&b.join(" ")).unwrap());
+        let missing: Vec<&str> = sa.missing_from(&sb).collect();
+        prop_assert_eq!(sa.is_subset(&sb), missing.is_empty());
+        for s in sa.iter() {
+            prop_assert_eq!(missing.contains(&s), !sb.contains(s));
+        }
+        let union: ScopeSet = sa.iter().chain(sb.iter()).collect();
+        prop_assert!(sa.is_subset(&union) && sb.is_subset(&union));
+        let both: ScopeSet = sa.iter().filter(|s| sb.contains(s)).collect();
+        prop_assert!(both.is_subset(&sa) && both.is_subset(&sb));
+    }
+
+    #[test]
+    fn a_scope_string_with_an_empty_token_is_refused(a in SCOPE_TOKEN, b in SCOPE_TOKEN) {
+        for bad in [format!("{a}  {b}"), format!(" {a}"), format!("{a} ")] {
+            prop_assert!(ScopeSet::parse(&bad).is_err(), "{:?}", bad);
+        }
+    }
+
+    #[test]
+    fn every_form_of_the_login_hint_grammar_parses_to_what_it_says(
+        m in method(), year in 1900i32..2030, month in 1u32..=12, day in 1u32..=28,
+        seed in 0u32..1000, mobile in "[0-9]{8}", birth in "[0-9]{6}",
+    ) {
+        let nnin = Nnin::synthetic(year, month, day, seed);
+        prop_assert_eq!(LoginHint::parse(m.hint()).unwrap(), LoginHint::Method { method: m });
+        prop_assert_eq!(
+            LoginHint::parse(&format!("BID:{nnin}")).unwrap(),
+            LoginHint::BidUser { nnin: nnin.clone() }
+        );
+        prop_assert_eq!(
+            LoginHint::parse(&format!(":{nnin}")).unwrap(),
+            LoginHint::User { nnin: nnin.clone() }
+        );
+        prop_assert_eq!(
+            LoginHint::parse(&format!("BIM:{mobile}:{birth}")).unwrap(),
+            LoginHint::BimUser { mobile: mobile.clone(), birth_ddmmyy: birth.clone() }
+        );
+        // Only BID names a user by NNIN; a lower-case keyword or a trailing part is refused.
+        for bad in [
+            format!("BIS:{nnin}"), format!("BIM:{nnin}"), m.hint().to_lowercase(),
+            format!("BID:{nnin}:"), format!("BIM:{mobile}:{birth}:x"), format!("BIM:{mobile}"),
+        ] {
+            prop_assert!(LoginHint::parse(&bad).is_err(), "{:?}", bad);
+        }
+    }
+
+    #[test]
+    fn a_bim_hint_needs_exactly_8_and_6_digits(mobile in "[0-9]{0,12}", birth in "[0-9]{0,9}") {
+        let accepted = LoginHint::parse(&format!("BIM:{mobile}:{birth}")).is_ok();
+        prop_assert_eq!(accepted, mobile.len() == 8 && birth.len() == 6);
+    }
+
+    #[test]
+    fn text_and_approval_statements_round_trip_through_their_json(
+        nonce in "[a-zA-Z0-9_-]{1,32}", id in "[a-zA-Z0-9-]{1,32}", text in STATEMENT_TEXT,
+        with_nonce in any::<bool>(),
+    ) {
+        let mut text_json = serde_json::json!({"text": text});
+        if with_nonce {
+            text_json["nonce"] = serde_json::json!(nonce);
+        }
+        let cases = [
+            ("authentication.v1", if with_nonce { serde_json::json!({"nonce": nonce}) } else { serde_json::json!({}) }),
+            ("text.v1", text_json),
+            ("card.v1", serde_json::json!({"nonce": nonce, "id": id, "text": text})),
+            ("account.v1", serde_json::json!({"nonce": nonce, "id": id, "text": text})),
+        ];
+        for (type_, json) in cases {
+            let bytes = serde_json::to_vec(&json).unwrap();
+            let (statement, digest) = permission::parse_statement(type_, &b64::encode(&bytes)).unwrap();
+            prop_assert_eq!(&digest, &permission::digest_of(&bytes));
+            prop_assert_eq!(statement.type_name(), type_);
+            let again = permission::parse_statement(type_, &b64::encode(statement.to_json())).unwrap().0;
+            prop_assert_eq!(again, statement);
+        }
+    }
+
+    #[test]
+    fn a_payment_statement_round_trips_through_its_json(
+        nonce in "[a-zA-Z0-9_-]{1,32}", id in "[a-zA-Z0-9-]{1,32}",
+        payments in proptest::collection::vec(
+            ("[a-z0-9]{1,16}", "[1-9][0-9]{0,5}\\.[0-9]{2}", prop_oneof![Just("NOK"), Just("EUR"), Just("SEK")], "[A-Za-z][A-Za-z ]{0,29}"),
+            1..5,
+        ),
+    ) {
+        let payments: Vec<serde_json::Value> = payments.iter().map(|(pid, amount, currency, name)| serde_json::json!(
+            {"paymentId": pid, "amount": amount, "currency": currency, "creditorName": name})).collect();
+        let bytes = serde_json::to_vec(&serde_json::json!({"nonce": nonce, "id": id, "payments": payments})).unwrap();
+        let (statement, digest) = parse_payment_statement(&b64::encode(&bytes)).unwrap();
+        prop_assert_eq!(&digest, &permission::digest_of(&bytes));
+        let wrapped = Statement::Payment(statement.clone());
+        let (again, _) = parse_payment_statement(&b64::encode(wrapped.to_json())).unwrap();
+        prop_assert_eq!(again, statement);
+    }
+
     #[test]
     fn base64url_round_trips_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let text = b64::encode(&bytes);

@@ -18,7 +18,8 @@ use base64::Engine;
 use std::sync::Arc;
 
 /// Credentials as presented, before they are checked.
-enum Presented {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presented {
     Secret {
         client_id: String,
         secret: String,
@@ -30,7 +31,9 @@ enum Presented {
     },
 }
 
-fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
+/// The client id and secret of a `Basic` Authorization header, if there is one. Public (and
+/// pure) for the fuzz target of the header.
+pub fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -60,7 +63,9 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OA
     Ok(Some((unescape(id)?, unescape(secret)?)))
 }
 
-fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, OAuthError> {
+/// The one client authentication method a request presents, read without the store: the part
+/// of the token endpoint's request reading that the fuzz target runs without a socket.
+pub fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, OAuthError> {
     let basic = basic_credentials(headers)?;
     let post = params.get("client_secret");
     let assertion = params.get("client_assertion");

@@ -1,0 +1,69 @@
+//! Replays the fuzz corpora of this crate's targets (`fuzz/corpus/server_*`) and the inputs of
+//! fuzzing's past findings (`tests/fuzz_regressions/server_*`) through the same checks the fuzz
+//! targets run (`fuzz/src/server_checks.rs`), on stable, so that CI holds every finding.
+//!
+//! The seeds are written by `cargo test -p bankid-oidc-server --test fuzz_corpus -- --ignored write_seeds`.
+
+#[allow(dead_code)]
+#[path = "../../../fuzz/src/server_checks.rs"]
+mod checks;
+
+use std::path::{Path, PathBuf};
+
+fn dirs(target: &str) -> [PathBuf; 2] {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    [
+        root.join("../../fuzz/corpus").join(target),
+        root.join("tests/fuzz_regressions").join(target),
+    ]
+}
+
+/// Runs `check` on every file of the target's corpus and regression folders; a panic names
+/// the file.
+fn replay(target: &str, check: fn(&[u8])) {
+    let mut count = 0;
+    for dir in dirs(target) {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut files: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
+        files.sort();
+        for file in files {
+            let data = std::fs::read(&file).unwrap();
+            let outcome = std::panic::catch_unwind(|| check(&data));
+            assert!(outcome.is_ok(), "{} fails its check", file.display());
+            count += 1;
+        }
+    }
+    assert!(count > 0, "no corpus for {target}");
+}
+
+#[test]
+fn form_corpus_replays() {
+    replay("server_form", checks::form);
+}
+
+#[test]
+fn basic_auth_corpus_replays() {
+    replay("server_basic_auth", checks::basic_auth);
+}
+
+#[test]
+fn cookie_corpus_replays() {
+    replay("server_cookie", checks::cookie);
+}
+
+#[test]
+fn token_request_corpus_replays() {
+    replay("server_token_request", checks::token_request);
+}
+
+#[test]
+#[ignore = "writes the seed corpora; run by hand after changing the seeds"]
+fn write_seeds() {
+    for (target, name, bytes) in checks::seeds() {
+        let dir = &dirs(target)[0];
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join(format!("seed-{name}")), bytes).unwrap();
+    }
+}

@@ -1,0 +1,3 @@
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bankid_oidc_fuzz::client_checks::userinfo(data));

@@ -1,0 +1,3 @@
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bankid_oidc_fuzz::core_checks::jwe(data));

@@ -1,0 +1,5 @@
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(
+    |data: &[u8]| bankid_oidc_fuzz::core_checks::permission_statement(data)
+);
