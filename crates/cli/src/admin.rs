@@ -3,7 +3,7 @@
 
 use anyhow::{Context, bail};
 use bankid_oidc_core::nnin::Nnin;
-use bankid_oidc_server::clock::{Clock, SystemClock};
+use bankid_oidc_server::clock::{Clock, SystemClock, utc_text};
 use bankid_oidc_server::seed::new_user;
 use bankid_oidc_server::store::{AppRequestStore, AppScript, AppScripted, SqliteStore};
 use clap::Args;
@@ -28,11 +28,36 @@ pub async fn open_store(data_dir: &Path) -> anyhow::Result<SqliteStore> {
         .with_context(|| format!("opening the store {}", path.display()))
 }
 
+/// A command other than `serve` and `demo`, run without `--data-dir` where the default data
+/// directory has no store, would silently create a new, empty store there (typically: run from
+/// another directory than the server's). It is refused, naming the directory and the flag.
+pub(crate) fn refuse_new_default_store(
+    data_dir: &Path,
+    defaulted: bool,
+    command: &crate::Command,
+) -> anyhow::Result<()> {
+    let creates_store = !matches!(command, crate::Command::Serve(_) | crate::Command::Demo(_));
+    if defaulted && creates_store && !data_dir.join(DB_FILE).exists() {
+        let shown = std::env::current_dir()
+            .map(|d| d.join(data_dir))
+            .unwrap_or_else(|_| data_dir.to_owned());
+        bail!(
+            "no store in {} (no {DB_FILE}): this command would create a new, empty one. \
+             Give the data directory of your provider with --data-dir DIR (or \
+             BANKID_OIDC_DATA_DIR), or start `bankid-oidc serve` here first",
+            shown.display()
+        );
+    }
+    Ok(())
+}
+
 #[derive(Args)]
 pub struct UserAddArgs {
-    /// The national identity number (11 digits, valid mod-11 check digits).
+    /// The national identity number (11 digits, valid mod-11 check digits). Default: a new
+    /// synthetic one for --birthdate (day, month + 80, year, as BankID's test users have),
+    /// printed.
     #[arg(long)]
-    nnin: String,
+    nnin: Option<String>,
     #[arg(long)]
     given_name: String,
     #[arg(long)]
@@ -115,6 +140,12 @@ fn parse_birthdate(text: &str) -> anyhow::Result<(i32, u32, u32)> {
     Ok((y, m, d))
 }
 
+/// A synthetic NNIN for a birth date, from a random individual number.
+fn synthetic_nnin(y: i32, m: u32, d: u32) -> Nnin {
+    let seed = u32::from_le_bytes(bankid_oidc_server::secret::random_bytes::<4>()) % 1000;
+    Nnin::synthetic(y, m, d, seed)
+}
+
 fn normalize_phone(text: &str) -> anyhow::Result<String> {
     let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     let digits = digits.strip_prefix("+47").unwrap_or(&digits);
@@ -126,9 +157,14 @@ fn normalize_phone(text: &str) -> anyhow::Result<String> {
 
 pub async fn users_add(data_dir: &Path, args: UserAddArgs) -> anyhow::Result<()> {
     use bankid_oidc_server::store::UserStore;
-    let nnin = Nnin::parse(args.nnin.trim())
-        .map_err(|e| anyhow::anyhow!("--nnin '{}': {e}", args.nnin))?;
     let (y, m, d) = parse_birthdate(&args.birthdate)?;
+    let given = args
+        .nnin
+        .as_deref()
+        .map(|text| Nnin::parse(text.trim()).map_err(|e| anyhow::anyhow!("--nnin '{text}': {e}")))
+        .transpose()?;
+    let generated = given.is_none();
+    let nnin = given.unwrap_or_else(|| synthetic_nnin(y, m, d));
     let expected = format!("{d:02}{m:02}{:02}", y % 100);
     if nnin.birth_ddmmyy() != expected {
         bail!(
@@ -178,12 +214,21 @@ pub async fn users_add(data_dir: &Path, args: UserAddArgs) -> anyhow::Result<()>
         SystemClock.now(),
     );
     user.address = address;
-    if !store.add_user(&user).await? {
-        bail!("--nnin {nnin}: a user with this national identity number already exists");
+    // A generated number may be taken: another individual number then (1000 per birth date).
+    let mut tries = 0;
+    while !store.add_user(&user).await? {
+        tries += 1;
+        if !generated || tries >= 50 {
+            bail!("--nnin {}: a user with this national identity number already exists", user.nnin);
+        }
+        user.nnin = synthetic_nnin(y, m, d).to_string();
     }
     let script = args.app.script();
     if script.is_some() {
         store.set_app_script(&user.id, script).await?;
+    }
+    if generated {
+        println!("Generated NNIN {} (synthetic, for {})", user.nnin, user.birthdate);
     }
     println!(
         "Added {} {} (NNIN {}, BankID PID {}), one-time code '{}', password '{}'{}",
@@ -246,6 +291,7 @@ pub async fn users_list(data_dir: &Path) -> anyhow::Result<()> {
     use bankid_oidc_server::store::UserStore;
     let store = open_store(data_dir).await?;
     let users = store.users().await?;
+    let now = SystemClock.now();
     if users.is_empty() {
         println!("No test users.");
     }
@@ -255,16 +301,25 @@ pub async fn users_list(data_dir: &Path) -> anyhow::Result<()> {
             .await?
             .map(|s| format!("  {}", describe_script(Some(s))))
             .unwrap_or_default();
+        let lock = match u.locked_until {
+            Some(until) if u.is_locked(now) => format!(
+                "  LOCKED until {} (`bankid-oidc users unlock --nnin {}`)",
+                utc_text(until),
+                u.nnin
+            ),
+            _ if u.failed_attempts > 0 => format!("  {} wrong attempt(s)", u.failed_attempts),
+            _ => String::new(),
+        };
         println!(
-            "{}  {} {}  born {}  PID {}  one-time code '{}'  password '{}'{}{script}",
+            "{}  {} {}  born {}  mobile {}  PID {}  one-time code '{}'  password '{}'{lock}{script}",
             u.nnin,
             u.given_name,
             u.family_name,
             u.birthdate,
+            u.phone.as_deref().unwrap_or("-"),
             u.pid,
             u.otp,
             u.password,
-            u.phone.map(|p| format!("  mobile {p}")).unwrap_or_default()
         );
     }
     Ok(())
@@ -314,6 +369,38 @@ pub async fn users_remove(data_dir: &Path, args: UserRemoveArgs) -> anyhow::Resu
     println!(
         "Removed {} {} and revoked their tokens",
         user.given_name, user.family_name
+    );
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct UserUnlockArgs {
+    /// The user's national identity number.
+    #[arg(long)]
+    nnin: String,
+}
+
+/// Ends a lockout (too many wrong one-time codes or passwords) at once; a running server sees it
+/// within a second.
+pub async fn users_unlock(data_dir: &Path, args: UserUnlockArgs) -> anyhow::Result<()> {
+    use bankid_oidc_server::store::UserStore;
+    let store = open_store(data_dir).await?;
+    let Some(user) = store.user_by_nnin(args.nnin.trim()).await? else {
+        bail!("--nnin {}: no such user", args.nnin);
+    };
+    let was_locked = user.is_locked(SystemClock.now());
+    if !store.unlock_user(&user.id).await? {
+        bail!("--nnin {}: no such user", args.nnin);
+    }
+    println!(
+        "{} {}: {}",
+        user.given_name,
+        user.family_name,
+        if was_locked {
+            "unlocked, wrong attempts cleared"
+        } else {
+            "was not locked; wrong attempts cleared"
+        }
     );
     Ok(())
 }

@@ -67,6 +67,12 @@ pub struct ClientAddArgs {
 pub struct ClientUpdateArgs {
     #[arg(long)]
     client_id: String,
+    /// Adds a redirect URI to those registered (kept once); repeat for several.
+    #[arg(long = "add-redirect-uri", value_name = "URI", conflicts_with = "redirect_uris")]
+    add_redirect_uris: Vec<String>,
+    /// Removes a registered redirect URI; repeat for several.
+    #[arg(long = "remove-redirect-uri", value_name = "URI", conflicts_with = "redirect_uris")]
+    remove_redirect_uris: Vec<String>,
     #[command(flatten)]
     fields: ClientFields,
 }
@@ -181,6 +187,22 @@ pub async fn update(data_dir: &Path, args: ClientUpdateArgs) -> anyhow::Result<(
     let Some(mut client) = store.client(&args.client_id).await? else {
         bail!("--client-id '{}': no such client", args.client_id);
     };
+    for uri in &args.remove_redirect_uris {
+        if !client.redirect_uris.contains(uri) {
+            bail!(
+                "--remove-redirect-uri {uri}: not registered for '{}' (registered: {})",
+                client.client_id,
+                client.redirect_uris.join(" ")
+            );
+        }
+        client.redirect_uris.retain(|u| u != uri);
+    }
+    for uri in args.add_redirect_uris {
+        if !client.redirect_uris.contains(&uri) {
+            client.redirect_uris.push(uri);
+        }
+    }
+    // `apply` checks the whole registration, the changed redirect URIs with it.
     apply(&mut client, args.fields)?;
     if !store.update_client(&client).await? {
         bail!(

@@ -9,7 +9,7 @@ mod keys;
 mod serve;
 mod tls;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -89,8 +89,11 @@ enum UsersCommand {
     Update(admin::UserUpdateArgs),
     /// Remove a test user and revoke their tokens.
     Remove(admin::UserRemoveArgs),
-    /// List test users with their national identity number, one-time code and password.
+    /// List test users with their national identity number, mobile, one-time code, password
+    /// and lockout.
     List,
+    /// End a test user's lockout (too many wrong one-time codes or passwords).
+    Unlock(admin::UserUnlockArgs),
 }
 
 // glibc's malloc was an eighth of the server's instructions in a login (many small allocations
@@ -99,7 +102,15 @@ enum UsersCommand {
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let data_dir_defaulted =
+        matches.value_source("data_dir") == Some(clap::parser::ValueSource::DefaultValue);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Err(e) = admin::refuse_new_default_store(&cli.data_dir, data_dir_defaulted, &cli.command)
+    {
+        eprintln!("error: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if let Command::Serve(serve::ServeArgs {
         worker_threads: Some(n),
@@ -130,6 +141,7 @@ fn main() -> std::process::ExitCode {
                 UsersCommand::Update(args) => admin::users_update(dir, args).await,
                 UsersCommand::Remove(args) => admin::users_remove(dir, args).await,
                 UsersCommand::List => admin::users_list(dir).await,
+                UsersCommand::Unlock(args) => admin::users_unlock(dir, args).await,
             },
             Command::App { command } => match command {
                 app::AppCommand::Pending(args) => app::pending(dir, args).await,

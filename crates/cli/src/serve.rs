@@ -22,14 +22,16 @@ const DEMO_CLIENT_FILE: &str = "demo-client.json";
 #[derive(Args)]
 pub struct ServeArgs {
     /// Address to listen on (with `--tls` and no `--tls-listen`, for HTTPS).
-    #[arg(long, env = "BANKID_OIDC_LISTEN", default_value = "127.0.0.1:8080")]
+    /// A port (`8090`: on 127.0.0.1), `localhost:8090`, or an address and port (`0.0.0.0:8090`,
+    /// `[::1]:8090`).
+    #[arg(long, env = "BANKID_OIDC_LISTEN", default_value = "127.0.0.1:8080", value_parser = parse_listen)]
     listen: SocketAddr,
     /// Serve HTTPS, with a certificate signed by a local CA that is generated once into the data
     /// directory (the banner says how to trust it), or with `--tls-cert` and `--tls-key`.
     #[arg(long, env = "BANKID_OIDC_TLS")]
     tls: bool,
     /// Serve HTTPS on this address and plain HTTP on `--listen` beside it (implies `--tls`).
-    #[arg(long, env = "BANKID_OIDC_TLS_LISTEN")]
+    #[arg(long, env = "BANKID_OIDC_TLS_LISTEN", value_parser = parse_listen)]
     tls_listen: Option<SocketAddr>,
     /// Another name (DNS name or IP address) for the generated server certificate, besides
     /// localhost, 127.0.0.1, ::1, the listen address and the public URL's host; repeat or
@@ -96,15 +98,58 @@ pub struct ServeArgs {
     /// times out.
     #[arg(long, env = "BANKID_OIDC_APP_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(i64).range(1..=3600))]
     app_timeout: i64,
+    /// Log lines as `text` (coloured only on a terminal) or `json` (one object a line, with the
+    /// request's span: method, path, client_id). The level: `BANKID_OIDC_LOG` (default `info`).
+    #[arg(long, env = "BANKID_OIDC_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A listen address as people write it: `8090`, `localhost:8090`, `127.0.0.1:8090`,
+/// `[::1]:8090`. `localhost` is 127.0.0.1 (what the banner and the demo client's redirect URI
+/// use).
+pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    let text = text.trim();
+    let accepted = "use a port (8090), localhost:PORT, or ADDRESS:PORT (127.0.0.1:8090, \
+                    0.0.0.0:8090, [::1]:8090)";
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    if let Some(port) = text.strip_prefix("localhost:") {
+        return port
+            .parse::<u16>()
+            .map(|port| SocketAddr::from(([127, 0, 0, 1], port)))
+            .map_err(|_| format!("'{text}': the port is not a number from 0 to 65535; {accepted}"));
+    }
+    text.parse::<SocketAddr>()
+        .map_err(|_| format!("'{text}': not an address; {accepted}"))
+}
+
+/// Logs to stderr: at `info`, a line per refused request and per completed login (see
+/// `bankid_oidc_server::http::api_error::log_refusal`). No colour codes unless stderr is a
+/// terminal: a file or a CI log shows them as garbage.
+fn init_logs(format: LogFormat) {
+    use std::io::IsTerminal;
+    let filter =
+        EnvFilter::try_from_env("BANKID_OIDC_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .init(),
+        LogFormat::Json => builder.json().init(),
+    }
 }
 
 pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("BANKID_OIDC_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logs(args.log_format);
     let tls_on = args.tls || args.tls_listen.is_some() || args.tls_cert.is_some();
     if args.hsts && !tls_on {
         anyhow::bail!("--hsts needs --tls: HSTS is sent over HTTPS only");
@@ -405,5 +450,25 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_listen;
+
+    #[test]
+    fn listen_accepts_a_port_localhost_and_addresses() {
+        assert_eq!(parse_listen("8090").unwrap().to_string(), "127.0.0.1:8090");
+        assert_eq!(
+            parse_listen("localhost:8090").unwrap().to_string(),
+            "127.0.0.1:8090"
+        );
+        assert_eq!(parse_listen("0.0.0.0:80").unwrap().to_string(), "0.0.0.0:80");
+        assert_eq!(parse_listen("[::1]:8090").unwrap().to_string(), "[::1]:8090");
+        for bad in ["localhost", "example.com:80", "localhost:http", "99999"] {
+            let e = parse_listen(bad).unwrap_err();
+            assert!(e.contains("localhost:PORT"), "{bad}: {e}");
+        }
     }
 }

@@ -64,3 +64,35 @@ impl Clock for OffsetClock {
         system_millis() + self.offset.load(Ordering::SeqCst).saturating_mul(1000)
     }
 }
+
+/// Seconds since the Unix epoch as `YYYY-MM-DD HH:MM:SS UTC` (for people: the start page, the
+/// CLI's lists), without a date library.
+pub fn utc_text(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rest = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+#[cfg(test)]
+mod utc_tests {
+    #[test]
+    fn formats_utc() {
+        assert_eq!(super::utc_text(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(super::utc_text(1_709_210_096), "2024-02-29 12:34:56 UTC");
+    }
+}

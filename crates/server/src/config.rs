@@ -168,6 +168,21 @@ fn parse_public_url(text: &str) -> Result<Url, String> {
     if url.cannot_be_a_base() || url.host_str().is_none() {
         return Err(format!("public URL '{text}': needs a host"));
     }
+    // An issuer given as the public URL would put the issuers at `.../auth/realms/x/auth/...`.
+    let path = url.path().trim_end_matches('/');
+    let issuer_part = path
+        .find("/auth/realms/")
+        .or_else(|| path.ends_with("/auth/realms").then(|| path.len() - "/auth/realms".len()))
+        .or_else(|| path.ends_with("/bis").then(|| path.len() - "/bis".len()));
+    if let Some(at) = issuer_part {
+        let mut base = url.clone();
+        base.set_path(&path[..at]);
+        let base = base.as_str().trim_end_matches('/').to_owned();
+        return Err(format!(
+            "public URL '{text}': give the base below which the issuers live, not an issuer: \
+             use '{base}' (the realm issuer is then {base}/auth/realms/current)"
+        ));
+    }
     Ok(url)
 }
 
@@ -195,6 +210,18 @@ mod tests {
             "mailto:a@b",
         ] {
             assert!(Config::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn refuses_an_issuer_as_public_url_and_names_the_base() {
+        for (given, base) in [
+            ("http://127.0.0.1:8080/auth/realms/current", "http://127.0.0.1:8080"),
+            ("https://idp.example/base/auth/realms/x/", "https://idp.example/base"),
+            ("https://idp.example/bis", "https://idp.example"),
+        ] {
+            let e = Config::new(given).unwrap_err();
+            assert!(e.contains(&format!("use '{base}'")), "{given}: {e}");
         }
     }
 

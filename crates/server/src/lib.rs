@@ -143,6 +143,8 @@ impl Provider {
 
     /// A registered client, through the one-second cache (see `record_cache`).
     pub async fn client(&self, client_id: &str) -> store::StoreResult<Option<Arc<store::Client>>> {
+        // The request's log lines name the client it asked for (see `http::api_error`).
+        tracing::Span::current().record("client_id", client_id);
         self.clients
             .get(client_id, self.clock.now_millis(), || {
                 self.store.client(client_id)

@@ -60,8 +60,51 @@ impl ApiError {
     }
 }
 
+/// Logs a refused request at `info`: one line with the OAuth error and the rule that refused
+/// it (the `error_description`), inside the request's span, which names the endpoint (`path`)
+/// and the `client_id` once the client was looked up. Every refusal passes here: the JSON errors
+/// ([`ApiError`]), the error page and the error sent to the client's redirect_uri (`pages`).
+/// Never a query string, a body, a secret, code or token: descriptions name the parameter and
+/// the rule, and [`redact`] masks what could still be a token or a national identity number.
+pub fn log_refusal(error: &OAuthError, delivered: &'static str) {
+    tracing::info!(
+        error = error.code.as_str(),
+        rule = %redact(&error.description),
+        delivered,
+        "request refused"
+    );
+}
+
+/// The description with every run of 11 digits (a national identity number) and every run of
+/// 32 or more token characters (a code, token or secret) masked.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() == 11 && run.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str("[nnin]");
+        } else if run.len() >= 32 {
+            out.push_str("[redacted]");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '+' | '/' | '=') {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        log_refusal(&self.error, "json");
         let mut response = (self.status, Json(&self.error)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -72,5 +115,24 @@ impl IntoResponse for ApiError {
             headers.insert(header::WWW_AUTHENTICATE, value);
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redact_masks_nnins_and_tokens_only() {
+        assert_eq!(
+            redact("login_hint: 'BID:01010012356' is wrong"),
+            "login_hint: 'BID:[nnin]' is wrong"
+        );
+        assert_eq!(
+            redact("code 'Qm9va3MgYXJlIGdyZWF0IGJ1dCBjb2RlcyBhcmUgc2VjcmV0' is unknown"),
+            "code '[redacted]' is unknown"
+        );
+        let plain = "scope: 'esign' is not allowed for client 'demo-merchant'";
+        assert_eq!(redact(plain), plain);
     }
 }

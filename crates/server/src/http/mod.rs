@@ -18,6 +18,7 @@ pub mod par;
 pub mod permissions;
 pub mod revoke;
 pub mod session;
+pub mod start;
 pub mod test_controls;
 pub mod token;
 pub mod userinfo;
@@ -90,7 +91,24 @@ pub fn router(state: AppState) -> Router {
             };
             routes = routes.route(&path, handlers(endpoint));
         }
+        // The issuer's base path shows the start page with this issuer preselected.
+        if !issuer.path.is_empty() {
+            routes = routes.route(&issuer.path, get(start::at_issuer));
+        }
         router = router.merge(routes.layer(Extension(issuer.clone())));
+    }
+    // The start page and the health check, at the root and below the public URL's path.
+    let base = start::base_path(&state);
+    let mut roots = vec![String::new()];
+    if !base.is_empty() {
+        roots.push(base);
+    }
+    for root in roots {
+        let page = if root.is_empty() { "/".to_owned() } else { root.clone() };
+        router = router
+            .route(&page, get(start::root))
+            .route(&format!("{root}/health"), get(start::health))
+            .route(&format!("{root}/start/request"), get(start::request));
     }
     router
         // Browsers ask for it on every page; a 404 would be a console error on each.
@@ -106,7 +124,14 @@ pub fn router(state: AppState) -> Router {
         ))
         // Spans name the path only: query strings and bodies carry codes, hints and secrets.
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+            // `client_id` is recorded once a client is looked up (`Provider::client`), so that
+            // the refusal logged below it names the client (`api_error::log_refusal`).
+            tracing::info_span!(
+                "http",
+                method = %req.method(),
+                path = %req.uri().path(),
+                client_id = tracing::field::Empty
+            )
         }))
         .with_state(state)
 }

@@ -696,6 +696,7 @@ fn birth_ddmmyy(user: &User) -> Option<String> {
 
 /// Ends the flow and sends an error to the client.
 async fn end_with_error(p: &Provider, active: &ActiveFlow, error: OAuthError) -> Submitted {
+    tracing::Span::current().record("client_id", active.request().client_id.as_str());
     match p
         .flows
         .finish_flow(&active.flow.id, active.flow.expires_at)
@@ -769,6 +770,14 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Submitted {
     if let Err(e) = p.store.complete_login(&completion).await {
         return Submitted::Store(e);
     }
+    // The user's id, never their national identity number.
+    tracing::info!(
+        client_id = %active.request().client_id,
+        issuer = %active.issuer.id,
+        method = method.hint(),
+        user_id,
+        "login completed"
+    );
     Submitted::Completed {
         target: active.request().target.clone(),
         issuer: active.issuer.clone(),

@@ -109,6 +109,7 @@ pub fn deliver_error(
     error: &OAuthError,
     status: StatusCode,
 ) -> Response {
+    crate::http::api_error::log_refusal(error, "redirect");
     deliver(target, issuer, error_params(error), status)
 }
 

@@ -9,4 +9,5 @@ pub mod iframe;
 pub mod login;
 pub mod logout;
 pub mod render;
+pub mod start;
 pub mod texts;

@@ -101,6 +101,7 @@ pub fn error_page(
     locale: Locale,
     css_url: &str,
 ) -> Response {
+    crate::http::api_error::log_refusal(error, "page");
     let t = texts(locale);
     let page = ErrorPage {
         t,

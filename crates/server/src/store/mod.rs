@@ -402,6 +402,9 @@ pub trait UserStore: Send + Sync {
         now: i64,
         clear_all: bool,
     ) -> StoreResult<bool>;
+    /// Ends a user's lockout and clears their count of wrong secrets (`bankid-oidc users
+    /// unlock`); `Ok(false)` if there is no such user.
+    async fn unlock_user(&self, user_id: &str) -> StoreResult<bool>;
 }
 
 /// The sets signing keys belong to. Each set has its own keys, JWKS and rotation schedule, so

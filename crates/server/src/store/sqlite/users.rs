@@ -147,4 +147,17 @@ impl UserStore for SqliteStore {
         })
         .await
     }
+
+    async fn unlock_user(&self, user_id: &str) -> StoreResult<bool> {
+        let user_id = user_id.to_owned();
+        self.write(move |conn| {
+            let changed = conn
+                .prepare_cached(
+                    "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = ?1",
+                )?
+                .execute(params![user_id])?;
+            Ok(changed == 1)
+        })
+        .await
+    }
 }

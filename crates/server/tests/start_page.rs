@@ -1,0 +1,159 @@
+//! The start page (`/` and each issuer's base path), the request its form builds, and `/health`.
+
+use bankid_oidc_server::seed::{DEMO_CLIENT_ID, demo_registration};
+use bankid_oidc_server::store::ClientStore;
+use bankid_oidc_testkit::browser::Browser;
+use bankid_oidc_testkit::html::text_of;
+use bankid_oidc_testkit::oauth::redeem;
+use bankid_oidc_testkit::provider::{CLIENT_ID, REDIRECT_URI, TestProvider};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+
+const DEMO_SECRET: &str = "demo-secret-0123456789-abcdefghijklmnopq";
+
+/// A test provider that also has the demo client.
+async fn provider() -> TestProvider {
+    let tp = TestProvider::start().await;
+    let client = demo_registration(DEMO_SECRET, tp.provider.now());
+    tp.store.add_client(&client).await.unwrap();
+    tp
+}
+
+async fn get(url: &str) -> (StatusCode, HeaderMap, String) {
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(url)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    (status, headers, response.text().await.unwrap())
+}
+
+/// The headers of every page (pages/render.rs), and nothing that runs.
+fn assert_page_headers(headers: &HeaderMap, html: &str) {
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(!csp.contains("script-src"), "no script at all: {csp}");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert!(!html.contains("<script"), "no inline script");
+}
+
+#[tokio::test]
+async fn the_start_page_shows_issuers_demo_client_users_and_links() {
+    let tp = provider().await;
+    let (status, headers, html) = get(&format!("{}/", tp.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_page_headers(&headers, &html);
+    assert!(html.contains("Test tool"), "clearly a test tool");
+    for issuer in tp.provider.issuers.all() {
+        let discovery = format!("{}/.well-known/openid-configuration", issuer.issuer);
+        assert!(html.contains(&discovery), "{discovery}");
+    }
+    let demo = text_of(&html, "demo-client").unwrap();
+    assert!(demo.contains(DEMO_CLIENT_ID), "{demo}");
+    assert!(demo.contains("http://127.0.0.1:8081/callback"), "{demo}");
+    assert!(!html.contains(DEMO_SECRET), "never the secret");
+    let users = text_of(&html, "users").unwrap();
+    for user in &tp.users {
+        assert!(users.contains(&user.nnin), "{}", user.nnin);
+        assert!(users.contains(&user.birthdate), "{}", user.birthdate);
+        if let Some(phone) = &user.phone {
+            assert!(users.contains(phone.as_str()), "{phone}");
+        }
+        assert!(!html.contains(&user.pid), "no PID needed");
+    }
+    let app = text_of(&html, "app").unwrap();
+    assert!(app.contains(&format!("{}/bis/app", tp.base)), "{app}");
+    let merchant = text_of(&html, "demo-merchant").unwrap();
+    assert!(merchant.contains("http://127.0.0.1:8081"), "{merchant}");
+    // Every client that can log a person in is in the form, machine clients are not.
+    assert!(html.contains(&format!("value=\"{CLIENT_ID}\"")));
+    assert!(html.contains(&format!("value=\"{DEMO_CLIENT_ID}\"")));
+    assert!(!html.contains("value=\"machine\""));
+}
+
+#[tokio::test]
+async fn each_issuer_base_shows_the_start_page_with_that_issuer_chosen() {
+    let tp = provider().await;
+    for (path, id) in [("/auth/realms/current", "realm:current"), ("/bis", "bis")] {
+        let (status, headers, html) = get(&format!("{}{path}", tp.base)).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_page_headers(&headers, &html);
+        assert!(
+            html.contains(&format!("<option value=\"{id}\" selected>")),
+            "{path}: {id} preselected"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_form_builds_a_request_that_logs_in_and_whose_code_redeems() {
+    let tp = provider().await;
+    let query = serde_urlencoded::to_string([
+        ("issuer", "realm:current"),
+        ("client_id", CLIENT_ID),
+        ("redirect_uri", ""),
+        ("login_hint", "BID"),
+        ("scope", "openid profile"),
+        ("ui_locales", "en"),
+        ("prompt", "login"),
+    ])
+    .unwrap();
+    let (status, headers, html) = get(&format!("{}/start/request?{query}", tp.base)).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert_page_headers(&headers, &html);
+    let url = text_of(&html, "authorization-url").unwrap();
+    let parsed = url::Url::parse(&url).unwrap();
+    assert_eq!(
+        parsed.as_str().split('?').next().unwrap(),
+        tp.meta.authorization_endpoint.as_deref().unwrap()
+    );
+    let params: std::collections::HashMap<String, String> =
+        parsed.query_pairs().into_owned().collect();
+    assert_eq!(params["redirect_uri"], REDIRECT_URI, "the first registered one");
+    assert_eq!(params["login_hint"], "BID");
+    assert_eq!(params["ui_locales"], "en");
+    assert_eq!(params["prompt"], "login");
+    assert_eq!(params["code_challenge_method"], "S256");
+    let verifier = text_of(&html, "code-verifier").unwrap();
+
+    let user = &tp.users[0];
+    let browser = Browser::new(&tp);
+    let callback = browser
+        .login_bid_at(&url, &user.nnin, &user.otp, &user.password)
+        .await;
+    assert_eq!(callback.get("state"), Some(params["state"].as_str()));
+    let response = redeem(&tp, callback.code(), &verifier).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_form_refuses_an_unknown_client_on_a_page() {
+    let tp = provider().await;
+    let (status, headers, html) = get(&format!(
+        "{}/start/request?issuer=realm:current&client_id=nobody&scope=openid",
+        tp.base
+    ))
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_page_headers(&headers, &html);
+    assert!(html.contains("client_id: &#39;nobody&#39; is not registered") || html.contains("client_id: 'nobody' is not registered"), "{html}");
+}
+
+#[tokio::test]
+async fn health_answers_ok_uncached() {
+    let tp = TestProvider::start().await;
+    let (status, headers, body) = get(&format!("{}/health", tp.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["cache-control"], "no-store");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json, serde_json::json!({"status": "ok"}));
+}
