@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Side by side: bankid-oidc (release build, SQLite in a temporary data directory) and
+# Side by side: bankid-oidc (the dist build: fat LTO, SQLite in a temporary data directory) and
 # node-oidc-provider (the OpenID-certified npm package, installed into a temporary folder from
 # the committed lock file benches/oidc-provider/package-lock.json), configured alike: ES256,
 # PKCE required, the same client (client_secret_basic) and one user. Each scenario runs against
@@ -29,7 +29,7 @@
 #   CRYPTO=1                             run the ES256 criterion benchmark (short) for the limit
 #   NODE_PORT=18401 OURS_PORT=18402      loopback ports
 #   OUT=target/bench/compare.md          where the report is written (the JSON beside it)
-#   SKIP_BUILD=1                         use the existing release binaries
+#   SKIP_BUILD=1                         use the existing dist binaries (target/dist)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -102,12 +102,12 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 # --- build ---------------------------------------------------------------------------------
 cd "$ROOT"
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  log "building release binaries"
-  cargo build --release -q -p bankid-oidc -p bankid-oidc-bench
+  log "building the dist binaries (fat LTO, one codegen unit: the tuned build)"
+  cargo build --profile dist -q -p bankid-oidc -p bankid-oidc-bench
 fi
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')
-BIN=$TARGET_DIR/release/bankid-oidc
-BENCH=$TARGET_DIR/release/bankid-oidc-bench
+BIN=$TARGET_DIR/dist/bankid-oidc
+BENCH=$TARGET_DIR/dist/bankid-oidc-bench
 
 # --- crypto limit --------------------------------------------------------------------------
 if [ "$CRYPTO" = 1 ]; then

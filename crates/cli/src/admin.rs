@@ -219,7 +219,10 @@ pub async fn users_add(data_dir: &Path, args: UserAddArgs) -> anyhow::Result<()>
     while !store.add_user(&user).await? {
         tries += 1;
         if !generated || tries >= 50 {
-            bail!("--nnin {}: a user with this national identity number already exists", user.nnin);
+            bail!(
+                "--nnin {}: a user with this national identity number already exists",
+                user.nnin
+            );
         }
         user.nnin = synthetic_nnin(y, m, d).to_string();
     }
@@ -228,7 +231,10 @@ pub async fn users_add(data_dir: &Path, args: UserAddArgs) -> anyhow::Result<()>
         store.set_app_script(&user.id, script).await?;
     }
     if generated {
-        println!("Generated NNIN {} (synthetic, for {})", user.nnin, user.birthdate);
+        println!(
+            "Generated NNIN {} (synthetic, for {})",
+            user.nnin, user.birthdate
+        );
     }
     println!(
         "Added {} {} (NNIN {}, BankID PID {}), one-time code '{}', password '{}'{}",

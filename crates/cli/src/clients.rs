@@ -68,10 +68,18 @@ pub struct ClientUpdateArgs {
     #[arg(long)]
     client_id: String,
     /// Adds a redirect URI to those registered (kept once); repeat for several.
-    #[arg(long = "add-redirect-uri", value_name = "URI", conflicts_with = "redirect_uris")]
+    #[arg(
+        long = "add-redirect-uri",
+        value_name = "URI",
+        conflicts_with = "redirect_uris"
+    )]
     add_redirect_uris: Vec<String>,
     /// Removes a registered redirect URI; repeat for several.
-    #[arg(long = "remove-redirect-uri", value_name = "URI", conflicts_with = "redirect_uris")]
+    #[arg(
+        long = "remove-redirect-uri",
+        value_name = "URI",
+        conflicts_with = "redirect_uris"
+    )]
     remove_redirect_uris: Vec<String>,
     #[command(flatten)]
     fields: ClientFields,

@@ -124,7 +124,9 @@ pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
         return port
             .parse::<u16>()
             .map(|port| SocketAddr::from(([127, 0, 0, 1], port)))
-            .map_err(|_| format!("'{text}': the port is not a number from 0 to 65535; {accepted}"));
+            .map_err(|_| {
+                format!("'{text}': the port is not a number from 0 to 65535; {accepted}")
+            });
     }
     text.parse::<SocketAddr>()
         .map_err(|_| format!("'{text}': not an address; {accepted}"))
@@ -141,9 +143,7 @@ fn init_logs(format: LogFormat) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match format {
-        LogFormat::Text => builder
-            .with_ansi(std::io::stderr().is_terminal())
-            .init(),
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
         LogFormat::Json => builder.json().init(),
     }
 }
@@ -464,8 +464,14 @@ mod tests {
             parse_listen("localhost:8090").unwrap().to_string(),
             "127.0.0.1:8090"
         );
-        assert_eq!(parse_listen("0.0.0.0:80").unwrap().to_string(), "0.0.0.0:80");
-        assert_eq!(parse_listen("[::1]:8090").unwrap().to_string(), "[::1]:8090");
+        assert_eq!(
+            parse_listen("0.0.0.0:80").unwrap().to_string(),
+            "0.0.0.0:80"
+        );
+        assert_eq!(
+            parse_listen("[::1]:8090").unwrap().to_string(),
+            "[::1]:8090"
+        );
         for bad in ["localhost", "example.com:80", "localhost:http", "99999"] {
             let e = parse_listen(bad).unwrap_err();
             assert!(e.contains("localhost:PORT"), "{bad}: {e}");

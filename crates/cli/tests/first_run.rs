@@ -8,7 +8,7 @@ use bankid_oidc_testkit::browser::Browser;
 use bankid_oidc_testkit::pending::Pending;
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bankid-oidc");
@@ -148,26 +148,39 @@ async fn refusals_and_logins_are_logged_one_line_each_without_secrets_or_colours
     assert!(!log.contains(&secret), "never the secret:\n{log}");
     assert!(!log.contains(&nnin), "never the NNIN:\n{log}");
     assert!(!log.contains("some-code"), "never the code:\n{log}");
-    let refused: Vec<&str> = log.lines().filter(|l| l.contains("request refused")).collect();
+    let refused: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("request refused"))
+        .collect();
     assert!(
-        refused.iter().any(|l| l.contains("/protocol/openid-connect/token")
-            && l.contains("client_id=demo-merchant")
-            && l.contains("error=\"invalid_client\"")),
+        refused
+            .iter()
+            .any(|l| l.contains("/protocol/openid-connect/token")
+                && l.contains("client_id=demo-merchant")
+                && l.contains("error=\"invalid_client\"")),
         "{log}"
     );
     assert!(
-        refused.iter().any(|l| l.contains("/protocol/openid-connect/auth")
-            && l.contains("client_id=demo-merchant")
-            && l.contains("error=\"invalid_request\"")
-            && l.contains("rule=")),
+        refused
+            .iter()
+            .any(|l| l.contains("/protocol/openid-connect/auth")
+                && l.contains("client_id=demo-merchant")
+                && l.contains("error=\"invalid_request\"")
+                && l.contains("rule=")),
         "{log}"
     );
     let login = log
         .lines()
         .find(|l| l.contains("login completed"))
         .unwrap_or_else(|| panic!("{log}"));
-    assert!(login.contains("client_id=demo-merchant") && login.contains("method=BID"), "{login}");
-    assert!(login.contains("issuer=realm:current") && login.contains("user_id="), "{login}");
+    assert!(
+        login.contains("client_id=demo-merchant") && login.contains("method=BID"),
+        "{login}"
+    );
+    assert!(
+        login.contains("issuer=realm:current") && login.contains("user_id="),
+        "{login}"
+    );
 }
 
 #[tokio::test]
@@ -188,7 +201,9 @@ async fn log_format_json_writes_one_object_a_line() {
     assert_eq!(refusal["fields"]["message"], "request refused");
     assert_eq!(refusal["span"]["client_id"], "demo-merchant", "{refusal}");
     assert!(
-        lines.iter().any(|l| l["fields"]["message"] == "login completed"),
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "login completed"),
         "{log}"
     );
 }
@@ -197,7 +212,11 @@ async fn log_format_json_writes_one_object_a_line() {
 fn listen_takes_a_port_or_localhost_and_shows_the_accepted_forms() {
     let dir = tempfile::tempdir().unwrap();
     let served = Served::start(dir.path(), &["--listen", "localhost:0"]);
-    assert!(served.base.starts_with("http://127.0.0.1:"), "{}", served.base);
+    assert!(
+        served.base.starts_with("http://127.0.0.1:"),
+        "{}",
+        served.base
+    );
     served.stop();
     let out = cli(dir.path(), &["serve", "--listen", "localhost"]);
     assert!(!out.status.success());
@@ -282,10 +301,17 @@ fn redirect_uris_can_be_added_and_removed_one_at_a_time() {
     let out = update(&["--remove-redirect-uri", "https://a.example/cb"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let listed = text(&cli(dir.path(), &["clients", "list"]).stdout);
-    assert!(listed.contains("redirect URIs: https://b.example/cb\n"), "{listed}");
+    assert!(
+        listed.contains("redirect URIs: https://b.example/cb\n"),
+        "{listed}"
+    );
     let out = update(&["--remove-redirect-uri", "https://c.example/cb"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("not registered"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not registered"),
+        "{}",
+        text(&out.stderr)
+    );
     // The same rules as `--redirect-uri`.
     let out = update(&["--add-redirect-uri", "javascript:alert(1)"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
@@ -315,13 +341,22 @@ async fn users_add_generates_an_nnin_and_list_shows_mobile_and_lockout_until_unl
         .split_whitespace()
         .find_map(|w| Nnin::parse(w.trim_matches(|c: char| !c.is_ascii_digit())).ok())
         .unwrap_or_else(|| panic!("an NNIN printed: {printed}"));
-    assert!(printed.contains(&format!("Generated NNIN {nnin}")), "{printed}");
+    assert!(
+        printed.contains(&format!("Generated NNIN {nnin}")),
+        "{printed}"
+    );
     assert_eq!(nnin.birth_ddmmyy(), "150385");
     // Another for the same date: another number.
     let again = cli(
         dir.path(),
         &[
-            "users", "add", "--given-name", "Ola", "--family-name", "Nordmann", "--birthdate",
+            "users",
+            "add",
+            "--given-name",
+            "Ola",
+            "--family-name",
+            "Nordmann",
+            "--birthdate",
             "1985-03-15",
         ],
     );
@@ -330,28 +365,46 @@ async fn users_add_generates_an_nnin_and_list_shows_mobile_and_lockout_until_unl
 
     let listed = text(&cli(dir.path(), &["users", "list"]).stdout);
     let line = listed.lines().find(|l| l.contains(nnin.as_str())).unwrap();
-    assert!(line.contains("mobile 48000099") && !line.contains("LOCKED"), "{line}");
+    assert!(
+        line.contains("mobile 48000099") && !line.contains("LOCKED"),
+        "{line}"
+    );
 
     // Lock the user as wrong secrets would.
     {
-        let store = SqliteStore::open(&dir.path().join("bankid-oidc.db")).await.unwrap();
+        let store = SqliteStore::open(&dir.path().join("bankid-oidc.db"))
+            .await
+            .unwrap();
         let user = store.user_by_nnin(nnin.as_str()).await.unwrap().unwrap();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64;
-        store.count_login_failure(&user.id, now, 1, 900).await.unwrap();
+        store
+            .count_login_failure(&user.id, now, 1, 900)
+            .await
+            .unwrap();
     }
     let listed = text(&cli(dir.path(), &["users", "list"]).stdout);
     let line = listed.lines().find(|l| l.contains(nnin.as_str())).unwrap();
-    assert!(line.contains("LOCKED until 20") && line.contains(" UTC"), "{line}");
+    assert!(
+        line.contains("LOCKED until 20") && line.contains(" UTC"),
+        "{line}"
+    );
 
     let out = cli(dir.path(), &["users", "unlock", "--nnin", nnin.as_str()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("unlocked"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("unlocked"),
+        "{}",
+        text(&out.stdout)
+    );
     let listed = text(&cli(dir.path(), &["users", "list"]).stdout);
     let line = listed.lines().find(|l| l.contains(nnin.as_str())).unwrap();
-    assert!(!line.contains("LOCKED") && !line.contains("wrong attempt"), "{line}");
+    assert!(
+        !line.contains("LOCKED") && !line.contains("wrong attempt"),
+        "{line}"
+    );
     let out = cli(dir.path(), &["users", "unlock", "--nnin", "01010012356"]);
     assert_eq!(out.status.code(), Some(1));
 }

@@ -172,7 +172,10 @@ fn parse_public_url(text: &str) -> Result<Url, String> {
     let path = url.path().trim_end_matches('/');
     let issuer_part = path
         .find("/auth/realms/")
-        .or_else(|| path.ends_with("/auth/realms").then(|| path.len() - "/auth/realms".len()))
+        .or_else(|| {
+            path.ends_with("/auth/realms")
+                .then(|| path.len() - "/auth/realms".len())
+        })
         .or_else(|| path.ends_with("/bis").then(|| path.len() - "/bis".len()));
     if let Some(at) = issuer_part {
         let mut base = url.clone();
@@ -216,8 +219,14 @@ mod tests {
     #[test]
     fn refuses_an_issuer_as_public_url_and_names_the_base() {
         for (given, base) in [
-            ("http://127.0.0.1:8080/auth/realms/current", "http://127.0.0.1:8080"),
-            ("https://idp.example/base/auth/realms/x/", "https://idp.example/base"),
+            (
+                "http://127.0.0.1:8080/auth/realms/current",
+                "http://127.0.0.1:8080",
+            ),
+            (
+                "https://idp.example/base/auth/realms/x/",
+                "https://idp.example/base",
+            ),
             ("https://idp.example/bis", "https://idp.example"),
         ] {
             let e = Config::new(given).unwrap_err();

@@ -118,7 +118,10 @@ async fn the_form_builds_a_request_that_logs_in_and_whose_code_redeems() {
     );
     let params: std::collections::HashMap<String, String> =
         parsed.query_pairs().into_owned().collect();
-    assert_eq!(params["redirect_uri"], REDIRECT_URI, "the first registered one");
+    assert_eq!(
+        params["redirect_uri"], REDIRECT_URI,
+        "the first registered one"
+    );
     assert_eq!(params["login_hint"], "BID");
     assert_eq!(params["ui_locales"], "en");
     assert_eq!(params["prompt"], "login");
@@ -145,7 +148,11 @@ async fn the_form_refuses_an_unknown_client_on_a_page() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_page_headers(&headers, &html);
-    assert!(html.contains("client_id: &#39;nobody&#39; is not registered") || html.contains("client_id: 'nobody' is not registered"), "{html}");
+    assert!(
+        html.contains("client_id: &#39;nobody&#39; is not registered")
+            || html.contains("client_id: 'nobody' is not registered"),
+        "{html}"
+    );
 }
 
 #[tokio::test]

@@ -104,7 +104,11 @@ pub fn router(state: AppState) -> Router {
         roots.push(base);
     }
     for root in roots {
-        let page = if root.is_empty() { "/".to_owned() } else { root.clone() };
+        let page = if root.is_empty() {
+            "/".to_owned()
+        } else {
+            root.clone()
+        };
         router = router
             .route(&page, get(start::root))
             .route(&format!("{root}/health"), get(start::health))
@@ -123,15 +127,17 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(30),
         ))
         // Spans name the path only: query strings and bodies carry codes, hints and secrets.
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            // `client_id` is recorded once a client is looked up (`Provider::client`), so that
-            // the refusal logged below it names the client (`api_error::log_refusal`).
-            tracing::info_span!(
-                "http",
-                method = %req.method(),
-                path = %req.uri().path(),
-                client_id = tracing::field::Empty
-            )
-        }))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                // `client_id` is recorded once a client is looked up (`Provider::client`), so that
+                // the refusal logged below it names the client (`api_error::log_refusal`).
+                tracing::info_span!(
+                    "http",
+                    method = %req.method(),
+                    path = %req.uri().path(),
+                    client_id = tracing::field::Empty
+                )
+            }),
+        )
         .with_state(state)
 }

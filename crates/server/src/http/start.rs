@@ -9,9 +9,8 @@ use crate::pages::render::error_page;
 use crate::pages::start::{
     BuiltRequest, ClientRow, DemoRow, IssuerRow, StartData, UserRow, request_page, start_page,
 };
-use crate::seed::DEMO_CLIENT_ID;
 use crate::secret::random_token;
-use crate::store::{ClientStore, UserStore};
+use crate::seed::DEMO_CLIENT_ID;
 use axum::Extension;
 use axum::Json;
 use axum::extract::{Query, State};
