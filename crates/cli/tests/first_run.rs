@@ -42,7 +42,12 @@ impl Served {
         let child = Command::new(BIN)
             .arg("--data-dir")
             .arg(dir)
-            .args(["serve", "--listen", "0"])
+            .arg("serve")
+            .args(if extra.contains(&"--listen") {
+                &[][..]
+            } else {
+                &["--listen", "0"][..]
+            })
             .args(extra)
             .env_remove("BANKID_OIDC_LOG")
             .env_remove("BANKID_OIDC_LOG_FORMAT")
@@ -122,6 +127,18 @@ async fn refuse_twice_and_log_in(served: &Served) -> (String, String) {
         .await
         .unwrap();
     assert_eq!(response.status(), 302, "an error sent to the client");
+    // A client_id with a newline cannot forge a log line: it is written quoted and escaped.
+    let response = reqwest::Client::new()
+        .post(format!("{issuer}/protocol/openid-connect/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "evil\nINFO forged line"),
+            ("client_secret", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
     let browser = Browser::with_base(&served.base);
     let pending = Pending::new(
         &[
@@ -148,6 +165,14 @@ async fn refusals_and_logins_are_logged_one_line_each_without_secrets_or_colours
     assert!(!log.contains(&secret), "never the secret:\n{log}");
     assert!(!log.contains(&nnin), "never the NNIN:\n{log}");
     assert!(!log.contains("some-code"), "never the code:\n{log}");
+    assert!(
+        !log.lines().any(|l| l.starts_with("INFO forged")),
+        "a forged line:\n{log}"
+    );
+    assert!(
+        log.contains(r#"client_id="evil\nINFO forged line""#),
+        "{log}"
+    );
     let refused: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("request refused"))

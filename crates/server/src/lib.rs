@@ -144,7 +144,7 @@ impl Provider {
     /// A registered client, through the one-second cache (see `record_cache`).
     pub async fn client(&self, client_id: &str) -> store::StoreResult<Option<Arc<store::Client>>> {
         // The request's log lines name the client it asked for (see `http::api_error`).
-        tracing::Span::current().record("client_id", client_id);
+        record_client_id(client_id);
         self.clients
             .get(client_id, self.clock.now_millis(), || {
                 self.store.client(client_id)
@@ -220,5 +220,17 @@ impl Provider {
                 }
             }
         }
+    }
+}
+
+/// Names the client in the current request's span (its log lines). As sent, a client_id is the
+/// attacker's text: only printable ASCII without spaces is written plainly, anything else quoted
+/// and escaped, so that no newline or control character forges a log line.
+pub fn record_client_id(client_id: &str) {
+    let span = tracing::Span::current();
+    if !client_id.is_empty() && client_id.bytes().all(|b| b.is_ascii_graphic() && b != b'"') {
+        span.record("client_id", tracing::field::display(client_id));
+    } else {
+        span.record("client_id", tracing::field::debug(client_id));
     }
 }

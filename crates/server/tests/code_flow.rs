@@ -224,6 +224,42 @@ async fn denying_in_the_app_ends_with_access_denied() {
     assert_eq!(callback.get("iss"), Some(tp.issuer.as_str()));
 }
 
+fn heading(html: &str) -> String {
+    let doc = scraper::Html::parse_document(html);
+    let h1 = scraper::Selector::parse("h1").unwrap();
+    doc.select(&h1).next().unwrap().text().collect::<String>()
+}
+
+/// The value a form field is pre-filled with.
+fn field_value(html: &str, name: &str) -> Option<String> {
+    forms(html)[0]
+        .fields
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.clone())
+}
+
+#[tokio::test]
+async fn a_bim_login_hint_with_mobile_and_birth_date_fills_in_the_mobile_form() {
+    let tp = TestProvider::start().await;
+    let browser = Browser::new(&tp);
+    let pending = Pending::new(&[("login_hint", "BIM:48000001:150385")], &[]);
+    let (_, html) = Browser::page(browser.get(&pending.url(&tp)).await);
+    assert_eq!(heading(&html), "BankID på mobil");
+    assert_eq!(field_value(&html, "phone").as_deref(), Some("48000001"));
+    assert_eq!(field_value(&html, "birthdate").as_deref(), Some("150385"));
+    // Only a hint: the user can still correct it, and the login goes on as typed.
+    let (_, html) = Browser::page(browser.submit(&html, &[], None).await);
+    assert_eq!(heading(&html), "Bekreft med BankID på mobil");
+    // A plain BIM hint fills in nothing.
+    let (_, html) = Browser::page(
+        Browser::new(&tp)
+            .get(&Pending::new(&[("login_hint", "BIM")], &[]).url(&tp))
+            .await,
+    );
+    assert_eq!(field_value(&html, "phone").as_deref(), Some(""));
+}
+
 #[tokio::test]
 async fn bankid_on_mobile_asks_phone_and_birth_date_then_approval() {
     let tp = TestProvider::start().await;
@@ -258,6 +294,9 @@ async fn bankid_on_mobile_asks_phone_and_birth_date_then_approval() {
             )
             .await,
     );
+    // The approval is BankID on mobile's, not the app's.
+    assert_eq!(heading(&html), "Bekreft med BankID på mobil");
+    assert!(!html.contains("appen"), "{html}");
     let callback = Browser::callback(
         browser
             .submit(&html, &[], Some(("decision", "allow")))

@@ -117,20 +117,45 @@ async fn wrong_code_or_password_shows_a_message_and_five_failures_lock_the_user(
         assert!(message.ends_with(&(5 - attempt).to_string()), "{message}");
     }
     html = Browser::page(browser.submit(&html, &[("otp", "wrong")], None).await).1;
-    assert!(text_of(&html, "error").unwrap().contains("sperret"));
-    // Locked: even the right code is refused, and a new login is refused at the NNIN step.
+    // The page says until when (UTC), and offers nothing but Cancel: no field, no login button.
+    let until = bankid_oidc_server::clock::utc_text(tp.now() + 15 * 60);
+    assert_eq!(
+        text_of(&html, "error").unwrap(),
+        format!("For mange feilforsøk. BankID er sperret til {until}.")
+    );
+    assert_only_cancel(&html);
+    // Locked: even the right code, posted as an attacker would, is refused, and a new login is
+    // refused at the NNIN step.
     html = Browser::page(browser.submit(&html, &[("otp", &user.otp)], None).await).1;
     assert!(text_of(&html, "error").unwrap().contains("sperret"));
     let other = Browser::new(&tp);
     let (_, fresh) = Browser::page(other.get(&Pending::new(&[], &[]).url(&tp)).await);
     let (_, fresh) = Browser::page(other.submit(&fresh, &[("nnin", &user.nnin)], None).await);
-    assert!(text_of(&fresh, "error").unwrap().contains("sperret"));
+    assert!(text_of(&fresh, "error").unwrap().contains(&until));
+    assert_only_cancel(&fresh);
+    // Cancel takes the user back to the merchant with access_denied.
+    let cancelled = other.submit(&fresh, &[], Some(("action", "cancel"))).await;
+    let Step::Callback(callback) = cancelled else {
+        panic!("cancel must reach the client")
+    };
+    assert_eq!(callback.get("error"), Some("access_denied"));
     // After the lockout the user can log in again.
     tp.advance(16 * 60);
     let callback = Browser::new(&tp)
         .login_bid(&tp, &Pending::new(&[], &[]), &user)
         .await;
     assert!(callback.get("code").is_some());
+}
+
+/// The lockout page's form has one control: Cancel.
+fn assert_only_cancel(html: &str) {
+    let doc = scraper::Html::parse_document(html);
+    let controls: Vec<String> = doc
+        .select(&scraper::Selector::parse("form input:not([type=hidden]), form button").unwrap())
+        .map(|e| e.html())
+        .collect();
+    assert_eq!(controls.len(), 1, "{controls:?}");
+    assert!(controls[0].contains("value=\"cancel\""), "{controls:?}");
 }
 
 #[tokio::test]
@@ -144,7 +169,8 @@ async fn wrong_password_counts_towards_the_same_lockout() {
     for _ in 0..5 {
         html = Browser::page(browser.submit(&html, &[("password", "nope")], None).await).1;
     }
-    assert!(text_of(&html, "error").unwrap().contains("sperret"));
+    assert!(text_of(&html, "error").unwrap().contains("sperret til"));
+    assert_only_cancel(&html);
     let html = Browser::page(
         browser
             .submit(&html, &[("password", &user.password)], None)

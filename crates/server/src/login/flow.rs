@@ -249,7 +249,10 @@ pub enum Notice {
     WrongPassword {
         attempts_left: i64,
     },
-    Locked,
+    /// Too many wrong secrets: locked until then (seconds since the epoch), if known.
+    Locked {
+        until: Option<i64>,
+    },
     /// The form was of an earlier step (a reload, a double submit).
     StaleForm,
 }
@@ -312,7 +315,9 @@ pub async fn standing_notice(p: &Provider, active: &ActiveFlow) -> Option<Notice
             .await
             .ok()
             .flatten()
-            .map(|_| Notice::Locked),
+            .map(|u| Notice::Locked {
+                until: u.locked_until,
+            }),
         _ => None,
     }
 }
@@ -534,7 +539,9 @@ async fn step_nnin(
         }
     };
     if user.is_locked(p.now()) {
-        return Ok(Outcome::Retry(Some(Notice::Locked)));
+        return Ok(Outcome::Retry(Some(Notice::Locked {
+            until: user.locked_until,
+        })));
     }
     let method = chosen
         .or_else(|| methods.iter().copied().find(|m| *m != Method::Bim))
@@ -596,7 +603,10 @@ async fn step_secret(
                     Secret::Password => Notice::WrongPassword { attempts_left },
                 }
             }
-            Attempt::Counted { .. } | Attempt::Refused => Notice::Locked,
+            Attempt::Counted { locked_until, .. } => Notice::Locked {
+                until: locked_until,
+            },
+            Attempt::Refused => lock_notice(p, &user.id).await?,
         };
         return Ok(Outcome::Retry(Some(notice)));
     }
@@ -612,7 +622,7 @@ async fn step_secret(
         let accepted = p.store.accept_login_secret(&user.id, now, last).await?;
         p.user_changed(&user.id);
         if !accepted {
-            return Ok(Outcome::Retry(Some(Notice::Locked)));
+            return Ok(Outcome::Retry(Some(lock_notice(p, &user.id).await?)));
         }
     }
     match which {
@@ -631,8 +641,10 @@ async fn step_approve(p: &Provider, active: &mut ActiveFlow) -> Result<Outcome, 
     let Some(user_id) = active.flow.user_id.clone() else {
         return Ok(Outcome::Retry(Some(Notice::UnknownUser)));
     };
-    if locked_user(p, &user_id).await?.is_some() {
-        return Ok(Outcome::Retry(Some(Notice::Locked)));
+    if let Some(user) = locked_user(p, &user_id).await? {
+        return Ok(Outcome::Retry(Some(Notice::Locked {
+            until: user.locked_until,
+        })));
     }
     if let Some(request_id) = active.flow.app_request_id.clone()
         && !app::answer(p, &user_id, &request_id, AppAnswer::Approved).await?
@@ -643,6 +655,13 @@ async fn step_approve(p: &Provider, active: &mut ActiveFlow) -> Result<Outcome, 
         )));
     }
     Ok(identified(active, Step::Approve))
+}
+
+/// The lock notice with the lock's end as the store has it (the user may be gone meanwhile).
+async fn lock_notice(p: &Provider, user_id: &str) -> Result<Notice, StoreError> {
+    Ok(Notice::Locked {
+        until: p.store.user(user_id).await?.and_then(|u| u.locked_until),
+    })
 }
 
 /// The user, if the store says they are locked now.
@@ -672,7 +691,9 @@ async fn step_mobile(
         return Ok(Outcome::Retry(Some(Notice::UnknownMobileUser)));
     };
     if user.is_locked(p.now()) {
-        return Ok(Outcome::Retry(Some(Notice::Locked)));
+        return Ok(Outcome::Retry(Some(Notice::Locked {
+            until: user.locked_until,
+        })));
     }
     active.flow.user_id = Some(user.id);
     active.flow.method = Some(Method::Bim);
@@ -696,7 +717,7 @@ fn birth_ddmmyy(user: &User) -> Option<String> {
 
 /// Ends the flow and sends an error to the client.
 async fn end_with_error(p: &Provider, active: &ActiveFlow, error: OAuthError) -> Submitted {
-    tracing::Span::current().record("client_id", active.request().client_id.as_str());
+    crate::record_client_id(&active.request().client_id);
     match p
         .flows
         .finish_flow(&active.flow.id, active.flow.expires_at)
@@ -774,8 +795,8 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Submitted {
     tracing::info!(
         client_id = %active.request().client_id,
         issuer = %active.issuer.id,
-        method = method.hint(),
-        user_id,
+        method = %method.hint(),
+        user_id = %user_id,
         "login completed"
     );
     Submitted::Completed {

@@ -12,6 +12,7 @@ use axum::response::Response;
 use bankid_oidc_core::OAuthError;
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::locale::Locale;
+use bankid_oidc_core::login_hint::LoginHint;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -37,6 +38,12 @@ pub struct LoginPage<'a> {
     pub refresh_url: Option<&'a str>,
     /// Only the app approves (BIS issuer): the page has no approve button.
     pub app_only: bool,
+    /// The user is locked out: the page says until when and offers only Cancel.
+    pub locked: bool,
+    /// The approval step's hint: the app's, or BankID on mobile's.
+    pub approve_hint: &'a str,
+    /// The mobile number and birth date (DDMMYY) of a `BIM:` login_hint, for the mobile form.
+    pub mobile_hint: Option<(&'a str, &'a str)>,
 }
 
 /// Renders a login step. `redirect_origin` is the client's origin, which the forms' redirects
@@ -58,6 +65,8 @@ pub async fn show(p: &Provider, active: &ActiveFlow, notice: Option<Notice>) -> 
         Some(notice) => Some(notice),
         None => standing_notice(p, active).await,
     };
+    // A locked user is offered nothing but Cancel: no button may look like a way in.
+    let locked = matches!(notice, Some(Notice::Locked { .. }));
     let error = notice.map(|n| notice_text(t, &n));
     let client_name = p
         .client(&req.client_id)
@@ -65,11 +74,13 @@ pub async fn show(p: &Provider, active: &ActiveFlow, notice: Option<Notice>) -> 
         .ok()
         .flatten()
         .map(|c| c.name.clone());
+    let bim = flow.method == Some(Method::Bim);
     let title = match flow.step {
         Step::Nnin => t.title_nnin,
         Step::Otp => t.title_otp,
         Step::Password => t.title_password,
         Step::Mobile => t.title_mobile,
+        Step::Approve if bim => t.title_approve_mobile,
         Step::Approve => t.title_approve,
         Step::Consent => t.title_consent,
     };
@@ -92,6 +103,14 @@ pub async fn show(p: &Provider, active: &ActiveFlow, notice: Option<Notice>) -> 
         .filter(|m| **m != Method::Bim)
         .map(|m| (m.hint(), method_label(t, *m)))
         .collect();
+    // `login_hint=BIM:<mobile>:<DDMMYY>` fills in the mobile form.
+    let mobile_hint = match &req.login_hint {
+        Some(LoginHint::BimUser {
+            mobile,
+            birth_ddmmyy,
+        }) => Some((mobile.as_str(), birth_ddmmyy.as_str())),
+        _ => None,
+    };
     let action = active.action();
     let waiting = waits_for_app(p, active).await;
     let css = p.css_path();
@@ -111,6 +130,13 @@ pub async fn show(p: &Provider, active: &ActiveFlow, notice: Option<Notice>) -> 
         payments,
         refresh_url: waiting.then_some(action.as_str()),
         app_only: active.issuer_kind() == IssuerKind::Bis,
+        locked,
+        approve_hint: if bim {
+            t.approve_hint_mobile
+        } else {
+            t.approve_hint
+        },
+        mobile_hint,
     };
     let origin = url::Url::parse(&req.target.redirect_uri)
         .ok()
@@ -132,7 +158,10 @@ pub(crate) fn notice_text(t: &Texts, notice: &Notice) -> String {
         Notice::WrongPassword { attempts_left } => {
             format!("{} {} {attempts_left}", t.wrong_password, t.attempts_left)
         }
-        Notice::Locked => t.locked.to_owned(),
+        Notice::Locked { until: Some(until) } => {
+            format!("{} {}.", t.locked_until, crate::clock::utc_text(*until))
+        }
+        Notice::Locked { until: None } => t.locked.to_owned(),
         Notice::StaleForm => t.stale_form.to_owned(),
     }
 }
