@@ -2,7 +2,7 @@
 //! key set (`--set signing`, the default: tokens; `--set grants`: permission grants).
 
 use crate::admin::open_store;
-use bankid_oidc_server::clock::{Clock, SystemClock};
+use bankid_oidc_server::clock::{Clock, SystemClock, utc_text};
 use bankid_oidc_server::config::Config;
 use bankid_oidc_server::keys::{KeySet, Keyring, rotation_policy};
 use bankid_oidc_server::store::KeyStore;
@@ -49,7 +49,7 @@ pub async fn rotate(data_dir: &Path, args: RotateArgs) -> anyhow::Result<()> {
         println!(
             "Key {kid} ({}) is published now and signs from {} (in {} s).",
             args.set,
-            utc(now + args.lead_time),
+            utc_text(now + args.lead_time),
             args.lead_time
         );
     }
@@ -75,49 +75,17 @@ pub async fn list(data_dir: &Path, args: ListArgs) -> anyhow::Result<()> {
             k.kid,
             k.alg,
             k.state,
-            utc(k.created_at)
+            utc_text(k.created_at)
         );
         if k.state == "next"
             && let Some(at) = k.activate_at
         {
-            line.push_str(&format!("  signs from {}", utc(at)));
+            line.push_str(&format!("  signs from {}", utc_text(at)));
         }
         if let Some(at) = k.retire_at {
-            line.push_str(&format!("  removed at {}", utc(at)));
+            line.push_str(&format!("  removed at {}", utc_text(at)));
         }
         println!("{line}");
     }
     Ok(())
-}
-
-/// A Unix time as `YYYY-MM-DD HH:MM:SS UTC` (Howard Hinnant's civil-from-days algorithm; one
-/// function does not justify a date crate).
-pub fn utc(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    let secs = seconds.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn formats_unix_times_in_utc() {
-        assert_eq!(super::utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(super::utc(951_782_400), "2000-02-29 00:00:00 UTC");
-        assert_eq!(super::utc(1_795_288_271), "2026-11-21 19:11:11 UTC");
-    }
 }

@@ -8,35 +8,10 @@
 #[path = "../../../fuzz/src/core_checks.rs"]
 mod checks;
 
-use std::path::{Path, PathBuf};
+#[path = "../../../fuzz/src/replay.rs"]
+mod replay;
 
-fn dirs(target: &str) -> [PathBuf; 2] {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    [
-        root.join("../../fuzz/corpus").join(target),
-        root.join("tests/fuzz_regressions").join(target),
-    ]
-}
-
-/// Runs `check` on every file of the target's corpus and regression folders; a panic names
-/// the file.
-fn replay(target: &str, check: fn(&[u8])) {
-    let mut count = 0;
-    for dir in dirs(target) {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        let mut files: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
-        files.sort();
-        for file in files {
-            let data = std::fs::read(&file).unwrap();
-            let outcome = std::panic::catch_unwind(|| check(&data));
-            assert!(outcome.is_ok(), "{} fails its check", file.display());
-            count += 1;
-        }
-    }
-    assert!(count > 0, "no corpus for {target}");
-}
+use replay::replay;
 
 #[test]
 fn jws_corpus_replays() {
@@ -96,9 +71,5 @@ fn permission_request_corpus_replays() {
 #[test]
 #[ignore = "writes the seed corpora; run by hand after changing the seeds"]
 fn write_seeds() {
-    for (target, name, bytes) in checks::seeds() {
-        let dir = &dirs(target)[0];
-        std::fs::create_dir_all(dir).unwrap();
-        std::fs::write(dir.join(format!("seed-{name}")), bytes).unwrap();
-    }
+    replay::write_seeds(checks::seeds());
 }

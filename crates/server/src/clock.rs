@@ -66,7 +66,7 @@ impl Clock for OffsetClock {
 }
 
 /// Seconds since the Unix epoch as `YYYY-MM-DD HH:MM:SS UTC` (for people: the start page, the
-/// CLI's lists), without a date library.
+/// CLI's lists), without a date library (one function does not justify a date crate).
 pub fn utc_text(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rest = secs.rem_euclid(86_400);
@@ -94,5 +94,7 @@ mod utc_tests {
     fn formats_utc() {
         assert_eq!(super::utc_text(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(super::utc_text(1_709_210_096), "2024-02-29 12:34:56 UTC");
+        assert_eq!(super::utc_text(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(super::utc_text(1_795_288_271), "2026-11-21 19:11:11 UTC");
     }
 }
