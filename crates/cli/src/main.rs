@@ -8,6 +8,7 @@ mod demo;
 mod keys;
 mod serve;
 mod tls;
+mod user_fields;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
