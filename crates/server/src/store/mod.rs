@@ -661,6 +661,26 @@ pub trait SecretStore: Send + Sync {
     async fn provider_secret(&self, name: &str, fresh: &[u8]) -> StoreResult<Vec<u8>>;
 }
 
+/// What a seed file (`bankid-oidc serve --seed`) changes: new and changed clients and users,
+/// and the scripted app answers of the users it names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeedChanges {
+    pub add_clients: Vec<Client>,
+    pub update_clients: Vec<Client>,
+    pub add_users: Vec<User>,
+    /// Profile, one-time code and password; a user's id, PID and lockout stay as they are.
+    pub update_users: Vec<User>,
+    /// (user id, script) for every added or updated user.
+    pub app_scripts: Vec<(String, Option<AppScripted>)>,
+}
+
+#[async_trait]
+pub trait SeedStore: Send + Sync {
+    /// Writes all of the changes in one transaction, or none: a client or user added meanwhile
+    /// under the same key, or one to update that is gone, fails the whole write.
+    async fn apply_seed(&self, changes: SeedChanges) -> StoreResult<()>;
+}
+
 /// Everything the provider stores.
 pub trait Store:
     ClientStore
@@ -678,6 +698,7 @@ pub trait Store:
     + PermissionStore
     + AppRequestStore
     + CibaStore
+    + SeedStore
     + Send
     + Sync
     + 'static
@@ -700,6 +721,7 @@ impl<T> Store for T where
         + PermissionStore
         + AppRequestStore
         + CibaStore
+        + SeedStore
         + Send
         + Sync
         + 'static

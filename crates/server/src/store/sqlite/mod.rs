@@ -31,6 +31,7 @@ mod refresh_tokens;
 mod replay;
 mod rows;
 mod secrets;
+mod seed;
 mod sessions;
 #[cfg(test)]
 mod tests;
