@@ -6,6 +6,7 @@ mod clients;
 mod connections;
 mod demo;
 mod keys;
+mod seed_file;
 mod serve;
 mod tls;
 mod user_fields;
