@@ -39,7 +39,7 @@ impl Served {
     fn start(dir: &Path, extra: &[&str]) -> Served {
         let stdout = dir.join("stdout.txt");
         let stderr = dir.join("stderr.txt");
-        let child = Command::new(BIN)
+        let mut child = Command::new(BIN)
             .arg("--data-dir")
             .arg(dir)
             .args(["serve", "--listen", "0"])
@@ -63,6 +63,8 @@ impl Served {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("no banner: {}", std::fs::read_to_string(&stderr).unwrap());
     }
 
