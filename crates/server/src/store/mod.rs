@@ -661,6 +661,64 @@ pub trait SecretStore: Send + Sync {
     async fn provider_secret(&self, name: &str, fresh: &[u8]) -> StoreResult<Vec<u8>>;
 }
 
+/// How a test user's next realm login ends, scripted (test controls, `bankid-oidc users update
+/// --next-login`): the error the client gets at its redirect_uri once the user is identified,
+/// so that a merchant can test its error paths without a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LoginScript {
+    AccessDenied,
+    LoginRequired,
+    ServerError,
+    TemporarilyUnavailable,
+}
+
+impl LoginScript {
+    pub const ALL: [LoginScript; 4] = [
+        LoginScript::AccessDenied,
+        LoginScript::LoginRequired,
+        LoginScript::ServerError,
+        LoginScript::TemporarilyUnavailable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    pub fn parse(text: &str) -> Option<LoginScript> {
+        LoginScript::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// The accepted values, for messages: "access_denied, login_required, ...".
+    pub fn names() -> String {
+        LoginScript::ALL.map(LoginScript::as_str).join(", ")
+    }
+
+    pub fn error_code(self) -> bankid_oidc_core::ErrorCode {
+        use bankid_oidc_core::ErrorCode;
+        match self {
+            LoginScript::AccessDenied => ErrorCode::AccessDenied,
+            LoginScript::LoginRequired => ErrorCode::LoginRequired,
+            LoginScript::ServerError => ErrorCode::ServerError,
+            LoginScript::TemporarilyUnavailable => ErrorCode::TemporarilyUnavailable,
+        }
+    }
+}
+
+#[async_trait]
+pub trait LoginScriptStore: Send + Sync {
+    /// Sets (or with `None` clears) how the user's next realm login ends; `Ok(false)` if there
+    /// is no such user.
+    async fn set_login_script(
+        &self,
+        user_id: &str,
+        script: Option<LoginScript>,
+    ) -> StoreResult<bool>;
+    /// The user's script, if any, without taking it (`users list`).
+    async fn login_script(&self, user_id: &str) -> StoreResult<Option<LoginScript>>;
+    /// Takes the user's script in one conditional write: of logins at once, one gets it.
+    async fn take_login_script(&self, user_id: &str) -> StoreResult<Option<LoginScript>>;
+}
+
 /// What a seed file (`bankid-oidc serve --seed`) changes: new and changed clients and users,
 /// and the scripted app answers of the users it names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -699,6 +757,7 @@ pub trait Store:
     + AppRequestStore
     + CibaStore
     + SeedStore
+    + LoginScriptStore
     + Send
     + Sync
     + 'static
@@ -722,6 +781,7 @@ impl<T> Store for T where
         + AppRequestStore
         + CibaStore
         + SeedStore
+        + LoginScriptStore
         + Send
         + Sync
         + 'static

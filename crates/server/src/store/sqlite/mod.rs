@@ -25,6 +25,7 @@ mod encryption_keys;
 mod grants;
 mod housekeeping;
 mod keys;
+mod login_scripts;
 mod migrate;
 mod pushed_requests;
 mod refresh_tokens;

@@ -108,6 +108,8 @@ impl UserStore for SqliteStore {
                 .execute([&user_id])?;
             conn.prepare_cached("DELETE FROM app_scripts WHERE user_id = ?")?
                 .execute([&user_id])?;
+            conn.prepare_cached("DELETE FROM login_scripts WHERE user_id = ?")?
+                .execute([&user_id])?;
             let removed = conn
                 .prepare_cached("DELETE FROM users WHERE id = ?")?
                 .execute([&user_id])?;
