@@ -6,7 +6,9 @@ use anyhow::{Context, bail};
 use bankid_oidc_core::nnin::Nnin;
 use bankid_oidc_server::clock::{Clock, SystemClock, utc_text};
 use bankid_oidc_server::seed::new_user;
-use bankid_oidc_server::store::{AppRequestStore, AppScript, AppScripted, SqliteStore, User};
+use bankid_oidc_server::store::{
+    AppRequestStore, AppScript, AppScripted, LoginScript, LoginScriptStore, SqliteStore, User,
+};
 use clap::Args;
 use std::path::Path;
 
@@ -188,6 +190,7 @@ pub async fn users_add(data_dir: &Path, args: UserAddArgs) -> anyhow::Result<()>
 }
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("change").required(true).multiple(true).args(["app_answer", "next_login"])))]
 pub struct UserUpdateArgs {
     /// The user's national identity number.
     #[arg(long)]
@@ -195,36 +198,66 @@ pub struct UserUpdateArgs {
     /// The answer the user's app gives to every request (approve, deny, timeout, unreachable),
     /// or none: the user answers on the app's page or with `bankid-oidc app`.
     #[arg(long, value_name = "ANSWER", value_parser = ["approve", "deny", "timeout", "unreachable", "none"])]
-    app_answer: String,
+    app_answer: Option<String>,
     /// Seconds the app takes to give its scripted answer (0 to 3600, default 0).
-    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(i64).range(0..=3600))]
+    #[arg(long, value_name = "SECONDS", requires = "app_answer", value_parser = clap::value_parser!(i64).range(0..=3600))]
     app_delay: Option<i64>,
+    /// How the user's next realm login (BankID, BankID on mobile) ends once they are
+    /// identified: the error the client gets at its redirect_uri, once (access_denied,
+    /// login_required, server_error, temporarily_unavailable), or none to clear it.
+    #[arg(long, value_name = "OUTCOME", value_parser = next_login_values())]
+    next_login: Option<String>,
+}
+
+fn next_login_values() -> Vec<&'static str> {
+    let mut values: Vec<&'static str> = LoginScript::ALL.map(LoginScript::as_str).to_vec();
+    values.push("none");
+    values
+}
+
+fn describe_next_login(script: Option<LoginScript>) -> String {
+    match script {
+        Some(s) => format!("next login ends with '{}'", s.as_str()),
+        None => "no scripted next login".to_owned(),
+    }
 }
 
 pub async fn users_update(data_dir: &Path, args: UserUpdateArgs) -> anyhow::Result<()> {
     use bankid_oidc_server::store::UserStore;
-    let script = match AppScript::parse(&args.app_answer) {
-        Some(answer) => Some(AppScripted {
+    let app_script = match args.app_answer.as_deref().map(|a| (a, AppScript::parse(a))) {
+        Some((_, Some(answer))) => Some(Some(AppScripted {
             answer,
             delay: args.app_delay.unwrap_or(0),
-        }),
-        None if args.app_delay.is_some() => {
+        })),
+        Some(_) if args.app_delay.is_some() => {
             bail!("--app-delay: only with a scripted answer, not with --app-answer none")
         }
+        Some(_) => Some(None),
         None => None,
     };
+    let login_script = args.next_login.as_deref().map(LoginScript::parse);
     let store = open_store(data_dir).await?;
     let Some(user) = store.user_by_nnin(args.nnin.trim()).await? else {
         bail!("--nnin {}: no such user", args.nnin);
     };
-    if !store.set_app_script(&user.id, script).await? {
-        bail!("--nnin {}: no such user", args.nnin);
+    let mut done = Vec::new();
+    if let Some(script) = app_script {
+        if !store.set_app_script(&user.id, script).await? {
+            bail!("--nnin {}: no such user", args.nnin);
+        }
+        done.push(describe_script(script));
+    }
+    if let Some(script) = login_script {
+        if !store.set_login_script(&user.id, script).await? {
+            bail!("--nnin {}: no such user", args.nnin);
+        }
+        done.push(describe_next_login(script));
     }
     println!(
         "{} {}: {}",
         user.given_name,
         user.family_name,
-        describe_script(script)
+        done.join("; ")
     );
     Ok(())
 }
@@ -238,11 +271,14 @@ pub async fn users_list(data_dir: &Path) -> anyhow::Result<()> {
         println!("No test users.");
     }
     for u in users {
-        let script = store
+        let mut script = store
             .app_script(&u.id)
             .await?
             .map(|s| format!("  {}", describe_script(Some(s))))
             .unwrap_or_default();
+        if let Some(next) = store.login_script(&u.id).await? {
+            script.push_str(&format!("  {}", describe_next_login(Some(next))));
+        }
         let lock = match u.locked_until {
             Some(until) if u.is_locked(now) => format!(
                 "  LOCKED until {} (`bankid-oidc users unlock --nnin {}`)",
