@@ -1,11 +1,14 @@
 //! `clients` and `users`: registration against the same store the server reads, so changes are
 //! seen by a running server on its next request.
 
+use crate::user_fields::{self, CheckedUser, UserFields};
 use anyhow::{Context, bail};
 use bankid_oidc_core::nnin::Nnin;
 use bankid_oidc_server::clock::{Clock, SystemClock, utc_text};
 use bankid_oidc_server::seed::new_user;
-use bankid_oidc_server::store::{AppRequestStore, AppScript, AppScripted, SqliteStore};
+use bankid_oidc_server::store::{
+    AppRequestStore, AppScript, AppScripted, LoginScript, LoginScriptStore, SqliteStore, User,
+};
 use clap::Args;
 use std::path::Path;
 
@@ -96,16 +99,6 @@ pub struct AppScriptArgs {
     app_delay: Option<i64>,
 }
 
-impl AppScriptArgs {
-    fn script(&self) -> Option<AppScripted> {
-        let answer = AppScript::parse(self.app_answer.as_deref()?)?;
-        Some(AppScripted {
-            answer,
-            delay: self.app_delay.unwrap_or(0),
-        })
-    }
-}
-
 fn describe_script(script: Option<AppScripted>) -> String {
     match script {
         Some(s) => format!("app answer '{}' after {} s", s.answer.as_str(), s.delay),
@@ -113,31 +106,21 @@ fn describe_script(script: Option<AppScripted>) -> String {
     }
 }
 
-fn parse_birthdate(text: &str) -> anyhow::Result<(i32, u32, u32)> {
-    let bad = || anyhow::anyhow!("--birthdate '{text}': use YYYY-MM-DD, e.g. 1985-03-15");
-    let parts: Vec<&str> = text.split('-').collect();
-    let [y, m, d] = parts.as_slice() else {
-        return Err(bad());
-    };
-    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
-        return Err(bad());
-    }
-    let (y, m, d): (i32, u32, u32) = (
-        y.parse().map_err(|_| bad())?,
-        m.parse().map_err(|_| bad())?,
-        d.parse().map_err(|_| bad())?,
+/// A new user from checked fields (a generated id and BankID PID).
+pub fn checked_user(nnin: &Nnin, checked: &CheckedUser, now: i64) -> User {
+    let mut user = new_user(
+        nnin,
+        &checked.given_name,
+        &checked.family_name,
+        &checked.birthdate,
+        checked.email.clone(),
+        checked.phone.clone(),
+        checked.otp.clone(),
+        checked.password.clone(),
+        now,
     );
-    let days_in_month = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        _ => return Err(bad()),
-    };
-    if !(1854..=2100).contains(&y) || d == 0 || d > days_in_month {
-        return Err(bad());
-    }
-    Ok((y, m, d))
+    user.address = checked.address.clone();
+    user
 }
 
 /// A synthetic NNIN for a birth date, from a random individual number.
@@ -146,74 +129,29 @@ fn synthetic_nnin(y: i32, m: u32, d: u32) -> Nnin {
     Nnin::synthetic(y, m, d, seed)
 }
 
-fn normalize_phone(text: &str) -> anyhow::Result<String> {
-    let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    let digits = digits.strip_prefix("+47").unwrap_or(&digits);
-    if digits.len() != 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        bail!("--phone '{text}': use a Norwegian mobile number of 8 digits");
-    }
-    Ok(digits.to_owned())
-}
-
 pub async fn users_add(data_dir: &Path, args: UserAddArgs) -> anyhow::Result<()> {
     use bankid_oidc_server::store::UserStore;
-    let (y, m, d) = parse_birthdate(&args.birthdate)?;
-    let given = args
+    let checked = user_fields::check(UserFields {
+        nnin: args.nnin,
+        given_name: args.given_name,
+        family_name: args.family_name,
+        birthdate: args.birthdate,
+        email: args.email,
+        phone: args.phone,
+        address: args.address,
+        otp: args.otp,
+        password: args.password,
+        app_answer: args.app.app_answer,
+        app_delay: args.app.app_delay,
+    })?;
+    let (y, m, d) = checked.born;
+    let generated = checked.nnin.is_none();
+    let nnin = checked
         .nnin
-        .as_deref()
-        .map(|text| Nnin::parse(text.trim()).map_err(|e| anyhow::anyhow!("--nnin '{text}': {e}")))
-        .transpose()?;
-    let generated = given.is_none();
-    let nnin = given.unwrap_or_else(|| synthetic_nnin(y, m, d));
-    let expected = format!("{d:02}{m:02}{:02}", y % 100);
-    if nnin.birth_ddmmyy() != expected {
-        bail!(
-            "--nnin {nnin} is for a person born {} (DDMMYY), but --birthdate says {}",
-            nnin.birth_ddmmyy(),
-            args.birthdate
-        );
-    }
-    for (flag, value) in [
-        ("--given-name", &args.given_name),
-        ("--family-name", &args.family_name),
-    ] {
-        if value.trim().is_empty() || value.len() > 100 {
-            bail!("{flag}: must be 1 to 100 characters");
-        }
-    }
-    if let Some(email) = &args.email
-        && (!email.contains('@') || email.len() > 254 || email.chars().any(char::is_whitespace))
-    {
-        bail!("--email '{email}': not an email address");
-    }
-    let phone = args.phone.as_deref().map(normalize_phone).transpose()?;
-    let address = args
-        .address
-        .as_deref()
-        .map(bankid_oidc_server::seed::address_claim)
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("--{e}"))?;
-    for (flag, value) in [("--otp", &args.otp), ("--password", &args.password)] {
-        if value
-            .as_ref()
-            .is_some_and(|v| v.is_empty() || v.len() > 128)
-        {
-            bail!("{flag}: must be 1 to 128 characters");
-        }
-    }
+        .clone()
+        .unwrap_or_else(|| synthetic_nnin(y, m, d));
     let store = open_store(data_dir).await?;
-    let mut user = new_user(
-        &nnin,
-        args.given_name.trim(),
-        args.family_name.trim(),
-        &args.birthdate,
-        args.email,
-        phone,
-        args.otp,
-        args.password,
-        SystemClock.now(),
-    );
-    user.address = address;
+    let mut user = checked_user(&nnin, &checked, SystemClock.now());
     // A generated number may be taken: another individual number then (1000 per birth date).
     let mut tries = 0;
     while !store.add_user(&user).await? {
@@ -226,7 +164,7 @@ pub async fn users_add(data_dir: &Path, args: UserAddArgs) -> anyhow::Result<()>
         }
         user.nnin = synthetic_nnin(y, m, d).to_string();
     }
-    let script = args.app.script();
+    let script = checked.script;
     if script.is_some() {
         store.set_app_script(&user.id, script).await?;
     }
@@ -252,6 +190,7 @@ pub async fn users_add(data_dir: &Path, args: UserAddArgs) -> anyhow::Result<()>
 }
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("change").required(true).multiple(true).args(["app_answer", "next_login"])))]
 pub struct UserUpdateArgs {
     /// The user's national identity number.
     #[arg(long)]
@@ -259,36 +198,66 @@ pub struct UserUpdateArgs {
     /// The answer the user's app gives to every request (approve, deny, timeout, unreachable),
     /// or none: the user answers on the app's page or with `bankid-oidc app`.
     #[arg(long, value_name = "ANSWER", value_parser = ["approve", "deny", "timeout", "unreachable", "none"])]
-    app_answer: String,
+    app_answer: Option<String>,
     /// Seconds the app takes to give its scripted answer (0 to 3600, default 0).
-    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(i64).range(0..=3600))]
+    #[arg(long, value_name = "SECONDS", requires = "app_answer", value_parser = clap::value_parser!(i64).range(0..=3600))]
     app_delay: Option<i64>,
+    /// How the user's next realm login (BankID, BankID on mobile) ends once they are
+    /// identified: the error the client gets at its redirect_uri, once (access_denied,
+    /// login_required, server_error, temporarily_unavailable), or none to clear it.
+    #[arg(long, value_name = "OUTCOME", value_parser = next_login_values())]
+    next_login: Option<String>,
+}
+
+fn next_login_values() -> Vec<&'static str> {
+    let mut values: Vec<&'static str> = LoginScript::ALL.map(LoginScript::as_str).to_vec();
+    values.push("none");
+    values
+}
+
+fn describe_next_login(script: Option<LoginScript>) -> String {
+    match script {
+        Some(s) => format!("next login ends with '{}'", s.as_str()),
+        None => "no scripted next login".to_owned(),
+    }
 }
 
 pub async fn users_update(data_dir: &Path, args: UserUpdateArgs) -> anyhow::Result<()> {
     use bankid_oidc_server::store::UserStore;
-    let script = match AppScript::parse(&args.app_answer) {
-        Some(answer) => Some(AppScripted {
+    let app_script = match args.app_answer.as_deref().map(|a| (a, AppScript::parse(a))) {
+        Some((_, Some(answer))) => Some(Some(AppScripted {
             answer,
             delay: args.app_delay.unwrap_or(0),
-        }),
-        None if args.app_delay.is_some() => {
+        })),
+        Some(_) if args.app_delay.is_some() => {
             bail!("--app-delay: only with a scripted answer, not with --app-answer none")
         }
+        Some(_) => Some(None),
         None => None,
     };
+    let login_script = args.next_login.as_deref().map(LoginScript::parse);
     let store = open_store(data_dir).await?;
     let Some(user) = store.user_by_nnin(args.nnin.trim()).await? else {
         bail!("--nnin {}: no such user", args.nnin);
     };
-    if !store.set_app_script(&user.id, script).await? {
-        bail!("--nnin {}: no such user", args.nnin);
+    let mut done = Vec::new();
+    if let Some(script) = app_script {
+        if !store.set_app_script(&user.id, script).await? {
+            bail!("--nnin {}: no such user", args.nnin);
+        }
+        done.push(describe_script(script));
+    }
+    if let Some(script) = login_script {
+        if !store.set_login_script(&user.id, script).await? {
+            bail!("--nnin {}: no such user", args.nnin);
+        }
+        done.push(describe_next_login(script));
     }
     println!(
         "{} {}: {}",
         user.given_name,
         user.family_name,
-        describe_script(script)
+        done.join("; ")
     );
     Ok(())
 }
@@ -302,11 +271,14 @@ pub async fn users_list(data_dir: &Path) -> anyhow::Result<()> {
         println!("No test users.");
     }
     for u in users {
-        let script = store
+        let mut script = store
             .app_script(&u.id)
             .await?
             .map(|s| format!("  {}", describe_script(Some(s))))
             .unwrap_or_default();
+        if let Some(next) = store.login_script(&u.id).await? {
+            script.push_str(&format!("  {}", describe_next_login(Some(next))));
+        }
         let lock = match u.locked_until {
             Some(until) if u.is_locked(now) => format!(
                 "  LOCKED until {} (`bankid-oidc users unlock --nnin {}`)",
@@ -329,33 +301,6 @@ pub async fn users_list(data_dir: &Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn birthdates_must_be_real_dates() {
-        assert_eq!(parse_birthdate("1985-03-15").unwrap(), (1985, 3, 15));
-        assert!(parse_birthdate("2000-02-29").is_ok());
-        for bad in [
-            "1985-02-29",
-            "1985-13-01",
-            "1985-3-15",
-            "15.03.1985",
-            "1985-04-31",
-        ] {
-            assert!(parse_birthdate(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn phones_are_norwegian_mobile_numbers() {
-        assert_eq!(normalize_phone("+47 480 00 001").unwrap(), "48000001");
-        assert!(normalize_phone("4800000").is_err());
-        assert!(normalize_phone("+46 48000001x").is_err());
-    }
 }
 
 #[derive(Args)]

@@ -1,10 +1,10 @@
 //! `clients add | update | remove | list`.
 
 use crate::admin::open_store;
-use anyhow::{Context, bail};
+use anyhow::bail;
 use bankid_oidc_core::scope::ScopeSet;
 use bankid_oidc_server::clock::{Clock, SystemClock};
-use bankid_oidc_server::registration;
+use bankid_oidc_server::registration::{self, Field, RegistrationError, Rule};
 use bankid_oidc_server::secret::{RECOMMENDED_SECRET_LEN, hash_secret};
 use bankid_oidc_server::seed::new_client;
 use bankid_oidc_server::store::{Client, ClientStore};
@@ -91,67 +91,129 @@ pub struct ClientRemoveArgs {
     client_id: String,
 }
 
-fn read_jwks(path: &Path) -> anyhow::Result<String> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("--jwks {}", path.display()))?;
-    registration::check_jwks(&text)
-        .map_err(|rule| anyhow::anyhow!("--jwks {}: {rule}", path.display()))
+/// A registration's fields as given by `clients add|update` or a seed file; a field not given
+/// (`None`, empty) leaves the registration's value as it is.
+#[derive(Default)]
+pub struct ClientChanges {
+    pub client_secret: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub scope: Option<String>,
+    pub name: Option<String>,
+    pub grant_types: Vec<String>,
+    pub token_endpoint_auth_method: Option<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub jwks: Option<PathBuf>,
+    pub jwks_uri: Option<String>,
+    pub resource_server: Option<bool>,
+    pub require_pushed_authorization_requests: Option<bool>,
+    pub permission_types: Vec<String>,
 }
 
-/// Applies the given fields to `client` and checks the whole registration.
-fn apply(client: &mut Client, fields: ClientFields) -> anyhow::Result<()> {
-    if let Some(secret) = &fields.client_secret {
+impl From<ClientFields> for ClientChanges {
+    fn from(f: ClientFields) -> ClientChanges {
+        ClientChanges {
+            client_secret: f.client_secret,
+            redirect_uris: f.redirect_uris,
+            scope: f.scope,
+            name: f.name,
+            grant_types: f.grant_types,
+            token_endpoint_auth_method: f.token_endpoint_auth_method,
+            post_logout_redirect_uris: f.post_logout_redirect_uris,
+            jwks: f.jwks,
+            jwks_uri: f.jwks_uri,
+            resource_server: f.resource_server,
+            require_pushed_authorization_requests: f.require_pushed_authorization_requests,
+            permission_types: f.permission_types,
+        }
+    }
+}
+
+fn read_jwks(path: &Path) -> Result<String, RegistrationError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        RegistrationError::new(Field::Jwks, &shown, Rule::Unreadable(e.to_string()))
+    })?;
+    registration::check_jwks(&text)
+        .map_err(|rule| RegistrationError::new(Field::Jwks, &shown, rule))
+}
+
+/// What `clients add` registers: the defaults, then the given fields, checked as a whole.
+pub fn new_registration(
+    client_id: &str,
+    changes: ClientChanges,
+    now: i64,
+) -> Result<Client, RegistrationError> {
+    registration::check_client_id(client_id)?;
+    let default_scopes =
+        ScopeSet::parse("openid profile nnin_altsub email phone").expect("valid scopes");
+    let mut client = new_client(client_id, "", Vec::new(), default_scopes, now);
+    client.secret_hash = String::new();
+    apply(&mut client, changes)?;
+    Ok(client)
+}
+
+/// Applies the given fields to `client` and checks the whole registration. An error names the
+/// field ([`RegistrationError::naming`]), so that the command line and a seed file each name
+/// it as they spell it.
+pub fn apply(client: &mut Client, changes: ClientChanges) -> Result<(), RegistrationError> {
+    if let Some(secret) = &changes.client_secret {
         if secret.is_empty() {
-            bail!("--client-secret: must not be empty");
+            return Err(RegistrationError::of_field(
+                Field::ClientSecret,
+                Rule::EmptySecret,
+            ));
         }
         if secret.len() < RECOMMENDED_SECRET_LEN {
             eprintln!(
-                "warning: the client secret is shorter than {RECOMMENDED_SECRET_LEN} characters; use a long random secret outside tests"
+                "warning: the client secret of '{}' is shorter than {RECOMMENDED_SECRET_LEN} characters; use a long random secret outside tests",
+                client.client_id
             );
         }
         client.secret_hash = hash_secret(secret);
     }
-    if !fields.redirect_uris.is_empty() {
-        client.redirect_uris = fields.redirect_uris;
+    if !changes.redirect_uris.is_empty() {
+        client.redirect_uris = changes.redirect_uris;
     }
-    if let Some(text) = &fields.scope {
-        client.scopes = ScopeSet::parse(text).map_err(|e| anyhow::anyhow!("--scope: {e}"))?;
+    if let Some(text) = &changes.scope {
+        client.scopes = ScopeSet::parse(text).map_err(|e| {
+            RegistrationError::of_field(Field::Scope, Rule::BadScopes(e.to_string()))
+        })?;
     }
-    if let Some(name) = fields.name {
+    if let Some(name) = changes.name {
         client.name = name;
     }
-    if !fields.grant_types.is_empty() {
-        client.grant_types = fields
+    if !changes.grant_types.is_empty() {
+        client.grant_types = changes
             .grant_types
             .iter()
             .map(|g| registration::parse_grant_type(g))
             .collect::<Result<_, _>>()?;
     }
-    if let Some(method) = &fields.token_endpoint_auth_method {
+    if let Some(method) = &changes.token_endpoint_auth_method {
         client.token_endpoint_auth_method = registration::parse_auth_method(method)?;
     }
-    if !fields.post_logout_redirect_uris.is_empty() {
-        client.post_logout_redirect_uris = fields.post_logout_redirect_uris;
+    if !changes.post_logout_redirect_uris.is_empty() {
+        client.post_logout_redirect_uris = changes.post_logout_redirect_uris;
     }
-    if let Some(path) = &fields.jwks {
+    if let Some(path) = &changes.jwks {
         client.jwks = Some(read_jwks(path)?);
         client.jwks_uri = None;
     }
-    if let Some(uri) = fields.jwks_uri {
+    if let Some(uri) = changes.jwks_uri {
         client.jwks_uri = Some(uri);
         client.jwks = None;
     }
-    if let Some(resource_server) = fields.resource_server {
+    if let Some(resource_server) = changes.resource_server {
         client.resource_server = resource_server;
     }
-    if let Some(require) = fields.require_pushed_authorization_requests {
+    if let Some(require) = changes.require_pushed_authorization_requests {
         client.require_pushed_authorization_requests = require;
     }
-    if !fields.permission_types.is_empty() {
-        for type_ in &fields.permission_types {
+    if !changes.permission_types.is_empty() {
+        for type_ in &changes.permission_types {
             registration::check_permission_type(type_)?;
         }
-        let mut types = fields.permission_types;
+        let mut types = changes.permission_types;
         types.sort();
         types.dedup();
         client.permission_types = types;
@@ -159,26 +221,20 @@ fn apply(client: &mut Client, fields: ClientFields) -> anyhow::Result<()> {
     // A secret given to a client that authenticates with its keys is a mistake to point out,
     // not to store.
     if client.uses_private_key_jwt() {
-        if fields.client_secret.is_some() {
-            bail!(
-                "--client-secret: a private_key_jwt client authenticates with its keys, not a secret"
-            );
+        if changes.client_secret.is_some() {
+            return Err(RegistrationError::of_field(
+                Field::ClientSecret,
+                Rule::SecretWithKeys,
+            ));
         }
         client.secret_hash = String::new();
     }
     // The registration as a whole, by the rules every registration meets.
-    registration::check_client(client)?;
-    Ok(())
+    registration::check_client(client)
 }
 
 pub async fn add(data_dir: &Path, args: ClientAddArgs) -> anyhow::Result<()> {
-    registration::check_client_id(&args.client_id)?;
-    let now = SystemClock.now();
-    let default_scopes =
-        ScopeSet::parse("openid profile nnin_altsub email phone").expect("valid scopes");
-    let mut client = new_client(&args.client_id, "", Vec::new(), default_scopes, now);
-    client.secret_hash = String::new();
-    apply(&mut client, args.fields)?;
+    let client = new_registration(&args.client_id, args.fields.into(), SystemClock.now())?;
     let store = open_store(data_dir).await?;
     if !store.add_client(&client).await? {
         bail!(
@@ -211,7 +267,7 @@ pub async fn update(data_dir: &Path, args: ClientUpdateArgs) -> anyhow::Result<(
         }
     }
     // `apply` checks the whole registration, the changed redirect URIs with it.
-    apply(&mut client, args.fields)?;
+    apply(&mut client, args.fields.into())?;
     if !store.update_client(&client).await? {
         bail!(
             "--client-id '{}': the client was removed meanwhile",

@@ -6,8 +6,10 @@ mod clients;
 mod connections;
 mod demo;
 mod keys;
+mod seed_file;
 mod serve;
 mod tls;
+mod user_fields;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
@@ -85,7 +87,8 @@ enum ClientsCommand {
 enum UsersCommand {
     /// Add a test user.
     Add(admin::UserAddArgs),
-    /// Change a test user: set or clear their app's scripted answer.
+    /// Change a test user: set or clear their app's scripted answer, or script how their next
+    /// realm login ends.
     Update(admin::UserUpdateArgs),
     /// Remove a test user and revoke their tokens.
     Remove(admin::UserRemoveArgs),

@@ -2,10 +2,11 @@
 
 use crate::admin::open_store;
 use crate::connections::{self, Limits};
+use crate::seed_file;
 use crate::tls;
 use anyhow::Context;
 use bankid_oidc_server::Provider;
-use bankid_oidc_server::clock::OffsetClock;
+use bankid_oidc_server::clock::{Clock, OffsetClock, SystemClock};
 use bankid_oidc_server::config::Config;
 use bankid_oidc_server::seed::{self, DemoClient};
 use bankid_oidc_server::store::Store;
@@ -102,6 +103,11 @@ pub struct ServeArgs {
     /// request's span: method, path, client_id). The level: `BANKID_OIDC_LOG` (default `info`).
     #[arg(long, env = "BANKID_OIDC_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// A file of clients and test users (TOML, or JSON if its name ends in .json) applied at
+    /// every start: added if missing, updated if changed, by client_id and NNIN. A bad file
+    /// stops the start before anything is written.
+    #[arg(long, env = "BANKID_OIDC_SEED", value_name = "FILE")]
+    seed: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -154,6 +160,13 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     if args.hsts && !tls_on {
         anyhow::bail!("--hsts needs --tls: HSTS is sent over HTTPS only");
     }
+    // The whole file is checked before the server listens or the store is opened: a bad file
+    // stops the start with nothing written.
+    let seed = args
+        .seed
+        .as_deref()
+        .map(|path| seed_file::load(path, SystemClock.now()))
+        .transpose()?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("--listen {}: cannot listen there", args.listen))?;
@@ -252,6 +265,12 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let store: Arc<dyn Store> = sqlite.clone();
     let provider = Provider::start(store.clone(), Arc::new(OffsetClock::default()), config).await?;
     let now = provider.now();
+    // Before the first-start defaults: a store that has clients (or users) from the file gets
+    // no demo client (or default test users).
+    let seeded = match &seed {
+        Some(seed) => Some((seed, seed_file::apply(store.as_ref(), seed, now).await?)),
+        None => None,
+    };
     if let Some(demo) = seed::demo_client(store.as_ref(), now).await? {
         save_demo_client(data_dir, &demo)?;
     }
@@ -262,6 +281,7 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         store.as_ref(),
         &addresses,
         tls.as_ref(),
+        seeded,
     )
     .await?;
 
@@ -333,6 +353,7 @@ async fn print_banner(
     store: &dyn Store,
     addresses: &Addresses,
     tls: Option<&tls::Tls>,
+    seeded: Option<(&seed_file::Seed, seed_file::Applied)>,
 ) -> anyhow::Result<()> {
     use std::fmt::Write;
     let mut out = String::new();
@@ -381,6 +402,11 @@ async fn print_banner(
             out,
             "  Demo client:     (none; see `bankid-oidc clients list`)"
         )?,
+    }
+    if let Some((seed, applied)) = seeded {
+        writeln!(out, "  Seed file:       {}", seed.path().display())?;
+        writeln!(out, "                   clients: {}", applied.clients)?;
+        writeln!(out, "                   users: {}", applied.users)?;
     }
     let users = store.users().await?;
     writeln!(out, "  Test users ({}):", users.len())?;

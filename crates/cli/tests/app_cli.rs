@@ -4,6 +4,8 @@
 use bankid_oidc_core::nnin::Nnin;
 use bankid_oidc_server::app;
 use bankid_oidc_server::store::{AppRequest, AppRequestStore, AppStatus, User, UserStore};
+use bankid_oidc_testkit::browser::Browser;
+use bankid_oidc_testkit::pending::Pending;
 use bankid_oidc_testkit::provider::{CLIENT_ID, TestProvider};
 use std::path::Path;
 use std::process::Output;
@@ -313,4 +315,103 @@ async fn bad_app_options_are_refused_with_a_message_naming_the_flag() {
         assert!(stderr(&out).contains(flag), "{args:?}: {}", stderr(&out));
     }
     assert_eq!(tp.store.app_script(&kari.id).await.unwrap(), None);
+}
+
+/// `users update --next-login` (issue 19, point 6): while the server runs, a test user's next
+/// realm login ends with the chosen error at the client's redirect_uri, once.
+#[tokio::test]
+async fn users_update_next_login_scripts_the_next_realm_login_once() {
+    use bankid_oidc_server::store::{LoginScript, LoginScriptStore};
+    let dir = tempfile::tempdir().unwrap();
+    let tp = TestProvider::start_in(dir.path()).await;
+    let kari = tp.user("Kari").clone();
+    let out = cli(
+        dir.path(),
+        &[
+            "users",
+            "update",
+            "--nnin",
+            &kari.nnin,
+            "--next-login",
+            "temporarily_unavailable",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("next login ends with 'temporarily_unavailable'")
+    );
+    let listed = cli(dir.path(), &["users", "list"]).await;
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("next login ends with"));
+    let browser = Browser::new(&tp);
+    let pending = Pending::new(&[], &[]);
+    let (_, html) = Browser::page(browser.get(&pending.url(&tp)).await);
+    let callback = Browser::callback(
+        browser
+            .submit(&html, &[("nnin", &kari.nnin)], Some(("method", "BID")))
+            .await,
+    );
+    assert_eq!(callback.get("error"), Some("temporarily_unavailable"));
+    assert_eq!(callback.get("state"), Some(pending.state.as_str()));
+    assert_eq!(callback.get("iss"), Some(tp.issuer.as_str()));
+    let next = Browser::new(&tp)
+        .login_bid(&tp, &Pending::new(&[], &[]), &kari)
+        .await;
+    assert!(!next.code().is_empty(), "used once");
+
+    // Refusals name the flag and the accepted values; nothing is scripted by them.
+    let out = cli(
+        dir.path(),
+        &[
+            "users",
+            "update",
+            "--nnin",
+            &kari.nnin,
+            "--next-login",
+            "denied",
+        ],
+    )
+    .await;
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("--next-login"), "{err}");
+    assert!(
+        err.contains("access_denied, login_required, server_error, temporarily_unavailable, none"),
+        "{err}"
+    );
+    let out = cli(dir.path(), &["users", "update", "--nnin", &kari.nnin]).await;
+    assert!(!out.status.success(), "nothing to change is refused");
+    assert!(stderr(&out).contains("--app-answer"), "{}", stderr(&out));
+    assert_eq!(tp.store.login_script(&kari.id).await.unwrap(), None);
+    let out = cli(
+        dir.path(),
+        &[
+            "users",
+            "update",
+            "--nnin",
+            &kari.nnin,
+            "--next-login",
+            "server_error",
+        ],
+    )
+    .await;
+    assert!(out.status.success());
+    let out = cli(
+        dir.path(),
+        &[
+            "users",
+            "update",
+            "--nnin",
+            &kari.nnin,
+            "--next-login",
+            "none",
+        ],
+    )
+    .await;
+    assert!(out.status.success());
+    assert_eq!(
+        tp.store.login_script(&kari.id).await.unwrap(),
+        None::<LoginScript>
+    );
 }

@@ -63,6 +63,22 @@ impl Field {
             Field::PermissionType => "--permission-type",
         }
     }
+
+    /// The field as a seed file names it (`bankid-oidc serve --seed`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Field::ClientId => "client_id",
+            Field::ClientSecret => "client_secret",
+            Field::RedirectUri => "redirect_uris",
+            Field::PostLogoutRedirectUri => "post_logout_redirect_uris",
+            Field::Scope => "scope",
+            Field::GrantType => "grant_types",
+            Field::TokenEndpointAuthMethod => "token_endpoint_auth_method",
+            Field::Jwks => "jwks",
+            Field::JwksUri => "jwks_uri",
+            Field::PermissionType => "permission_types",
+        }
+    }
 }
 
 /// The rule a value breaks.
@@ -89,6 +105,10 @@ pub enum Rule {
     RedirectUriRequired,
     UnknownPermissionType,
     CibaScopes,
+    EmptySecret,
+    BadScopes(String),
+    SecretWithKeys,
+    Unreadable(String),
 }
 
 impl fmt::Display for Rule {
@@ -147,6 +167,13 @@ impl fmt::Display for Rule {
                 GrantType::Ciba,
                 bankid_oidc_core::ciba::CIBA_SCOPE
             ),
+            Rule::EmptySecret => write!(f, "must not be empty"),
+            Rule::BadScopes(e) => write!(f, "{e}"),
+            Rule::SecretWithKeys => write!(
+                f,
+                "a private_key_jwt client authenticates with its keys, not a secret"
+            ),
+            Rule::Unreadable(e) => write!(f, "cannot read it ({e})"),
             Rule::UnknownPermissionType => write!(
                 f,
                 "use {}; the other permission types need no registration",
@@ -165,21 +192,36 @@ pub struct RegistrationError {
 }
 
 impl RegistrationError {
-    fn new(field: Field, value: &str, rule: Rule) -> RegistrationError {
+    pub fn new(field: Field, value: &str, rule: Rule) -> RegistrationError {
         RegistrationError {
             field,
             value: Some(value.to_owned()),
             rule,
         }
     }
+
+    /// A rule about the field as a whole, not one value of it.
+    pub fn of_field(field: Field, rule: Rule) -> RegistrationError {
+        RegistrationError {
+            field,
+            value: None,
+            rule,
+        }
+    }
+
+    /// The error with the field named by `name`: [`Field::option`] on the command line,
+    /// [`Field::key`] in a seed file.
+    pub fn naming(&self, name: fn(Field) -> &'static str) -> String {
+        match &self.value {
+            Some(value) => format!("{} '{value}': {}", name(self.field), self.rule),
+            None => format!("{}: {}", name(self.field), self.rule),
+        }
+    }
 }
 
 impl fmt::Display for RegistrationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.value {
-            Some(value) => write!(f, "{} '{value}': {}", self.field.option(), self.rule),
-            None => write!(f, "{}: {}", self.field.option(), self.rule),
-        }
+        f.write_str(&self.naming(Field::option))
     }
 }
 

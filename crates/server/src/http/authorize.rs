@@ -10,7 +10,7 @@ use crate::http::cookie::{session_cookie, set_session_cookie};
 use crate::http::form::is_form;
 use crate::http::session::current_session;
 use crate::issuer::{Issuer, IssuerKind};
-use crate::login::flow::{self, BrowserBinding, Start, Submitted};
+use crate::login::flow::{self, BrowserBinding, Start, Submitted, scripted_error};
 use crate::pages::delivery::{deliver, deliver_error};
 use crate::pages::render::{error_page, store_failure_page};
 use crate::secret::random_token;
@@ -128,6 +128,13 @@ async fn respond(
         )),
         IssuerKind::Bis => Decision::StartLogin,
     };
+    // A session identifies its user without a login page: a scripted outcome ends that login
+    // too (with prompt=none, a scripted login_required reads as a silent login refused).
+    if let Decision::IssueCode(known) | Decision::AskConsent(known) = &decision
+        && let Some(script) = p.store.take_login_script(&known.user_id).await?
+    {
+        return Ok(redirect_error(scripted_error(script, req.prompt.none)));
+    }
     let start = match decision {
         Decision::Refuse(e) => return Ok(redirect_error(e)),
         Decision::IssueCode(known) => {

@@ -80,7 +80,11 @@ pub fn router(state: AppState) -> Router {
                 "/test-controls/clock/advance",
                 post(test_controls::advance_clock),
             )
-            .route("/test-controls/clock", get(test_controls::clock));
+            .route("/test-controls/clock", get(test_controls::clock))
+            .route(
+                "/test-controls/users/{nnin}/next-login",
+                post(test_controls::next_login),
+            );
     }
     for issuer in state.issuers.all() {
         let mut routes = Router::new();

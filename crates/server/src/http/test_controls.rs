@@ -1,14 +1,17 @@
 //! Test controls for merchants' test suites, served only with `serve --test-controls`: rotate
 //! the signing key (or with `?set=grants` the grant key) now, and move the provider's clock forward, so that a merchant can test its
-//! JWKS refresh and its expiry handling without waiting.
+//! JWKS refresh and its expiry handling without waiting; and script how a test user's next
+//! realm login ends (`POST /test-controls/users/{nnin}/next-login`), so that a merchant can test
+//! its error paths.
 //!
 //! Never enable these on a provider that others rely on: anyone who can reach them can make every
 //! token expire.
 
 use crate::AppState;
 use crate::keys::KeySet;
+use crate::store::LoginScript;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -71,4 +74,83 @@ pub async fn advance_clock(State(p): State<AppState>, Query(advance): Query<Adva
 
 pub async fn clock(State(p): State<AppState>) -> Response {
     Json(json!({ "now": p.now(), "offset": p.clock.offset() })).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct NextLogin {
+    outcome: Option<String>,
+}
+
+fn invalid_request(status: StatusCode, error: &str, description: String) -> Response {
+    (
+        status,
+        Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response()
+}
+
+/// `{"outcome": "access_denied"}` (or `login_required`, `server_error`,
+/// `temporarily_unavailable`): the user's next realm login ends with that error at the client's
+/// redirect_uri once the user is identified; `"none"` clears it.
+pub async fn next_login(
+    State(p): State<AppState>,
+    Path(nnin): Path<String>,
+    body: Option<Json<NextLogin>>,
+) -> Response {
+    let accepted = || format!("use one of {}, or none to clear", LoginScript::names());
+    let Some(Json(NextLogin {
+        outcome: Some(outcome),
+    })) = body
+    else {
+        return invalid_request(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!(
+                "outcome: required, in a JSON body {{\"outcome\": \"access_denied\"}}; {}",
+                accepted()
+            ),
+        );
+    };
+    let script = match (LoginScript::parse(&outcome), outcome.as_str()) {
+        (Some(script), _) => Some(script),
+        (None, "none") => None,
+        (None, _) => {
+            return invalid_request(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                format!("outcome: '{outcome}' is not an outcome; {}", accepted()),
+            );
+        }
+    };
+    let failed = |e: crate::store::StoreError| {
+        tracing::error!(error = %e, "test control: scripting a login failed");
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({ "error": "server_error" })),
+        )
+            .into_response()
+    };
+    let user = match p.store.user_by_nnin(nnin.trim()).await {
+        Ok(Some(user)) => user,
+        Ok(None) => {
+            return invalid_request(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "nnin: no test user has this national identity number".into(),
+            );
+        }
+        Err(e) => return failed(e),
+    };
+    match p.store.set_login_script(&user.id, script).await {
+        Ok(true) => Json(json!({
+            "outcome": script.map_or("none", LoginScript::as_str),
+        }))
+        .into_response(),
+        Ok(false) => invalid_request(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "nnin: no test user has this national identity number".into(),
+        ),
+        Err(e) => failed(e),
+    }
 }

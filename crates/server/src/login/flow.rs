@@ -10,8 +10,8 @@ use crate::grants::{Authentication, new_code};
 use crate::issuer::{Endpoint, Issuer, IssuerKind};
 use crate::secret::{new_id, ordered_token, random_token};
 use crate::store::{
-    AppAnswer, AppStatus, Attempt, Completion, FlowState, KeptSession, LoginFlow, NewLogin,
-    Permission, Session, Step, StoreError, StoreKey, User,
+    AppAnswer, AppStatus, Attempt, Completion, FlowState, KeptSession, LoginFlow, LoginScript,
+    NewLogin, Permission, Session, Step, StoreError, StoreKey, User,
 };
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::authorize::{ResponseTarget, ValidatedAuthorizeRequest};
@@ -543,6 +543,9 @@ async fn step_nnin(
             until: user.locked_until,
         })));
     }
+    if let Some(error) = scripted_end(p, active, &user.id).await? {
+        return Ok(Outcome::Fail(error));
+    }
     let method = chosen
         .or_else(|| methods.iter().copied().find(|m| *m != Method::Bim))
         .unwrap_or(Method::Bid);
@@ -695,11 +698,45 @@ async fn step_mobile(
             until: user.locked_until,
         })));
     }
+    if let Some(error) = scripted_end(p, active, &user.id).await? {
+        return Ok(Outcome::Fail(error));
+    }
     active.flow.user_id = Some(user.id);
     active.flow.method = Some(Method::Bim);
     active.flow.step = Step::Approve;
     active.flow.binding_message = Some(new_binding_message());
     Ok(Outcome::Advance(Step::Mobile))
+}
+
+/// A realm login whose user was just identified ends here if the user's next login is scripted
+/// (test controls, `users update --next-login`); the script is taken by this login only.
+async fn scripted_end(
+    p: &Provider,
+    active: &ActiveFlow,
+    user_id: &str,
+) -> Result<Option<OAuthError>, StoreError> {
+    if active.issuer.kind != IssuerKind::Realm {
+        return Ok(None);
+    }
+    let script = p.store.take_login_script(user_id).await?;
+    Ok(script.map(|s| scripted_error(s, active.request().prompt.none)))
+}
+
+/// The error a scripted login ends with: the code and description a real one would have.
+/// `login_required` under `prompt=none` is worded as the refusal of a silent login is.
+pub fn scripted_error(script: LoginScript, prompt_none: bool) -> OAuthError {
+    let description = match script {
+        LoginScript::AccessDenied => "the user cancelled the login",
+        LoginScript::LoginRequired if prompt_none => {
+            "prompt: 'none' was given but the user must log in"
+        }
+        LoginScript::LoginRequired => "the user must log in again",
+        LoginScript::ServerError => "the login could not be completed; try again",
+        LoginScript::TemporarilyUnavailable => {
+            "the login service is temporarily unavailable; try again in a few minutes"
+        }
+    };
+    OAuthError::new(script.error_code(), description)
 }
 
 /// `YYYY-MM-DD` as `DDMMYY`.

@@ -661,6 +661,84 @@ pub trait SecretStore: Send + Sync {
     async fn provider_secret(&self, name: &str, fresh: &[u8]) -> StoreResult<Vec<u8>>;
 }
 
+/// How a test user's next realm login ends, scripted (test controls, `bankid-oidc users update
+/// --next-login`): the error the client gets at its redirect_uri once the user is identified,
+/// so that a merchant can test its error paths without a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LoginScript {
+    AccessDenied,
+    LoginRequired,
+    ServerError,
+    TemporarilyUnavailable,
+}
+
+impl LoginScript {
+    pub const ALL: [LoginScript; 4] = [
+        LoginScript::AccessDenied,
+        LoginScript::LoginRequired,
+        LoginScript::ServerError,
+        LoginScript::TemporarilyUnavailable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    pub fn parse(text: &str) -> Option<LoginScript> {
+        LoginScript::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// The accepted values, for messages: "access_denied, login_required, ...".
+    pub fn names() -> String {
+        LoginScript::ALL.map(LoginScript::as_str).join(", ")
+    }
+
+    pub fn error_code(self) -> bankid_oidc_core::ErrorCode {
+        use bankid_oidc_core::ErrorCode;
+        match self {
+            LoginScript::AccessDenied => ErrorCode::AccessDenied,
+            LoginScript::LoginRequired => ErrorCode::LoginRequired,
+            LoginScript::ServerError => ErrorCode::ServerError,
+            LoginScript::TemporarilyUnavailable => ErrorCode::TemporarilyUnavailable,
+        }
+    }
+}
+
+#[async_trait]
+pub trait LoginScriptStore: Send + Sync {
+    /// Sets (or with `None` clears) how the user's next realm login ends; `Ok(false)` if there
+    /// is no such user.
+    async fn set_login_script(
+        &self,
+        user_id: &str,
+        script: Option<LoginScript>,
+    ) -> StoreResult<bool>;
+    /// The user's script, if any, without taking it (`users list`).
+    async fn login_script(&self, user_id: &str) -> StoreResult<Option<LoginScript>>;
+    /// Takes the user's script in one conditional write: of logins at once, one gets it.
+    async fn take_login_script(&self, user_id: &str) -> StoreResult<Option<LoginScript>>;
+}
+
+/// What a seed file (`bankid-oidc serve --seed`) changes: new and changed clients and users,
+/// and the scripted app answers of the users it names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeedChanges {
+    pub add_clients: Vec<Client>,
+    pub update_clients: Vec<Client>,
+    pub add_users: Vec<User>,
+    /// Profile, one-time code and password; a user's id, PID and lockout stay as they are.
+    pub update_users: Vec<User>,
+    /// (user id, script) for every added or updated user.
+    pub app_scripts: Vec<(String, Option<AppScripted>)>,
+}
+
+#[async_trait]
+pub trait SeedStore: Send + Sync {
+    /// Writes all of the changes in one transaction, or none: a client or user added meanwhile
+    /// under the same key, or one to update that is gone, fails the whole write.
+    async fn apply_seed(&self, changes: SeedChanges) -> StoreResult<()>;
+}
+
 /// Everything the provider stores.
 pub trait Store:
     ClientStore
@@ -678,6 +756,8 @@ pub trait Store:
     + PermissionStore
     + AppRequestStore
     + CibaStore
+    + SeedStore
+    + LoginScriptStore
     + Send
     + Sync
     + 'static
@@ -700,6 +780,8 @@ impl<T> Store for T where
         + PermissionStore
         + AppRequestStore
         + CibaStore
+        + SeedStore
+        + LoginScriptStore
         + Send
         + Sync
         + 'static

@@ -280,19 +280,29 @@ impl AppRequestStore for SqliteStore {
             if !exists {
                 return Ok(false);
             }
-            match script {
-                Some(s) => conn
-                    .prepare_cached(
-                        "INSERT INTO app_scripts (user_id, answer, delay) VALUES (?1, ?2, ?3)
-                         ON CONFLICT (user_id) DO UPDATE SET answer = ?2, delay = ?3",
-                    )?
-                    .execute(params![user_id, s.answer.as_str(), s.delay])?,
-                None => conn
-                    .prepare_cached("DELETE FROM app_scripts WHERE user_id = ?")?
-                    .execute([&user_id])?,
-            };
+            write_app_script(conn, &user_id, script)?;
             Ok(true)
         })
         .await
     }
+}
+
+/// Sets (or with `None` clears) a user's scripted app answer.
+pub(super) fn write_app_script(
+    conn: &rusqlite::Connection,
+    user_id: &str,
+    script: Option<AppScripted>,
+) -> rusqlite::Result<()> {
+    match script {
+        Some(s) => conn
+            .prepare_cached(
+                "INSERT INTO app_scripts (user_id, answer, delay) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (user_id) DO UPDATE SET answer = ?2, delay = ?3",
+            )?
+            .execute(params![user_id, s.answer.as_str(), s.delay])?,
+        None => conn
+            .prepare_cached("DELETE FROM app_scripts WHERE user_id = ?")?
+            .execute([user_id])?,
+    };
+    Ok(())
 }

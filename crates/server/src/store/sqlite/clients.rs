@@ -11,7 +11,7 @@ const CLIENT_WRITE: &str = "name, secret_hash, redirect_uris, scopes, grant_type
      require_pushed_authorization_requests, permission_types, created_at, client_id";
 
 /// Every client column as a parameter, in the order of [`CLIENT_WRITE`].
-fn client_params(c: &Client) -> StoreResult<[Box<dyn rusqlite::ToSql + Send>; 14]> {
+pub(super) fn client_params(c: &Client) -> StoreResult<ClientParams> {
     Ok([
         Box::new(c.name.clone()),
         Box::new(c.secret_hash.clone()),
@@ -36,6 +36,35 @@ fn client_params(c: &Client) -> StoreResult<[Box<dyn rusqlite::ToSql + Send>; 14
     ])
 }
 
+type ClientParams = [Box<dyn rusqlite::ToSql + Send>; 14];
+
+pub(super) fn insert_client(
+    conn: &rusqlite::Connection,
+    values: &ClientParams,
+) -> rusqlite::Result<usize> {
+    let sql = format!(
+        "INSERT INTO clients ({CLIENT_WRITE}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    );
+    conn.prepare_cached(&sql)?
+        .execute(rusqlite::params_from_iter(values.iter()))
+}
+
+/// Replaces a client's registration; the number of rows changed (0: no such client).
+pub(super) fn update_client(
+    conn: &rusqlite::Connection,
+    values: &ClientParams,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(
+        "UPDATE clients SET name = ?, secret_hash = ?, redirect_uris = ?, scopes = ?,
+             grant_types = ?, token_endpoint_auth_method = ?, post_logout_redirect_uris = ?,
+             jwks = ?, jwks_uri = ?, resource_server = ?,
+             require_pushed_authorization_requests = ?, permission_types = ?,
+             created_at = ?
+         WHERE client_id = ?",
+    )?
+    .execute(rusqlite::params_from_iter(values.iter()))
+}
+
 #[async_trait]
 impl ClientStore for SqliteStore {
     async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
@@ -51,34 +80,14 @@ impl ClientStore for SqliteStore {
 
     async fn add_client(&self, c: &Client) -> StoreResult<bool> {
         let values = client_params(c)?;
-        self.write(move |conn| {
-            let sql = format!(
-                "INSERT INTO clients ({CLIENT_WRITE}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            );
-            insert_unique(|| {
-                conn.prepare_cached(&sql)?
-                    .execute(rusqlite::params_from_iter(values.iter()))
-            })
-        })
-        .await
+        self.write(move |conn| insert_unique(|| insert_client(conn, &values)))
+            .await
     }
 
     async fn update_client(&self, c: &Client) -> StoreResult<bool> {
         let values = client_params(c)?;
-        self.write(move |conn| {
-            let changed = conn
-                .prepare_cached(
-                    "UPDATE clients SET name = ?, secret_hash = ?, redirect_uris = ?, scopes = ?,
-                         grant_types = ?, token_endpoint_auth_method = ?, post_logout_redirect_uris = ?,
-                         jwks = ?, jwks_uri = ?, resource_server = ?,
-                         require_pushed_authorization_requests = ?, permission_types = ?,
-                         created_at = ?
-                     WHERE client_id = ?",
-                )?
-                .execute(rusqlite::params_from_iter(values.iter()))?;
-            Ok(changed == 1)
-        })
-        .await
+        self.write(move |conn| Ok(update_client(conn, &values)? == 1))
+            .await
     }
 
     async fn remove_client(&self, client_id: &str, now: i64) -> StoreResult<bool> {

@@ -38,6 +38,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../../migrations/sqlite/0007_biometrics.sql"),
     ),
     (8, include_str!("../../../migrations/sqlite/0008_ciba.sql")),
+    (
+        9,
+        include_str!("../../../migrations/sqlite/0009_login_scripts.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -25,12 +25,14 @@ mod encryption_keys;
 mod grants;
 mod housekeeping;
 mod keys;
+mod login_scripts;
 mod migrate;
 mod pushed_requests;
 mod refresh_tokens;
 mod replay;
 mod rows;
 mod secrets;
+mod seed;
 mod sessions;
 #[cfg(test)]
 mod tests;

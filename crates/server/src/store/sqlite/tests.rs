@@ -733,3 +733,60 @@ async fn a_scripted_answer_is_set_replaced_cleared_and_goes_with_its_user() {
     assert!(store.remove_user(&u.id, 0).await.unwrap());
     assert_eq!(store.app_script(&u.id).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn a_seed_is_written_whole_or_not_at_all() {
+    let store = SqliteStore::temporary().await.unwrap();
+    let taken = client("taken");
+    store.add_client(&taken).await.unwrap();
+    let kept = user("01017012345");
+    store.add_user(&kept).await.unwrap();
+    let deny = AppScripted {
+        answer: AppScript::Deny,
+        delay: 1,
+    };
+    let new_user = user("02027012345");
+    let renamed = User {
+        given_name: "Renamed".into(),
+        ..kept.clone()
+    };
+    // A client_id taken meanwhile: nothing of the seed is written, not even what came first.
+    let conflicting = SeedChanges {
+        add_clients: vec![client("new"), taken.clone()],
+        update_clients: vec![],
+        add_users: vec![new_user.clone()],
+        update_users: vec![renamed.clone()],
+        app_scripts: vec![(new_user.id.clone(), Some(deny))],
+    };
+    assert!(store.apply_seed(conflicting).await.is_err());
+    assert_eq!(store.clients().await.unwrap(), vec![taken.clone()]);
+    assert_eq!(store.users().await.unwrap(), vec![kept.clone()]);
+    assert_eq!(store.app_script(&new_user.id).await.unwrap(), None);
+    // A user to update that is gone: the same.
+    let gone = SeedChanges {
+        add_clients: vec![client("new")],
+        update_users: vec![user("03037012345")],
+        ..SeedChanges::default()
+    };
+    assert!(store.apply_seed(gone).await.is_err());
+    assert!(store.client("new").await.unwrap().is_none());
+    // Without conflict, all of it.
+    let renamed_client = Client {
+        name: "Taken AS".into(),
+        ..taken.clone()
+    };
+    store
+        .apply_seed(SeedChanges {
+            add_clients: vec![client("new")],
+            update_clients: vec![renamed_client.clone()],
+            add_users: vec![new_user.clone()],
+            update_users: vec![renamed.clone()],
+            app_scripts: vec![(new_user.id.clone(), Some(deny)), (kept.id.clone(), None)],
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.client("taken").await.unwrap(), Some(renamed_client));
+    assert!(store.client("new").await.unwrap().is_some());
+    assert_eq!(store.user(&kept.id).await.unwrap(), Some(renamed));
+    assert_eq!(store.app_script(&new_user.id).await.unwrap(), Some(deny));
+}

@@ -5,6 +5,54 @@ use crate::store::*;
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
+pub(super) fn insert_user(conn: &rusqlite::Connection, u: &User) -> rusqlite::Result<usize> {
+    conn.prepare_cached(
+        "INSERT INTO users (id, nnin, pid, given_name, family_name, birthdate, email, phone,
+             address, otp, password, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )?
+    .execute(params![
+        u.id,
+        u.nnin,
+        u.pid,
+        u.given_name,
+        u.family_name,
+        u.birthdate,
+        u.email,
+        u.phone,
+        u.address,
+        u.otp,
+        u.password,
+        u.updated_at
+    ])
+}
+
+/// Replaces a user's profile, one-time code and password (by id; the NNIN must match too, so a
+/// user removed and added again meanwhile is not overwritten); the number of rows changed.
+pub(super) fn update_user_profile(
+    conn: &rusqlite::Connection,
+    u: &User,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(
+        "UPDATE users SET given_name = ?, family_name = ?, birthdate = ?, email = ?, phone = ?,
+             address = ?, otp = ?, password = ?, updated_at = ?
+         WHERE id = ? AND nnin = ?",
+    )?
+    .execute(params![
+        u.given_name,
+        u.family_name,
+        u.birthdate,
+        u.email,
+        u.phone,
+        u.address,
+        u.otp,
+        u.password,
+        u.updated_at,
+        u.id,
+        u.nnin
+    ])
+}
+
 #[async_trait]
 impl UserStore for SqliteStore {
     async fn user(&self, id: &str) -> StoreResult<Option<User>> {
@@ -33,30 +81,8 @@ impl UserStore for SqliteStore {
 
     async fn add_user(&self, u: &User) -> StoreResult<bool> {
         let u = u.clone();
-        self.write(move |conn| {
-            insert_unique(|| {
-                conn.prepare_cached(
-                    "INSERT INTO users (id, nnin, pid, given_name, family_name, birthdate, email, phone,
-                         address, otp, password, updated_at)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                )?
-                .execute(params![
-                    u.id,
-                    u.nnin,
-                    u.pid,
-                    u.given_name,
-                    u.family_name,
-                    u.birthdate,
-                    u.email,
-                    u.phone,
-                    u.address,
-                    u.otp,
-                    u.password,
-                    u.updated_at
-                ])
-            })
-        })
-        .await
+        self.write(move |conn| insert_unique(|| insert_user(conn, &u)))
+            .await
     }
 
     async fn users(&self) -> StoreResult<Vec<User>> {
@@ -81,6 +107,8 @@ impl UserStore for SqliteStore {
             conn.prepare_cached("DELETE FROM app_requests WHERE user_id = ?")?
                 .execute([&user_id])?;
             conn.prepare_cached("DELETE FROM app_scripts WHERE user_id = ?")?
+                .execute([&user_id])?;
+            conn.prepare_cached("DELETE FROM login_scripts WHERE user_id = ?")?
                 .execute([&user_id])?;
             let removed = conn
                 .prepare_cached("DELETE FROM users WHERE id = ?")?
