@@ -152,6 +152,24 @@ async fn every_flow_of_the_demo_merchant_in_headless_chromium() {
         json!([]),
         "wider than a phone: {result:#}"
     );
+    // The provider's login pages on a phone: the card keeps a margin, Cancel is set apart as a
+    // plain link at the end of the row, BankID on mobile's approval is titled for it.
+    for (name, page) in result["providerPages"].as_object().unwrap() {
+        assert!(
+            page["marginLeft"].as_f64().unwrap() >= 8.0,
+            "{name}: {page}"
+        );
+        assert!(
+            page["marginRight"].as_f64().unwrap() >= 8.0,
+            "{name}: {page}"
+        );
+        assert_eq!(page["cancelUnderlined"], true, "{name}: {page}");
+        assert_eq!(page["cancelAtRowEnd"], true, "{name}: {page}");
+    }
+    if let Some(approve) = result["providerPages"].get("bim-approve") {
+        let title = approve["title"].as_str().unwrap();
+        assert!(title.contains("mobil") && !title.contains("app"), "{title}");
+    }
 
     let bis = tp.provider.issuers.bis().issuer.clone();
     let only = std::env::var("DEMO_BROWSER_ONLY").ok();

@@ -285,6 +285,9 @@ async fn bankid_on_mobile_asks_phone_and_birth_date_then_approval() {
         text_of(&again, "error").is_some(),
         "a wrong birth date is refused on the page"
     );
+    // What was typed stays, for correcting.
+    assert_eq!(field_value(&again, "phone").as_deref(), Some("48000001"));
+    assert_eq!(field_value(&again, "birthdate").as_deref(), Some("010101"));
     let (_, html) = Browser::page(
         browser
             .submit(

@@ -195,12 +195,35 @@ async fn invalid_and_unknown_nnins_are_explained_on_the_page() {
             .await,
     );
     assert!(text_of(&html, "error").unwrap().contains("check digits"));
+    // The refused value stays in its field, for correcting.
+    assert_eq!(nnin_field(&html), "15076500566");
     let (_, html) = Browser::page(
         browser
             .submit(&html, &[("nnin", "15076500565")], None)
             .await,
     );
     assert!(text_of(&html, "error").unwrap().contains("no test user"));
+    assert_eq!(nnin_field(&html), "15076500565");
+    // Markup typed into the field comes back as text, never as markup; an overlong value is
+    // not sent back at all.
+    let (_, html) = Browser::page(browser.submit(&html, &[("nnin", "\"><b>x")], None).await);
+    assert!(!html.contains("<b>x"), "{html}");
+    assert_eq!(nnin_field(&html), "\"><b>x");
+    let (_, html) = Browser::page(
+        browser
+            .submit(&html, &[("nnin", &"1".repeat(5000))], None)
+            .await,
+    );
+    assert_eq!(nnin_field(&html), "");
+}
+
+fn nnin_field(html: &str) -> String {
+    forms(html)[0]
+        .fields
+        .iter()
+        .find(|(name, _)| name == "nnin")
+        .map(|(_, value)| value.clone())
+        .expect("an NNIN field")
 }
 
 #[tokio::test]

@@ -74,7 +74,31 @@ async function start(page, flow) {
   await page.locator(`#start-${flow}`).click();
 }
 
-async function bid(page, user) {
+// The provider's login page as a phone shows it: a screenshot at both widths, and at the
+// phone's width the card's margin from the screen's edge and how Cancel is drawn (apart from
+// the login methods, as a plain link at the end of the row).
+async function providerPage(page, name) {
+  await page.locator("main").waitFor();
+  await screenshot(page, `provider-${name}`);
+  await page.setViewportSize(PHONE);
+  result.providerPages[name] = await page.evaluate(() => {
+    const main = document.querySelector("main").getBoundingClientRect();
+    const cancel = document.querySelector('button[value="cancel"]');
+    const style = cancel && getComputedStyle(cancel);
+    const row = cancel && cancel.parentElement.getBoundingClientRect();
+    return {
+      title: document.querySelector("h1").textContent.trim(),
+      marginLeft: main.left,
+      marginRight: window.innerWidth - main.right,
+      cancelUnderlined: !!style && style.textDecorationLine.includes("underline"),
+      cancelAtRowEnd: !!cancel && Math.abs(row.right - cancel.getBoundingClientRect().right) < 1,
+    };
+  });
+  await page.setViewportSize(DESKTOP);
+}
+
+async function bid(page, user, shots = false) {
+  if (shots) await providerPage(page, "bid-nnin");
   await page.locator('input[name="nnin"]').fill(user.nnin);
   await page.locator('button[name="method"][value="BID"]').click();
   await page.locator('input[name="otp"]').fill(user.otp);
@@ -93,14 +117,17 @@ async function bis(page, user) {
 }
 
 async function bim(page, user) {
+  await providerPage(page, "bim-mobile");
   await page.locator('input[name="phone"]').fill(user.phone);
   await page.locator('input[name="birthdate"]').fill(user.birthdate);
   await page.locator('button[name="action"][value="continue"]').click();
+  await page.locator('button[name="decision"][value="allow"]').waitFor();
+  await providerPage(page, "bim-approve");
   await page.locator('button[name="decision"][value="allow"]').click();
 }
 
 const REDIRECT_FLOWS = [
-  ["bid", (p) => bid(p, USERS.kari)],
+  ["bid", (p) => bid(p, USERS.kari, true)],
   ["bim", (p) => bim(p, USERS.kari)],
   ["bis-realm", (p) => bis(p, USERS.ola)],
   ["bis", (p) => bis(p, USERS.ola)],
@@ -110,7 +137,7 @@ const REDIRECT_FLOWS = [
   ["payment", (p) => bis(p, USERS.ingrid)],
 ];
 
-const result = { flows: {} };
+const result = { flows: {}, providerPages: {} };
 let current = null;
 try {
   for (const [flow, login] of REDIRECT_FLOWS) {

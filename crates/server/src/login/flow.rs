@@ -138,6 +138,7 @@ pub async fn start(
         flow,
         issuer: issuer.clone(),
         sealed: Some(sealed),
+        entered: Entered::default(),
     })
 }
 
@@ -166,6 +167,36 @@ pub struct ActiveFlow {
     issuer: Arc<Issuer>,
     /// The flow sealed, while the store does not keep it (no step was posted yet).
     sealed: Option<String>,
+    /// What the user typed in the posted form, shown again in its field when the step is
+    /// shown again (a refused NNIN, mobile number or birth date stays for correcting).
+    pub entered: Entered,
+}
+
+/// The values a posted identification step carried, for its page shown again. Never a
+/// one-time code or password: a secret is not sent back.
+#[derive(Debug, Clone, Default)]
+pub struct Entered {
+    pub nnin: Option<String>,
+    pub phone: Option<String>,
+    pub birthdate: Option<String>,
+}
+
+impl Entered {
+    fn of(form: &LoginForm) -> Entered {
+        // As long as the fields' maxlength allows, at most: the page is not an echo.
+        let keep = |value: &Option<String>, max: usize| {
+            value
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty() && v.chars().count() <= max)
+                .map(str::to_owned)
+        };
+        Entered {
+            nnin: keep(&form.nnin, 11),
+            phone: keep(&form.phone, 8),
+            birthdate: keep(&form.birthdate, 6),
+        }
+    }
 }
 
 impl ActiveFlow {
@@ -176,6 +207,7 @@ impl ActiveFlow {
             flow,
             issuer,
             sealed: None,
+            entered: Entered::default(),
         }
     }
 
@@ -303,6 +335,7 @@ pub async fn load(
         flow,
         issuer: issuer.clone(),
         sealed,
+        entered: Entered::default(),
     })
 }
 
@@ -365,6 +398,7 @@ pub async fn submit(p: &Provider, mut active: ActiveFlow, form: LoginForm) -> Su
         }
         return end_with_error(p, &active, OAuthError::access_denied(what)).await;
     }
+    active.entered = Entered::of(&form);
     let outcome = match active.flow.step {
         Step::Nnin => step_nnin(p, &mut active, &form).await,
         Step::Otp => step_secret(p, &mut active, form.otp.as_deref(), Secret::Otp).await,

@@ -42,8 +42,10 @@ pub struct LoginPage<'a> {
     pub locked: bool,
     /// The approval step's hint: the app's, or BankID on mobile's.
     pub approve_hint: &'a str,
-    /// The mobile number and birth date (DDMMYY) of a `BIM:` login_hint, for the mobile form.
-    pub mobile_hint: Option<(&'a str, &'a str)>,
+    /// The fields' values: what the user typed, or a `BIM:<mobile>:<DDMMYY>` login_hint's.
+    pub nnin_value: Option<&'a str>,
+    pub phone_value: Option<&'a str>,
+    pub birthdate_value: Option<&'a str>,
 }
 
 /// Renders a login step. `redirect_origin` is the client's origin, which the forms' redirects
@@ -103,14 +105,24 @@ pub async fn show(p: &Provider, active: &ActiveFlow, notice: Option<Notice>) -> 
         .filter(|m| **m != Method::Bim)
         .map(|m| (m.hint(), method_label(t, *m)))
         .collect();
-    // `login_hint=BIM:<mobile>:<DDMMYY>` fills in the mobile form.
-    let mobile_hint = match &req.login_hint {
+    // What the user typed stays in its field; else `login_hint=BIM:<mobile>:<DDMMYY>` fills
+    // in the mobile form.
+    let bim_hint = match &req.login_hint {
         Some(LoginHint::BimUser {
             mobile,
             birth_ddmmyy,
         }) => Some((mobile.as_str(), birth_ddmmyy.as_str())),
         _ => None,
     };
+    let entered = &active.entered;
+    let phone_value = entered
+        .phone
+        .as_deref()
+        .or(bim_hint.map(|(mobile, _)| mobile));
+    let birthdate_value = entered
+        .birthdate
+        .as_deref()
+        .or(bim_hint.map(|(_, birth)| birth));
     let action = active.action();
     let waiting = waits_for_app(p, active).await;
     let css = p.css_path();
@@ -136,7 +148,9 @@ pub async fn show(p: &Provider, active: &ActiveFlow, notice: Option<Notice>) -> 
         } else {
             t.approve_hint
         },
-        mobile_hint,
+        nnin_value: entered.nnin.as_deref(),
+        phone_value,
+        birthdate_value,
     };
     let origin = url::Url::parse(&req.target.redirect_uri)
         .ok()
