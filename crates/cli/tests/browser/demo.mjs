@@ -90,6 +90,7 @@ async function providerPage(page, name) {
       title: document.querySelector("h1").textContent.trim(),
       marginLeft: main.left,
       marginRight: window.innerWidth - main.right,
+      hasCancel: !!cancel,
       cancelUnderlined: !!style && style.textDecorationLine.includes("underline"),
       cancelAtRowEnd: !!cancel && Math.abs(row.right - cancel.getBoundingClientRect().right) < 1,
     };
