@@ -164,3 +164,27 @@ async fn health_answers_ok_uncached() {
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(json, serde_json::json!({"status": "ok"}));
 }
+
+#[tokio::test]
+async fn every_page_names_the_icon_which_is_an_svg_that_runs_nothing() {
+    let tp = provider().await;
+    let (_, _, html) = get(&format!("{}/", tp.base)).await;
+    let doc = scraper::Html::parse_document(&html);
+    let link = scraper::Selector::parse(r#"link[rel="icon"]"#).unwrap();
+    let href = doc
+        .select(&link)
+        .next()
+        .and_then(|l| l.value().attr("href"))
+        .expect("an icon link")
+        .to_owned();
+    assert!(href.ends_with("/resources/favicon.svg"), "{href}");
+    let (status, headers, svg) = get(&format!("{}{href}", tp.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "image/svg+xml");
+    assert_eq!(headers["content-security-policy"], "default-src 'none'");
+    assert!(svg.starts_with("<svg") && !svg.contains("<script"), "{svg}");
+    // The login pages name it too (one base template).
+    let pending = bankid_oidc_testkit::pending::Pending::new(&[], &[]);
+    let (_, login) = Browser::page(Browser::new(&tp).get(&pending.url(&tp)).await);
+    assert!(login.contains(&format!("href=\"{href}\"")), "{login}");
+}

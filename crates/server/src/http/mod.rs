@@ -55,6 +55,7 @@ fn handlers(endpoint: Endpoint) -> MethodRouter<AppState> {
         Endpoint::Logout => get(logout::get).post(logout::post),
         Endpoint::LoginActions => get(login_actions::show).post(login_actions::submit),
         Endpoint::Stylesheet => get(discovery::stylesheet),
+        Endpoint::Favicon => get(discovery::favicon),
         Endpoint::JwksGrants => get(discovery::jwks_grants),
         Endpoint::Permissions => post(permissions::register),
         Endpoint::PermissionUserExists => post(permissions::user_exists),

@@ -77,7 +77,8 @@ pub fn path(endpoint: Endpoint) -> &'static str {
         | Endpoint::Introspection
         | Endpoint::Revocation
         | Endpoint::Logout
-        | Endpoint::Stylesheet => super::realm::path(endpoint),
+        | Endpoint::Stylesheet
+        | Endpoint::Favicon => super::realm::path(endpoint),
     }
 }
 

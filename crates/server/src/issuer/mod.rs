@@ -41,6 +41,8 @@ pub enum Endpoint {
     /// The login pages (`{path}/{flow_id}`).
     LoginActions,
     Stylesheet,
+    /// The pages' icon (SVG), beside the stylesheet.
+    Favicon,
     /// The keys that sign permission grants (BIS `jwks_uri_grants`).
     JwksGrants,
     /// The permissions API (BIS): register a permission.

@@ -23,6 +23,8 @@ const PAR_PATH: &str = "/protocol/openid-connect/ext/par/request";
 const JWKS_ENC_PATH: &str = "/protocol/openid-connect/certs/enc";
 const LOGIN_ACTIONS_PATH: &str = "/login-actions";
 const STYLESHEET_PATH: &str = "/resources/style.css";
+/// Beside the stylesheet: the pages find it from the stylesheet's address (`base.html`).
+const FAVICON_PATH: &str = "/resources/favicon.svg";
 const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
 /// The endpoints a realm serves, in the order the router adds them.
@@ -39,6 +41,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint::Logout,
     Endpoint::LoginActions,
     Endpoint::Stylesheet,
+    Endpoint::Favicon,
 ];
 
 /// An endpoint's path below a realm issuer.
@@ -56,6 +59,7 @@ pub fn path(endpoint: Endpoint) -> &'static str {
         Endpoint::Logout => LOGOUT_PATH,
         Endpoint::LoginActions => LOGIN_ACTIONS_PATH,
         Endpoint::Stylesheet => STYLESHEET_PATH,
+        Endpoint::Favicon => FAVICON_PATH,
         // Not served at realms: their paths are the BIS issuer's.
         Endpoint::JwksGrants
         | Endpoint::Permissions
