@@ -188,3 +188,96 @@ async fn every_page_names_the_icon_which_is_an_svg_that_runs_nothing() {
     let (_, login) = Browser::page(Browser::new(&tp).get(&pending.url(&tp)).await);
     assert!(login.contains(&format!("href=\"{href}\"")), "{login}");
 }
+
+async fn post_form(tp: &TestProvider, form: &[(&str, &str)]) -> (StatusCode, String) {
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}/start/request", tp.base))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_form_pushes_the_request_with_the_typed_secret_and_the_link_carries_only_its_uri() {
+    let tp = provider().await;
+    let form = [
+        ("issuer", "realm:current"),
+        ("client_id", CLIENT_ID),
+        ("login_hint", "BID"),
+        ("scope", "openid profile"),
+        ("par", "1"),
+        (
+            "client_secret",
+            bankid_oidc_testkit::provider::CLIENT_SECRET,
+        ),
+    ];
+    let (status, html) = post_form(&tp, &form).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        text_of(&html, "pushed")
+            .unwrap()
+            .contains("request_uri urn:")
+    );
+    assert!(
+        !html.contains(bankid_oidc_testkit::provider::CLIENT_SECRET),
+        "never shown"
+    );
+    let url = url::Url::parse(&text_of(&html, "authorization-url").unwrap()).unwrap();
+    let params: std::collections::HashMap<String, String> =
+        url.query_pairs().into_owned().collect();
+    let mut names: Vec<&str> = params.keys().map(String::as_str).collect();
+    names.sort();
+    assert_eq!(names, ["client_id", "request_uri"]);
+    let verifier = text_of(&html, "code-verifier").unwrap();
+    let user = &tp.users[0];
+    let callback = Browser::new(&tp)
+        .login_bid_at(url.as_str(), &user.nnin, &user.otp, &user.password)
+        .await;
+    let response = redeem(&tp, callback.code(), &verifier).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    // The request_uri is single-use: the same link again is refused.
+    match Browser::new(&tp).get(url.as_str()).await {
+        bankid_oidc_testkit::browser::Step::Page { status, .. } => {
+            assert_eq!(status, StatusCode::BAD_REQUEST)
+        }
+        bankid_oidc_testkit::browser::Step::Callback(c) => {
+            assert!(c.get("error").is_some(), "{:?}", c.params)
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_push_with_a_wrong_secret_or_through_the_address_is_refused() {
+    let tp = provider().await;
+    let (status, html) = post_form(
+        &tp,
+        &[
+            ("issuer", "realm:current"),
+            ("client_id", CLIENT_ID),
+            ("scope", "openid"),
+            ("par", "1"),
+            ("client_secret", "not-the-secret"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{html}");
+    assert_eq!(text_of(&html, "error").as_deref(), Some("invalid_client"));
+    assert!(!html.contains("not-the-secret"));
+    // A secret is never taken from a URL.
+    let (status, _, html) = get(&format!(
+        "{}/start/request?issuer=realm:current&client_id={CLIENT_ID}&scope=openid&par=1",
+        tp.base
+    ))
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        html.contains("par: a pushed request needs the client secret"),
+        "{html}"
+    );
+}

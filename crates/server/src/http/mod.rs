@@ -117,7 +117,10 @@ pub fn router(state: AppState) -> Router {
         router = router
             .route(&page, get(start::root))
             .route(&format!("{root}/health"), get(start::health))
-            .route(&format!("{root}/start/request"), get(start::request));
+            .route(
+                &format!("{root}/start/request"),
+                get(start::request).post(start::request_post),
+            );
     }
     router
         // Browsers ask for it on every page; a 404 would be a console error on each.

@@ -46,7 +46,9 @@ pub async fn push(
     }
 }
 
-async fn handle(
+/// Pushes a request as the endpoint does: used by the endpoint, and by the start page's form
+/// (`http::start`), which sends the secret typed there the way the client is registered to.
+pub(crate) async fn handle(
     p: &Provider,
     issuer: &Issuer,
     headers: &HeaderMap,

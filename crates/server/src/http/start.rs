@@ -17,8 +17,9 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bankid_oidc_core::OAuthError;
-use bankid_oidc_core::grant_type::GrantType;
+use bankid_oidc_core::grant_type::{ClientAuthMethod, GrantType};
 use bankid_oidc_core::locale::Locale;
+use base64::Engine;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -144,20 +145,132 @@ pub struct StartForm {
     ui_locales: String,
     #[serde(default)]
     prompt: String,
+    /// `1`: push the request first (PAR), authenticated with `client_secret`.
+    #[serde(default)]
+    par: String,
+    /// The client's secret, typed on the start page for PAR; used once, never stored or shown.
+    #[serde(default)]
+    client_secret: String,
 }
 
 /// `GET /start/request`: builds the authorization request of the start page's form (with a new
 /// state, nonce and PKCE pair) and shows it with a link that starts it. The authorization
 /// endpoint checks it like any other request; this only refuses what it cannot build.
 pub async fn request(State(p): State<AppState>, Query(form): Query<StartForm>) -> Response {
-    let refuse = |description: String| {
-        error_page(
-            StatusCode::BAD_REQUEST,
-            &OAuthError::invalid_request(description),
-            Locale::En,
-            &p.css_path(),
-        )
+    if !form.par.is_empty() {
+        return refuse(
+            &p,
+            "par: a pushed request needs the client secret, which is posted, never put in an \
+             address: use the start page's form"
+                .into(),
+        );
+    }
+    match build(&p, &form).await {
+        Ok((built, _)) => request_page(&p.css_path(), &built),
+        Err(page) => page,
+    }
+}
+
+/// `POST /start/request`: the start page's form. With `par=1` the request is pushed first, the
+/// client authenticated with the secret typed on the page as it is registered to authenticate
+/// (`client_secret_basic` or `client_secret_post`), and the address carries only `client_id`
+/// and `request_uri`.
+pub async fn request_post(
+    State(p): State<AppState>,
+    axum::extract::Form(form): axum::extract::Form<StartForm>,
+) -> Response {
+    let (mut built, params) = match build(&p, &form).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
+    if form.par.is_empty() {
+        return request_page(&p.css_path(), &built);
+    }
+    let Some(issuer) = p.issuers.all().iter().find(|i| i.id == form.issuer) else {
+        return refuse(&p, "issuer: not an issuer of this provider".into());
+    };
+    let client = match p.client(&built.client_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return refuse(&p, "client_id: not registered".into()),
+        Err(e) => return crate::pages::render::store_failure_page(&p, &e),
+    };
+    let mut body = params.clone();
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    match client.token_endpoint_auth_method {
+        ClientAuthMethod::ClientSecretBasic => {
+            // RFC 6749 2.3.1: each part form-encoded, then joined and base64-encoded.
+            let encode =
+                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                encode(&client.client_id),
+                encode(&form.client_secret)
+            ));
+            match HeaderValue::from_str(&format!("Basic {credentials}")) {
+                Ok(value) => {
+                    headers.insert(header::AUTHORIZATION, value);
+                }
+                Err(_) => {
+                    return refuse(
+                        &p,
+                        "client_secret: not a secret this client can have".into(),
+                    );
+                }
+            }
+        }
+        ClientAuthMethod::ClientSecretPost => {
+            body.push(("client_secret".into(), form.client_secret.clone()));
+        }
+        ClientAuthMethod::PrivateKeyJwt => {
+            return refuse(
+                &p,
+                format!(
+                    "par: client '{}' authenticates with private_key_jwt, which needs its private \
+                     key: push its requests from the client (see docs/request-security.md)",
+                    client.client_id
+                ),
+            );
+        }
+    }
+    let encoded = serde_urlencoded::to_string(&body).unwrap_or_default();
+    match super::par::handle(&p, issuer, &headers, encoded.as_bytes()).await {
+        Ok((request_uri, expires_in)) => {
+            let query = serde_urlencoded::to_string([
+                ("client_id", client.client_id.as_str()),
+                ("request_uri", request_uri.as_str()),
+            ])
+            .unwrap_or_default();
+            built.url = format!("{}?{query}", issuer.url(Endpoint::Authorization));
+            built.pushed = Some(format!(
+                "Pushed to the PAR endpoint: request_uri {request_uri}, valid {expires_in} s, once."
+            ));
+            request_page(&p.css_path(), &built)
+        }
+        Err(e) => error_page(e.status, &e.error, Locale::En, &p.css_path()),
+    }
+}
+
+/// An error page about the start page's form.
+fn refuse(p: &crate::Provider, description: String) -> Response {
+    error_page(
+        StatusCode::BAD_REQUEST,
+        &OAuthError::invalid_request(description),
+        Locale::En,
+        &p.css_path(),
+    )
+}
+
+/// The request of the start page's form, and its parameters (without the client's
+/// authentication).
+async fn build(
+    p: &crate::Provider,
+    form: &StartForm,
+) -> Result<(BuiltRequest, Vec<(String, String)>), Response> {
+    let refuse = |description: String| Err(refuse(p, description));
     let Some(issuer) = p.issuers.all().iter().find(|i| i.id == form.issuer) else {
         return refuse(format!(
             "issuer: '{}' is not an issuer of this provider",
@@ -172,7 +285,7 @@ pub async fn request(State(p): State<AppState>, Query(form): Query<StartForm>) -
                 form.client_id.chars().take(40).collect::<String>()
             ));
         }
-        Err(e) => return crate::pages::render::store_failure_page(&p, &e),
+        Err(e) => return Err(crate::pages::render::store_failure_page(p, &e)),
     };
     let redirect_uri = match form.redirect_uri.trim() {
         "" => match client.redirect_uris.first() {
@@ -214,6 +327,10 @@ pub async fn request(State(p): State<AppState>, Query(form): Query<StartForm>) -
         }
     }
     let query = serde_urlencoded::to_string(&params).unwrap_or_default();
+    let params: Vec<(String, String)> = params
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
     let built = BuiltRequest {
         issuer: issuer.issuer.clone(),
         client_id: client.client_id.clone(),
@@ -222,10 +339,11 @@ pub async fn request(State(p): State<AppState>, Query(form): Query<StartForm>) -
         nonce,
         verifier,
         back: if issuer.primary {
-            format!("{}/", base_path(&p))
+            format!("{}/", base_path(p))
         } else {
             issuer.path.clone()
         },
+        pushed: None,
     };
-    request_page(&p.css_path(), &built)
+    Ok((built, params))
 }

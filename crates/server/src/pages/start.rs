@@ -96,6 +96,8 @@ pub struct BuiltRequest {
     pub verifier: String,
     /// The start page to go back to.
     pub back: String,
+    /// Said of a request pushed first (PAR): its request_uri and lifetime.
+    pub pushed: Option<String>,
 }
 
 #[derive(Template)]
@@ -111,6 +113,7 @@ struct RequestPage<'a> {
     nonce: &'a str,
     verifier: &'a str,
     back: &'a str,
+    pushed: Option<&'a str>,
 }
 
 pub fn request_page(css_url: &str, built: &BuiltRequest) -> Response {
@@ -125,6 +128,7 @@ pub fn request_page(css_url: &str, built: &BuiltRequest) -> Response {
         nonce: &built.nonce,
         verifier: &built.verifier,
         back: &built.back,
+        pushed: built.pushed.as_deref(),
     };
     render(StatusCode::OK, &page, &csp("'self'"))
 }
