@@ -167,7 +167,7 @@ pub async fn request(State(p): State<AppState>, Query(form): Query<StartForm>) -
     }
     match build(&p, &form).await {
         Ok((built, _)) => request_page(&p.css_path(), &built),
-        Err(page) => page,
+        Err(page) => *page,
     }
 }
 
@@ -181,7 +181,7 @@ pub async fn request_post(
 ) -> Response {
     let (mut built, params) = match build(&p, &form).await {
         Ok(found) => found,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     if form.par.is_empty() {
         return request_page(&p.css_path(), &built);
@@ -269,8 +269,8 @@ fn refuse(p: &crate::Provider, description: String) -> Response {
 async fn build(
     p: &crate::Provider,
     form: &StartForm,
-) -> Result<(BuiltRequest, Vec<(String, String)>), Response> {
-    let refuse = |description: String| Err(refuse(p, description));
+) -> Result<(BuiltRequest, Vec<(String, String)>), Box<Response>> {
+    let refuse = |description: String| Err(Box::new(refuse(p, description)));
     let Some(issuer) = p.issuers.all().iter().find(|i| i.id == form.issuer) else {
         return refuse(format!(
             "issuer: '{}' is not an issuer of this provider",
@@ -285,7 +285,7 @@ async fn build(
                 form.client_id.chars().take(40).collect::<String>()
             ));
         }
-        Err(e) => return Err(crate::pages::render::store_failure_page(p, &e)),
+        Err(e) => return Err(Box::new(crate::pages::render::store_failure_page(p, &e))),
     };
     let redirect_uri = match form.redirect_uri.trim() {
         "" => match client.redirect_uris.first() {
