@@ -540,3 +540,25 @@ where
     }
     out
 }
+
+#[tokio::test]
+async fn a_refused_nnin_is_explained_wholly_in_norwegian_on_a_norwegian_page() {
+    let tp = TestProvider::start().await;
+    let browser = Browser::new(&tp);
+    let (_, mut html) = Browser::page(browser.get(&Pending::new(&[], &[]).url(&tp)).await);
+    for (nnin, rule) in [
+        ("15076500566", "kontrollsifrene stemmer ikke (modulus 11)"),
+        ("0101", "et fødselsnummer har nøyaktig 11 sifre"),
+        ("0101001235a", "et fødselsnummer har bare sifrene 0-9"),
+        (
+            "32010012356",
+            "de seks første sifrene er ikke en fødselsdato (DDMMÅÅ)",
+        ),
+    ] {
+        html = Browser::page(browser.submit(&html, &[("nnin", nnin)], None).await).1;
+        assert_eq!(
+            text_of(&html, "error").unwrap(),
+            format!("Fødselsnummeret er ikke gyldig: {rule}.")
+        );
+    }
+}

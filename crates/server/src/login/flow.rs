@@ -271,7 +271,7 @@ impl Refusal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
     /// The NNIN does not parse (the rule it breaks).
-    BadNnin(String),
+    BadNnin(bankid_oidc_core::nnin::NninError),
     UnknownUser,
     UnknownMobileUser,
     BadMobile,
@@ -564,7 +564,7 @@ async fn step_nnin(
         None => {
             let nnin = match Nnin::parse(form.nnin.as_deref().unwrap_or("").trim()) {
                 Ok(n) => n,
-                Err(e) => return Ok(Outcome::Retry(Some(Notice::BadNnin(e.to_string())))),
+                Err(e) => return Ok(Outcome::Retry(Some(Notice::BadNnin(e)))),
             };
             let Some(user) = p.store.user_by_nnin(nnin.as_str()).await? else {
                 return Ok(Outcome::Retry(Some(Notice::UnknownUser)));

@@ -13,6 +13,7 @@ use bankid_oidc_core::OAuthError;
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::locale::Locale;
 use bankid_oidc_core::login_hint::LoginHint;
+use bankid_oidc_core::nnin::NninError;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -162,7 +163,16 @@ pub async fn show(p: &Provider, active: &ActiveFlow, notice: Option<Notice>) -> 
 /// A notice in the page's language.
 pub(crate) fn notice_text(t: &Texts, notice: &Notice) -> String {
     match notice {
-        Notice::BadNnin(rule) => format!("{}: {rule}.", t.bad_nnin),
+        // In the page's language, not the parser's English.
+        Notice::BadNnin(rule) => {
+            let rule = match rule {
+                NninError::Length => t.nnin_length,
+                NninError::NotDigits => t.nnin_digits,
+                NninError::Date => t.nnin_date,
+                NninError::CheckDigits => t.nnin_check_digits,
+            };
+            format!("{}: {rule}.", t.bad_nnin)
+        }
         Notice::UnknownUser => t.unknown_user.to_owned(),
         Notice::UnknownMobileUser => t.unknown_mobile_user.to_owned(),
         Notice::BadMobile => t.bad_mobile.to_owned(),
