@@ -27,7 +27,7 @@ pub struct UserRow {
     pub nnin: String,
     pub phone: String,
     pub birthdate: String,
-    /// "active" or "locked until <UTC time>".
+    /// "active" or "locked until `YYYY-MM-DD HH:MM:SS UTC`".
     pub state: String,
 }
 
