@@ -6,10 +6,12 @@ use bankid_oidc_core::nnin::Nnin;
 use bankid_oidc_server::store::{SqliteStore, UserStore};
 use bankid_oidc_testkit::browser::Browser;
 use bankid_oidc_testkit::pending::Pending;
-use std::io::Read;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
+
+#[path = "common/served.rs"]
+mod served;
+use served::Served;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bankid-oidc");
 
@@ -27,69 +29,22 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// `serve` with stdout and stderr in files (not terminals), until the banner's last line.
-struct Served {
-    child: std::process::Child,
-    base: String,
-    banner: String,
-    stderr: std::path::PathBuf,
-}
-
-impl Served {
-    fn start(dir: &Path, extra: &[&str]) -> Served {
-        let stdout = dir.join("stdout.txt");
-        let stderr = dir.join("stderr.txt");
-        let mut child = Command::new(BIN)
-            .arg("--data-dir")
-            .arg(dir)
-            .arg("serve")
-            .args(if extra.contains(&"--listen") {
-                &[][..]
-            } else {
-                &["--listen", "0"][..]
-            })
-            .args(extra)
-            .env_remove("BANKID_OIDC_LOG")
-            .env_remove("BANKID_OIDC_LOG_FORMAT")
-            .stdout(std::fs::File::create(&stdout).unwrap())
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .spawn()
-            .unwrap();
-        for _ in 0..600 {
-            let banner = std::fs::read_to_string(&stdout).unwrap_or_default();
-            if let Some(line) = banner.lines().find(|l| l.starts_with("Listening on ")) {
-                let base = line.trim_start_matches("Listening on ").to_owned();
-                return Served {
-                    child,
-                    base,
-                    banner,
-                    stderr,
-                };
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("no banner: {}", std::fs::read_to_string(&stderr).unwrap());
-    }
-
-    fn value_after(&self, label: &str) -> String {
-        self.banner
-            .lines()
-            .find_map(|l| l.trim().split_once(label).map(|(_, v)| v.trim().to_owned()))
-            .unwrap()
-    }
-
-    fn stop(mut self) -> String {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-        let mut log = String::new();
-        std::fs::File::open(&self.stderr)
-            .unwrap()
-            .read_to_string(&mut log)
-            .unwrap();
-        log
-    }
+/// `serve` in a data directory, with `--listen 0` unless `extra` gives one.
+fn serve(dir: &Path, extra: &[&str]) -> Served {
+    let mut command = Command::new(BIN);
+    command
+        .arg("--data-dir")
+        .arg(dir)
+        .arg("serve")
+        .args(if extra.contains(&"--listen") {
+            &[][..]
+        } else {
+            &["--listen", "0"][..]
+        })
+        .args(extra)
+        .env_remove("BANKID_OIDC_LOG")
+        .env_remove("BANKID_OIDC_LOG_FORMAT");
+    Served::spawn(command, &dir.join("stdout.txt"), &dir.join("stderr.txt"))
 }
 
 fn first_nnin(banner: &str) -> String {
@@ -160,7 +115,7 @@ async fn refuse_twice_and_log_in(served: &Served) -> (String, String) {
 #[tokio::test]
 async fn refusals_and_logins_are_logged_one_line_each_without_secrets_or_colours() {
     let dir = tempfile::tempdir().unwrap();
-    let served = Served::start(dir.path(), &[]);
+    let served = serve(dir.path(), &[]);
     let (secret, nnin) = refuse_twice_and_log_in(&served).await;
     let log = served.stop();
     assert!(!log.contains('\u{1b}'), "no escape codes in a file:\n{log}");
@@ -213,7 +168,7 @@ async fn refusals_and_logins_are_logged_one_line_each_without_secrets_or_colours
 #[tokio::test]
 async fn log_format_json_writes_one_object_a_line() {
     let dir = tempfile::tempdir().unwrap();
-    let served = Served::start(dir.path(), &["--log-format", "json"]);
+    let served = serve(dir.path(), &["--log-format", "json"]);
     let (secret, nnin) = refuse_twice_and_log_in(&served).await;
     let log = served.stop();
     assert!(!log.contains(&secret) && !log.contains(&nnin), "{log}");
@@ -238,7 +193,7 @@ async fn log_format_json_writes_one_object_a_line() {
 #[test]
 fn listen_takes_a_port_or_localhost_and_shows_the_accepted_forms() {
     let dir = tempfile::tempdir().unwrap();
-    let served = Served::start(dir.path(), &["--listen", "localhost:0"]);
+    let served = serve(dir.path(), &["--listen", "localhost:0"]);
     assert!(
         served.base.starts_with("http://127.0.0.1:"),
         "{}",

@@ -11,6 +11,10 @@ use bankid_oidc_testkit::pending::Pending;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+#[path = "common/served.rs"]
+mod served;
+use served::Served;
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bankid-oidc");
@@ -66,49 +70,21 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-/// `serve --seed FILE`, until the banner's last line.
-struct Served {
-    child: std::process::Child,
-    base: String,
-    banner: String,
-}
-
-impl Served {
-    fn start(data: &Path, seed: &Path) -> Served {
-        let stdout = data.with_extension("stdout");
-        let stderr = data.with_extension("stderr");
-        let mut child = Command::new(BIN)
-            .arg("--data-dir")
-            .arg(data)
-            .args(["serve", "--listen", "0", "--seed"])
-            .arg(seed)
-            .env("SHOP_SECRET", SECRET)
-            .env_remove("BANKID_OIDC_SEED")
-            .stdout(std::fs::File::create(&stdout).unwrap())
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .spawn()
-            .unwrap();
-        for _ in 0..1200 {
-            let banner = std::fs::read_to_string(&stdout).unwrap_or_default();
-            if let Some(line) = banner.lines().find(|l| l.starts_with("Listening on ")) {
-                let base = line.trim_start_matches("Listening on ").to_owned();
-                return Served {
-                    child,
-                    base,
-                    banner,
-                };
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("no banner: {}", std::fs::read_to_string(&stderr).unwrap());
-    }
-
-    fn stop(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
+/// `serve --seed` on a data directory.
+fn serve(data: &Path, seed: &Path) -> Served {
+    let mut command = Command::new(BIN);
+    command
+        .arg("--data-dir")
+        .arg(data)
+        .args(["serve", "--listen", "0", "--seed"])
+        .arg(seed)
+        .env("SHOP_SECRET", SECRET)
+        .env_remove("BANKID_OIDC_SEED");
+    Served::spawn(
+        command,
+        &data.with_extension("stdout"),
+        &data.with_extension("stderr"),
+    )
 }
 
 /// Every client and user of the store, with each user's scripted app answer: the rows a seed
@@ -176,7 +152,7 @@ async fn a_seed_file_adds_at_the_first_start_changes_nothing_at_the_next_and_upd
 
     // First start: everything is added, and the file's client and users are all there is (no
     // demo client, no default test users).
-    let served = Served::start(&data, &seed);
+    let served = serve(&data, &seed);
     assert!(
         served
             .banner
@@ -214,7 +190,7 @@ async fn a_seed_file_adds_at_the_first_start_changes_nothing_at_the_next_and_upd
     );
 
     // Second start, same file: nothing written, not even the salted secret hash again.
-    let served = Served::start(&data, &seed);
+    let served = serve(&data, &seed);
     assert!(
         served
             .banner
@@ -248,7 +224,7 @@ async fn a_seed_file_adds_at_the_first_start_changes_nothing_at_the_next_and_upd
         "seed.toml",
         &seed_toml("Shop AS (renamed)", "Kari Anne", "deny"),
     );
-    let served = Served::start(&data, &seed);
+    let served = serve(&data, &seed);
     assert!(
         served
             .banner
@@ -298,7 +274,7 @@ async fn a_json_seed_file_is_read_as_json() {
             kari()
         ),
     );
-    let served = Served::start(&data, &seed);
+    let served = serve(&data, &seed);
     assert!(served.banner.contains("clients: 1 added"));
     assert!(served.banner.contains("users: 1 added"));
     log_in(&served.base, &kari(), "otp", "qwer1234").await;
@@ -368,7 +344,7 @@ async fn a_bad_seed_file_stops_the_start_naming_file_entry_and_field_and_writes_
         "good.toml",
         &seed_toml("Shop AS", "Kari", "approve"),
     );
-    Served::start(&data, &good).stop();
+    serve(&data, &good).stop();
     let before = rows(&data).await;
     let files = snapshot(&data);
 
