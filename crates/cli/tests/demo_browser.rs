@@ -130,6 +130,7 @@ async fn every_flow_of_the_demo_merchant_in_headless_chromium() {
                "phone": u.phone, "birthdate": format!("{d}{m}{}", &y[2..])})
     };
     let mut command = tokio::process::Command::from(project().node("demo.mjs"));
+    command.env("PROVIDER_URL", &tp.base);
     command.env("DEMO_URL", &base).env("SHOTS", shots()).env(
         "USERS",
         json!({"kari": user(&kari), "ola": user(&ola), "ingrid": user(&ingrid)}).to_string(),
@@ -173,6 +174,17 @@ async fn every_flow_of_the_demo_merchant_in_headless_chromium() {
             assert_eq!(page["cancelUnderlined"], true, "{name}: {page}");
             assert_eq!(page["cancelAtRowEnd"], true, "{name}: {page}");
         }
+    }
+    // The provider's start page builds a request whose link goes to the realm.
+    if std::env::var("DEMO_BROWSER_ONLY").is_err() {
+        let url = result["startPage"]["url"].as_str().unwrap();
+        assert!(
+            url.starts_with(&format!(
+                "{}/auth/realms/current/protocol/openid-connect/auth?",
+                tp.base
+            )),
+            "{url}"
+        );
     }
     if let Some(approve) = result["providerPages"].get("bim-approve") {
         let title = approve["title"].as_str().unwrap();

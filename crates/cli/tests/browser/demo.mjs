@@ -8,7 +8,7 @@
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 
-const { DEMO_URL, SHOTS } = process.env;
+const { DEMO_URL, PROVIDER_URL, SHOTS } = process.env;
 const USERS = JSON.parse(process.env.USERS);
 const ONLY = process.env.ONLY ? process.env.ONLY.split(",") : null;
 mkdirSync(SHOTS, { recursive: true });
@@ -149,6 +149,20 @@ try {
     await login(page);
     result.flows[flow] = await readResult(page);
     await screenshot(page, `result-${flow}`);
+    await page.context().close();
+  }
+
+  // The provider's start page, and the request its form builds.
+  if (!ONLY || ONLY.includes("start")) {
+    current = "provider-start";
+    const page = await newPage("provider-start");
+    await page.goto(`${PROVIDER_URL}/`);
+    await page.locator("#start-login").waitFor();
+    await screenshot(page, "provider-start");
+    await page.locator('#start-login button[type="submit"]').click();
+    await page.locator("#authorization-url").waitFor();
+    await screenshot(page, "provider-start-request");
+    result.startPage = { url: await text(page, "#authorization-url") };
     await page.context().close();
   }
 
