@@ -104,11 +104,29 @@ enum UsersCommand {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `bankid-oidc users list | head -1`: the reader goes away before the list is written. Rust
+/// ignores SIGPIPE, so the next write fails and `println!` panics with a message; a command
+/// line tool should end quietly instead, as `ls` does. Only for the commands that print and end:
+/// the servers (`serve`, `demo`) keep SIGPIPE ignored, so that a closed socket is an error
+/// to handle, never a signal that ends the process. No crate sets a signal's disposition
+/// without `unsafe`, hence libc.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at the start of main, before any thread exists; SIG_DFL for SIGPIPE
+    // is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> std::process::ExitCode {
     let matches = Cli::command().get_matches();
     let data_dir_defaulted =
         matches.value_source("data_dir") == Some(clap::parser::ValueSource::DefaultValue);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if !matches!(cli.command, Command::Serve(_) | Command::Demo(_)) {
+        quiet_on_closed_pipe();
+    }
     if let Err(e) = admin::refuse_new_default_store(&cli.data_dir, data_dir_defaulted, &cli.command)
     {
         eprintln!("error: {e}");

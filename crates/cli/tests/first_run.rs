@@ -390,3 +390,42 @@ async fn users_add_generates_an_nnin_and_list_shows_mobile_and_lockout_until_unl
     let out = cli(dir.path(), &["users", "unlock", "--nnin", "01010012356"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// `bankid-oidc users list | head -1`: the reader closes the pipe long before the list is
+/// written (more users than a pipe holds), and the command ends quietly, as `ls` does.
+#[tokio::test]
+async fn a_list_piped_into_head_ends_quietly_when_the_reader_goes_away() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = SqliteStore::open(&dir.path().join("bankid-oidc.db"))
+            .await
+            .unwrap();
+        for seed in 0..1000 {
+            let nnin = Nnin::synthetic(1990, 1 + seed % 12, 1 + seed % 28, seed);
+            let user = bankid_oidc_server::seed::new_user(
+                &nnin,
+                "Piped",
+                "Reader",
+                &format!("1990-{:02}-{:02}", 1 + seed % 12, 1 + seed % 28),
+                None,
+                None,
+                None,
+                None,
+                0,
+            );
+            store.add_user(&user).await.unwrap();
+        }
+    }
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{BIN}' --data-dir '{}' users list | head -1",
+            dir.path().display()
+        ))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout).lines().count(), 1);
+    let err = text(&out.stderr);
+    assert!(err.is_empty(), "nothing on stderr: {err}");
+}
