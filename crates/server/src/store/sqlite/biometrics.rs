@@ -272,12 +272,7 @@ impl AppRequestStore for SqliteStore {
     ) -> StoreResult<bool> {
         let user_id = user_id.to_owned();
         self.write(move |conn| {
-            let exists = conn
-                .prepare_cached("SELECT 1 FROM users WHERE id = ?")?
-                .query_row([&user_id], |_| Ok(()))
-                .optional()?
-                .is_some();
-            if !exists {
+            if !super::user_exists(conn, &user_id)? {
                 return Ok(false);
             }
             write_app_script(conn, &user_id, script)?;

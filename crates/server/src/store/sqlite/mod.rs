@@ -234,3 +234,13 @@ fn insert_unique(insert: impl FnOnce() -> rusqlite::Result<usize>) -> rusqlite::
         Err(e) => Err(e),
     }
 }
+
+/// Whether a user with this id exists (a script is set only for a user who does).
+fn user_exists(conn: &rusqlite::Connection, user_id: &str) -> rusqlite::Result<bool> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM users WHERE id = ?")?
+        .query_row([user_id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
