@@ -1,45 +1,31 @@
 //! `clients` and `users`: registration against the same store the server reads, so changes are
 //! seen by a running server on its next request.
 
+use crate::storage::StorageArgs;
 use crate::user_fields::{self, CheckedUser, UserFields};
-use anyhow::{Context, bail};
+use anyhow::bail;
 use bankid_oidc_core::nnin::Nnin;
 use bankid_oidc_server::clock::{Clock, SystemClock, utc_text};
 use bankid_oidc_server::seed::new_user;
-use bankid_oidc_server::store::{
-    AppRequestStore, AppScript, AppScripted, LoginScript, LoginScriptStore, SqliteStore, User,
-};
+use bankid_oidc_server::store::{AppScript, AppScripted, LoginScript, User};
 use clap::Args;
-use std::path::Path;
 
 pub const DB_FILE: &str = "bankid-oidc.db";
-
-/// Opens the store in `data_dir`, creating the directory (owner-only) if needed.
-pub async fn open_store(data_dir: &Path) -> anyhow::Result<SqliteStore> {
-    if !data_dir.exists() {
-        std::fs::create_dir_all(data_dir)
-            .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))?;
-        }
-    }
-    let path = data_dir.join(DB_FILE);
-    SqliteStore::open(&path)
-        .await
-        .with_context(|| format!("opening the store {}", path.display()))
-}
 
 /// A command other than `serve` and `demo`, run without `--data-dir` where the default data
 /// directory has no store, would silently create a new, empty store there (typically: run from
 /// another directory than the server's). It is refused, naming the directory and the flag.
 pub(crate) fn refuse_new_default_store(
-    data_dir: &Path,
+    storage: &StorageArgs,
     defaulted: bool,
     command: &crate::Command,
 ) -> anyhow::Result<()> {
-    let creates_store = !matches!(command, crate::Command::Serve(_) | crate::Command::Demo(_));
+    let data_dir = storage.data_dir.as_path();
+    let creates_store = storage.database_url.is_none()
+        && !matches!(
+            command,
+            crate::Command::Serve(_) | crate::Command::Demo(_) | crate::Command::Migrate
+        );
     if defaulted && creates_store && !data_dir.join(DB_FILE).exists() {
         let shown = std::env::current_dir()
             .map(|d| d.join(data_dir))
@@ -129,8 +115,7 @@ fn synthetic_nnin(y: i32, m: u32, d: u32) -> Nnin {
     Nnin::synthetic(y, m, d, seed)
 }
 
-pub async fn users_add(data_dir: &Path, args: UserAddArgs) -> anyhow::Result<()> {
-    use bankid_oidc_server::store::UserStore;
+pub async fn users_add(storage: &StorageArgs, args: UserAddArgs) -> anyhow::Result<()> {
     let checked = user_fields::check(UserFields {
         nnin: args.nnin,
         given_name: args.given_name,
@@ -150,7 +135,7 @@ pub async fn users_add(data_dir: &Path, args: UserAddArgs) -> anyhow::Result<()>
         .nnin
         .clone()
         .unwrap_or_else(|| synthetic_nnin(y, m, d));
-    let store = open_store(data_dir).await?;
+    let store = storage.open_store().await?;
     let mut user = checked_user(&nnin, &checked, SystemClock.now());
     // A generated number may be taken: another individual number then (1000 per birth date).
     let mut tries = 0;
@@ -222,8 +207,7 @@ fn describe_next_login(script: Option<LoginScript>) -> String {
     }
 }
 
-pub async fn users_update(data_dir: &Path, args: UserUpdateArgs) -> anyhow::Result<()> {
-    use bankid_oidc_server::store::UserStore;
+pub async fn users_update(storage: &StorageArgs, args: UserUpdateArgs) -> anyhow::Result<()> {
     let app_script = match args.app_answer.as_deref().map(|a| (a, AppScript::parse(a))) {
         Some((_, Some(answer))) => Some(Some(AppScripted {
             answer,
@@ -236,7 +220,7 @@ pub async fn users_update(data_dir: &Path, args: UserUpdateArgs) -> anyhow::Resu
         None => None,
     };
     let login_script = args.next_login.as_deref().map(LoginScript::parse);
-    let store = open_store(data_dir).await?;
+    let store = storage.open_store().await?;
     let Some(user) = store.user_by_nnin(args.nnin.trim()).await? else {
         bail!("--nnin {}: no such user", args.nnin);
     };
@@ -262,9 +246,8 @@ pub async fn users_update(data_dir: &Path, args: UserUpdateArgs) -> anyhow::Resu
     Ok(())
 }
 
-pub async fn users_list(data_dir: &Path) -> anyhow::Result<()> {
-    use bankid_oidc_server::store::UserStore;
-    let store = open_store(data_dir).await?;
+pub async fn users_list(storage: &StorageArgs) -> anyhow::Result<()> {
+    let store = storage.open_store().await?;
     let users = store.users().await?;
     let now = SystemClock.now();
     if users.is_empty() {
@@ -310,9 +293,8 @@ pub struct UserRemoveArgs {
     nnin: String,
 }
 
-pub async fn users_remove(data_dir: &Path, args: UserRemoveArgs) -> anyhow::Result<()> {
-    use bankid_oidc_server::store::UserStore;
-    let store = open_store(data_dir).await?;
+pub async fn users_remove(storage: &StorageArgs, args: UserRemoveArgs) -> anyhow::Result<()> {
+    let store = storage.open_store().await?;
     let Some(user) = store.user_by_nnin(args.nnin.trim()).await? else {
         bail!("--nnin {}: no such user", args.nnin);
     };
@@ -333,9 +315,8 @@ pub struct UserUnlockArgs {
 
 /// Ends a lockout (too many wrong one-time codes or passwords) at once; a running server sees it
 /// within a second.
-pub async fn users_unlock(data_dir: &Path, args: UserUnlockArgs) -> anyhow::Result<()> {
-    use bankid_oidc_server::store::UserStore;
-    let store = open_store(data_dir).await?;
+pub async fn users_unlock(storage: &StorageArgs, args: UserUnlockArgs) -> anyhow::Result<()> {
+    let store = storage.open_store().await?;
     let Some(user) = store.user_by_nnin(args.nnin.trim()).await? else {
         bail!("--nnin {}: no such user", args.nnin);
     };

@@ -2,17 +2,14 @@
 //! requests in the store the server reads, so it works while the server (another process) runs:
 //! a test starts a login and, at the same time, `app approve --wait`.
 
-use crate::admin::open_store;
+use crate::storage::StorageArgs;
 use anyhow::bail;
 use bankid_oidc_server::app::AppContent;
 use bankid_oidc_server::clock::{Clock, SystemClock};
 use bankid_oidc_server::pages::app::content_lines;
 use bankid_oidc_server::pages::texts::EN_APP;
-use bankid_oidc_server::store::{
-    AppAnswer, AppRequest, AppRequestStore, AppStatus, SqliteStore, User, UserStore,
-};
+use bankid_oidc_server::store::{AppAnswer, AppRequest, AppStatus, Store, User};
 use clap::{Args, Subcommand};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// How often `--wait` looks for a pending request.
@@ -52,7 +49,7 @@ pub struct AnswerArgs {
     wait: Option<u64>,
 }
 
-async fn user(store: &SqliteStore, nnin: &str) -> anyhow::Result<User> {
+async fn user(store: &dyn Store, nnin: &str) -> anyhow::Result<User> {
     match store.user_by_nnin(nnin.trim()).await? {
         Some(user) => Ok(user),
         None => bail!("--nnin {nnin}: no such test user"),
@@ -60,7 +57,7 @@ async fn user(store: &SqliteStore, nnin: &str) -> anyhow::Result<User> {
 }
 
 /// The user's pending requests, oldest first.
-async fn pending_of(store: &SqliteStore, user: &User) -> anyhow::Result<Vec<AppRequest>> {
+async fn pending_of(store: &dyn Store, user: &User) -> anyhow::Result<Vec<AppRequest>> {
     let now = SystemClock.now();
     Ok(store
         .app_requests_of(&user.id, now)
@@ -74,10 +71,10 @@ fn lines(request: &AppRequest) -> Vec<String> {
     content_lines(&AppContent::of_request(request), &EN_APP)
 }
 
-pub async fn pending(data_dir: &Path, args: PendingArgs) -> anyhow::Result<()> {
-    let store = open_store(data_dir).await?;
-    let user = user(&store, &args.nnin).await?;
-    let requests = pending_of(&store, &user).await?;
+pub async fn pending(storage: &StorageArgs, args: PendingArgs) -> anyhow::Result<()> {
+    let store = storage.open_store().await?;
+    let user = user(store.as_ref(), &args.nnin).await?;
+    let requests = pending_of(store.as_ref(), &user).await?;
     if args.json {
         let list: Vec<serde_json::Value> = requests
             .iter()
@@ -123,7 +120,7 @@ enum Found {
 }
 
 async fn find(
-    store: &SqliteStore,
+    store: &dyn Store,
     user: &User,
     id: Option<&str>,
     nnin: &str,
@@ -155,12 +152,16 @@ async fn find(
     })
 }
 
-pub async fn answer(data_dir: &Path, args: AnswerArgs, answer: AppAnswer) -> anyhow::Result<()> {
-    let store = open_store(data_dir).await?;
-    let user = user(&store, &args.nnin).await?;
+pub async fn answer(
+    storage: &StorageArgs,
+    args: AnswerArgs,
+    answer: AppAnswer,
+) -> anyhow::Result<()> {
+    let store = storage.open_store().await?;
+    let user = user(store.as_ref(), &args.nnin).await?;
     let deadline = Instant::now() + Duration::from_secs(args.wait.unwrap_or(0));
     let request = loop {
-        match find(&store, &user, args.id.as_deref(), &args.nnin).await? {
+        match find(store.as_ref(), &user, args.id.as_deref(), &args.nnin).await? {
             Found::Request(request) => break request,
             Found::Never(message) => bail!(message),
             Found::NotYet(message) if Instant::now() >= deadline => match args.wait {

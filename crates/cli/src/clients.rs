@@ -1,13 +1,13 @@
 //! `clients add | update | remove | list`.
 
-use crate::admin::open_store;
+use crate::storage::StorageArgs;
 use anyhow::bail;
 use bankid_oidc_core::scope::ScopeSet;
 use bankid_oidc_server::clock::{Clock, SystemClock};
 use bankid_oidc_server::registration::{self, Field, RegistrationError, Rule};
 use bankid_oidc_server::secret::{RECOMMENDED_SECRET_LEN, hash_secret};
 use bankid_oidc_server::seed::new_client;
-use bankid_oidc_server::store::{Client, ClientStore};
+use bankid_oidc_server::store::Client;
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -233,9 +233,9 @@ pub fn apply(client: &mut Client, changes: ClientChanges) -> Result<(), Registra
     registration::check_client(client)
 }
 
-pub async fn add(data_dir: &Path, args: ClientAddArgs) -> anyhow::Result<()> {
+pub async fn add(storage: &StorageArgs, args: ClientAddArgs) -> anyhow::Result<()> {
     let client = new_registration(&args.client_id, args.fields.into(), SystemClock.now())?;
-    let store = open_store(data_dir).await?;
+    let store = storage.open_store().await?;
     if !store.add_client(&client).await? {
         bail!(
             "--client-id '{}': a client with this id is already registered",
@@ -246,8 +246,8 @@ pub async fn add(data_dir: &Path, args: ClientAddArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn update(data_dir: &Path, args: ClientUpdateArgs) -> anyhow::Result<()> {
-    let store = open_store(data_dir).await?;
+pub async fn update(storage: &StorageArgs, args: ClientUpdateArgs) -> anyhow::Result<()> {
+    let store = storage.open_store().await?;
     let Some(mut client) = store.client(&args.client_id).await? else {
         bail!("--client-id '{}': no such client", args.client_id);
     };
@@ -278,8 +278,8 @@ pub async fn update(data_dir: &Path, args: ClientUpdateArgs) -> anyhow::Result<(
     Ok(())
 }
 
-pub async fn remove(data_dir: &Path, args: ClientRemoveArgs) -> anyhow::Result<()> {
-    let store = open_store(data_dir).await?;
+pub async fn remove(storage: &StorageArgs, args: ClientRemoveArgs) -> anyhow::Result<()> {
+    let store = storage.open_store().await?;
     if !store
         .remove_client(&args.client_id, SystemClock.now())
         .await?
@@ -290,8 +290,8 @@ pub async fn remove(data_dir: &Path, args: ClientRemoveArgs) -> anyhow::Result<(
     Ok(())
 }
 
-pub async fn list(data_dir: &Path) -> anyhow::Result<()> {
-    let store = open_store(data_dir).await?;
+pub async fn list(storage: &StorageArgs) -> anyhow::Result<()> {
+    let store = storage.open_store().await?;
     let clients = store.clients().await?;
     if clients.is_empty() {
         println!("No clients registered.");

@@ -1,18 +1,16 @@
 //! `keys rotate | list`: key rotation from the command line, while the server runs, for either
 //! key set (`--set signing`, the default: tokens; `--set grants`: permission grants).
 
-use crate::admin::open_store;
+use crate::storage::StorageArgs;
 use bankid_oidc_server::clock::{Clock, SystemClock, utc_text};
 use bankid_oidc_server::config::Config;
 use bankid_oidc_server::keys::{KeySet, Keyring, rotation_policy};
-use bankid_oidc_server::store::KeyStore;
 use clap::Args;
 
 /// A `--set` value.
 fn parse_set(text: &str) -> Result<KeySet, String> {
     KeySet::parse(text).ok_or_else(|| "use signing or grants".to_owned())
 }
-use std::path::Path;
 
 #[derive(Args)]
 pub struct RotateArgs {
@@ -28,24 +26,26 @@ pub struct RotateArgs {
     now: bool,
 }
 
-pub async fn rotate(data_dir: &Path, args: RotateArgs) -> anyhow::Result<()> {
+pub async fn rotate(storage: &StorageArgs, args: RotateArgs) -> anyhow::Result<()> {
     if args.lead_time < 0 {
         anyhow::bail!("--lead-time: must not be negative");
     }
-    let store = open_store(data_dir).await?;
+    let store = storage.open_store().await?;
     let now = SystemClock.now();
-    let (keys, _) = Keyring::load_or_create(&store, args.set, now).await?;
+    let (keys, _) = Keyring::load_or_create(store.as_ref(), args.set, now).await?;
     // Retire after the longest lifetime of what the set signs, as the server does.
     let config = Config::new("http://127.0.0.1").map_err(anyhow::Error::msg)?;
     let policy = rotation_policy(&config, args.set);
     if args.now {
-        let kid = keys.rotate(&store, now, policy.retire_after).await?;
+        let kid = keys
+            .rotate(store.as_ref(), now, policy.retire_after)
+            .await?;
         println!(
             "Key {kid} ({}) signs from now on; a running server picks it up within seconds.",
             args.set
         );
     } else {
-        let kid = keys.schedule(&store, now, args.lead_time).await?;
+        let kid = keys.schedule(store.as_ref(), now, args.lead_time).await?;
         println!(
             "Key {kid} ({}) is published now and signs from {} (in {} s).",
             args.set,
@@ -63,8 +63,8 @@ pub struct ListArgs {
     set: KeySet,
 }
 
-pub async fn list(data_dir: &Path, args: ListArgs) -> anyhow::Result<()> {
-    let store = open_store(data_dir).await?;
+pub async fn list(storage: &StorageArgs, args: ListArgs) -> anyhow::Result<()> {
+    let store = storage.open_store().await?;
     let keys = store.signing_keys(args.set).await?;
     if keys.is_empty() {
         println!("No keys yet: the first `serve` creates one.");

@@ -8,11 +8,11 @@ mod demo;
 mod keys;
 mod seed_file;
 mod serve;
+mod storage;
 mod tls;
 mod user_fields;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
-use std::path::PathBuf;
 
 #[derive(Parser)]
 #[command(
@@ -21,14 +21,8 @@ use std::path::PathBuf;
     about = "A self-hostable BankID Norway OpenID Connect test provider"
 )]
 struct Cli {
-    /// Where the embedded store (SQLite) and generated files live.
-    #[arg(
-        long,
-        global = true,
-        env = "BANKID_OIDC_DATA_DIR",
-        default_value = "./data"
-    )]
-    data_dir: PathBuf,
+    #[command(flatten)]
+    storage: storage::StorageArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -54,6 +48,9 @@ enum Command {
     },
     /// Run a demo merchant web app against the provider (every flow, on 127.0.0.1:8081).
     Demo(demo::DemoArgs),
+    /// Bring the store's schema up to date and print its version (`serve` does it too, at
+    /// start): for deployments that migrate before they roll out instances.
+    Migrate,
     /// Rotate and list signing keys.
     Keys {
         #[command(subcommand)]
@@ -127,7 +124,7 @@ fn main() -> std::process::ExitCode {
     if !matches!(cli.command, Command::Serve(_) | Command::Demo(_)) {
         quiet_on_closed_pipe();
     }
-    if let Err(e) = admin::refuse_new_default_store(&cli.data_dir, data_dir_defaulted, &cli.command)
+    if let Err(e) = admin::refuse_new_default_store(&cli.storage, data_dir_defaulted, &cli.command)
     {
         eprintln!("error: {e}");
         return std::process::ExitCode::FAILURE;
@@ -148,9 +145,10 @@ fn main() -> std::process::ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        let dir = &cli.data_dir;
+        let dir = &cli.storage;
         match cli.command {
             Command::Serve(args) => serve::run(dir, args).await,
+            Command::Migrate => storage::migrate(dir).await,
             Command::Clients { command } => match command {
                 ClientsCommand::Add(args) => clients::add(dir, args).await,
                 ClientsCommand::Update(args) => clients::update(dir, args).await,
@@ -173,7 +171,7 @@ fn main() -> std::process::ExitCode {
                     app::answer(dir, args, bankid_oidc_server::store::AppAnswer::Denied).await
                 }
             },
-            Command::Demo(args) => demo::run(dir, args).await,
+            Command::Demo(args) => demo::run(&dir.data_dir, args).await,
             Command::Keys { command } => match command {
                 KeysCommand::Rotate(args) => keys::rotate(dir, args).await,
                 KeysCommand::List(args) => keys::list(dir, args).await,

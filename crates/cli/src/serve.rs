@@ -1,15 +1,15 @@
 //! `serve`: open the store, seed it on first start, print what a developer needs, and serve.
 
-use crate::admin::open_store;
 use crate::connections::{self, Limits};
 use crate::seed_file;
+use crate::storage::{Backend, StorageArgs};
 use crate::tls;
 use anyhow::Context;
 use bankid_oidc_server::Provider;
 use bankid_oidc_server::clock::{Clock, OffsetClock, SystemClock};
 use bankid_oidc_server::config::Config;
 use bankid_oidc_server::seed::{self, DemoClient};
-use bankid_oidc_server::store::Store;
+use bankid_oidc_server::store::{PgFlows, Store};
 use clap::Args;
 use serde_json::json;
 use std::net::SocketAddr;
@@ -154,8 +154,9 @@ fn init_logs(format: LogFormat) {
     }
 }
 
-pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
+pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     init_logs(args.log_format);
+    let data_dir = storage.data_dir.as_path();
     let tls_on = args.tls || args.tls_listen.is_some() || args.tls_cert.is_some();
     if args.hsts && !tls_on {
         anyhow::bail!("--hsts needs --tls: HSTS is sent over HTTPS only");
@@ -261,9 +262,17 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         tls: tls_bound,
     };
 
-    let sqlite = Arc::new(open_store(data_dir).await?);
-    let store: Arc<dyn Store> = sqlite.clone();
-    let provider = Provider::start(store.clone(), Arc::new(OffsetClock::default()), config).await?;
+    let backend = storage.open().await?;
+    let store = backend.store();
+    let clock = Arc::new(OffsetClock::default());
+    let provider = match &backend {
+        Backend::Sqlite(_) => Provider::start(store.clone(), clock, config).await?,
+        // Logins in progress in the database too: any instance serves any step of a login.
+        Backend::Postgres(pg) => {
+            let flows = Arc::new(PgFlows::new(pg));
+            Provider::start_with_flows(store.clone(), flows, clock, config).await?
+        }
+    };
     let now = provider.now();
     // Before the first-start defaults: a store that has clients (or users) from the file gets
     // no demo client (or default test users).
@@ -277,7 +286,7 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     seed::test_users(store.as_ref(), now).await?;
     print_banner(
         &provider,
-        data_dir,
+        storage,
         store.as_ref(),
         &addresses,
         tls.as_ref(),
@@ -306,19 +315,23 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     connections::serve(listeners, app, limits, shutdown_signal()).await;
     schedule.abort();
     housekeeping.abort();
-    let stats = sqlite.write_stats();
-    tracing::info!(
-        writes = stats.writes,
-        transactions = stats.transactions,
-        busy_ms = stats.busy_us / 1000,
-        "store: writes since start"
-    );
+    if let Backend::Sqlite(sqlite) = &backend {
+        let stats = sqlite.write_stats();
+        tracing::info!(
+            writes = stats.writes,
+            transactions = stats.transactions,
+            busy_ms = stats.busy_us / 1000,
+            "store: writes since start"
+        );
+    }
     Ok(())
 }
 
 /// The demo client's secret exists in clear only in this owner-readable file, so that every start
 /// can show it again.
 fn save_demo_client(data_dir: &Path, demo: &DemoClient) -> anyhow::Result<()> {
+    // With PostgreSQL the store is elsewhere and the directory may not exist yet.
+    crate::storage::create_private_dir(data_dir)?;
     let path = data_dir.join(DEMO_CLIENT_FILE);
     let body = json!({
         "client_id": demo.client_id,
@@ -349,7 +362,7 @@ struct Addresses {
 
 async fn print_banner(
     provider: &Provider,
-    data_dir: &Path,
+    storage: &StorageArgs,
     store: &dyn Store,
     addresses: &Addresses,
     tls: Option<&tls::Tls>,
@@ -361,7 +374,9 @@ async fn print_banner(
         out,
         "bankid-oidc: BankID OIDC test provider (TEST ONLY: not real BankID)"
     )?;
+    let data_dir = storage.data_dir.as_path();
     writeln!(out, "  Data directory:  {}", data_dir.display())?;
+    writeln!(out, "  Store:           {}", storage.describe())?;
     for issuer in provider.issuers.all() {
         writeln!(
             out,

@@ -3,7 +3,7 @@
 
 use bankid_oidc_core::nnin::Nnin;
 use bankid_oidc_server::app;
-use bankid_oidc_server::store::{AppRequest, AppRequestStore, AppStatus, User, UserStore};
+use bankid_oidc_server::store::{AppRequest, AppStatus, User};
 use bankid_oidc_testkit::browser::Browser;
 use bankid_oidc_testkit::pending::Pending;
 use bankid_oidc_testkit::provider::{CLIENT_ID, TestProvider};
@@ -321,7 +321,7 @@ async fn bad_app_options_are_refused_with_a_message_naming_the_flag() {
 /// realm login ends with the chosen error at the client's redirect_uri, once.
 #[tokio::test]
 async fn users_update_next_login_scripts_the_next_realm_login_once() {
-    use bankid_oidc_server::store::{LoginScript, LoginScriptStore};
+    use bankid_oidc_server::store::LoginScript;
     let dir = tempfile::tempdir().unwrap();
     let tp = TestProvider::start_in(dir.path()).await;
     let kari = tp.user("Kari").clone();

@@ -4,7 +4,7 @@
 
 use bankid_oidc_server::registration::{check_client, check_jwks};
 use bankid_oidc_server::seed::demo_registration;
-use bankid_oidc_server::store::{AppRequestStore, AppScript, AppScripted, ClientStore, User};
+use bankid_oidc_server::store::{AppScript, AppScripted, User};
 use bankid_oidc_testkit::browser::{Browser, Callback, Step};
 use bankid_oidc_testkit::html::{forms, text_of};
 use bankid_oidc_testkit::provider::TestProvider;

@@ -11,7 +11,7 @@
 
 use bankid_oidc_server::registration::{check_client, check_jwks};
 use bankid_oidc_server::seed::demo_registration;
-use bankid_oidc_server::store::{AppRequestStore, AppScript, AppScripted, ClientStore};
+use bankid_oidc_server::store::{AppScript, AppScripted};
 use bankid_oidc_testkit::npm::{self, NodeProject};
 use bankid_oidc_testkit::provider::TestProvider;
 use serde_json::{Value, json};

@@ -166,9 +166,12 @@ impl Keyring {
         let mut stored = store.signing_keys(key_set).await?;
         let created = stored.is_empty();
         if created {
-            let key = new_signing_key(now);
-            store.add_signing_key(key_set, &key).await?;
-            stored.push(key);
+            store
+                .add_signing_key(key_set, &new_signing_key(now))
+                .await?;
+            // Read back: another instance starting at the same moment may have made the first
+            // key, and then the store kept that one (`store::postgres::keys`).
+            stored = store.signing_keys(key_set).await?;
         }
         let set = loaded_keys(&stored, store.key_version(key_set).await?, &[])?;
         Ok((

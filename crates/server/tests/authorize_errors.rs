@@ -391,7 +391,7 @@ async fn a_flood_of_authorization_requests_keeps_nothing_and_real_logins_go_on()
         task.await.unwrap();
     }
     assert_eq!(
-        tp.flows.len(),
+        tp.flows.len(tp.now()).await,
         0,
         "nothing is kept for a login nobody typed into"
     );
@@ -437,7 +437,7 @@ async fn one_address_cannot_hold_more_than_its_share_of_the_logins_in_progress()
             .unwrap()
             .contains("too many logins")
     );
-    assert_eq!(tp.flows.len(), 3);
+    assert_eq!(tp.flows.len(tp.now()).await, 3);
     // A login that ends gives its place back.
     tp.flows.set_max_per_source(4);
     let done = Browser::new(&tp)

@@ -5,9 +5,7 @@
 use bankid_oidc_core::b64;
 use bankid_oidc_server::app;
 use bankid_oidc_server::issuer::Endpoint;
-use bankid_oidc_server::store::{
-    AppRequest, AppStatus, Permission, PermissionStore, SessionStore, User, UserStore,
-};
+use bankid_oidc_server::store::{AppRequest, AppStatus, Permission, User};
 use bankid_oidc_testkit::browser::Browser;
 use bankid_oidc_testkit::html::{Form, forms, text_of};
 use bankid_oidc_testkit::provider::{CLIENT_ID, TestProvider};

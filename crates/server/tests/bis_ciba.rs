@@ -11,10 +11,7 @@ use bankid_oidc_server::app;
 use bankid_oidc_server::permission_token;
 use bankid_oidc_server::registration::check_client;
 use bankid_oidc_server::seed::new_client;
-use bankid_oidc_server::store::{
-    AppAnswer, AppRequest, AppRequestStore, AppScript, AppScripted, ClientStore, Permission,
-    PermissionStore, User,
-};
+use bankid_oidc_server::store::{AppAnswer, AppRequest, AppScript, AppScripted, Permission, User};
 use bankid_oidc_testkit::provider::{CLIENT_ID, CLIENT_SECRET, TestProvider};
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -4,7 +4,7 @@
 
 mod iframe_common;
 
-use bankid_oidc_server::store::{AppScript, AppStatus, PermissionStore};
+use bankid_oidc_server::store::{AppScript, AppStatus};
 use bankid_oidc_testkit::html::forms;
 use bankid_oidc_testkit::oauth::redeem_with_endpoint;
 use bankid_oidc_testkit::provider::{

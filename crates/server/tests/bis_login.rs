@@ -9,10 +9,7 @@ use bankid_oidc_server::app::{self, AppContent};
 use bankid_oidc_server::permission_token;
 use bankid_oidc_server::registration::check_client;
 use bankid_oidc_server::seed::new_client;
-use bankid_oidc_server::store::{
-    AppAnswer, AppRequest, AppRequestStore, AppScript, AppScripted, ClientStore, Permission,
-    PermissionStore, User,
-};
+use bankid_oidc_server::store::{AppAnswer, AppRequest, AppScript, AppScripted, Permission, User};
 use bankid_oidc_testkit::browser::{Browser, Callback};
 use bankid_oidc_testkit::html::forms;
 use bankid_oidc_testkit::oauth::{oauth_error, redeem, redeem_with_endpoint};

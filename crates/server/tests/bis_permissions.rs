@@ -7,7 +7,7 @@ use bankid_oidc_core::discovery::ProviderMetadata;
 use bankid_oidc_core::grant_type::GrantType;
 use bankid_oidc_server::app;
 use bankid_oidc_server::registration::new_client;
-use bankid_oidc_server::store::{AppAnswer, ClientStore, PermissionStore};
+use bankid_oidc_server::store::AppAnswer;
 use bankid_oidc_testkit::provider::{MACHINE_CLIENT_ID, MACHINE_SECRET, TestProvider};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -752,7 +752,7 @@ async fn an_unanswered_permission_answers_expired_once_its_time_is_up() {
 
 #[tokio::test]
 async fn a_permission_whose_app_cannot_be_reached_answers_timeout() {
-    use bankid_oidc_server::store::{AppRequestStore, AppScript, AppScripted};
+    use bankid_oidc_server::store::{AppScript, AppScripted};
     let tp = provider().await;
     let token = merchant_token(&tp).await;
     let id = registered_payment(&tp, &token, "n1").await;

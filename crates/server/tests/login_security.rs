@@ -1,7 +1,6 @@
 //! The login pages under attack: CSRF, session binding, guessing, framing, caching, fixation;
 //! and single sign-on with the controls that override it.
 
-use bankid_oidc_server::store::UserStore;
 use bankid_oidc_testkit::browser::{Browser, Step};
 use bankid_oidc_testkit::html::{forms, text_of};
 use bankid_oidc_testkit::jwt::verify_with_jwks;

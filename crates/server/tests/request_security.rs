@@ -6,7 +6,6 @@ use bankid_oidc_core::jwe::{self, ContentEncryption, EncryptOptions, KeyManageme
 use bankid_oidc_core::jwk::{Jwk, Jwks};
 use bankid_oidc_core::scope::ScopeSet;
 use bankid_oidc_server::seed::new_client;
-use bankid_oidc_server::store::{ClientStore, CodeStore, SessionStore, UserStore};
 use bankid_oidc_testkit::browser::{Browser, Callback, Step};
 use bankid_oidc_testkit::html::{forms, text_of};
 use bankid_oidc_testkit::jwt::{ClientKey, verify_with_jwks};

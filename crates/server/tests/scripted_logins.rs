@@ -2,7 +2,7 @@
 //! user's next login ends with a chosen error at the client's redirect_uri, once, so that a
 //! merchant's error paths can be tested without a person.
 
-use bankid_oidc_server::store::{LoginScript, LoginScriptStore};
+use bankid_oidc_server::store::LoginScript;
 use bankid_oidc_testkit::browser::{Browser, Callback};
 use bankid_oidc_testkit::pending::Pending;
 use bankid_oidc_testkit::provider::TestProvider;

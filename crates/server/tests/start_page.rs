@@ -1,7 +1,6 @@
 //! The start page (`/` and each issuer's base path), the request its form builds, and `/health`.
 
 use bankid_oidc_server::seed::{DEMO_CLIENT_ID, demo_registration};
-use bankid_oidc_server::store::ClientStore;
 use bankid_oidc_testkit::browser::Browser;
 use bankid_oidc_testkit::html::text_of;
 use bankid_oidc_testkit::oauth::redeem;

@@ -304,7 +304,6 @@ async fn token_rejects_an_unknown_code() {
 async fn a_grant_type_another_issuer_serves_is_unsupported_here_even_for_a_client_registered_for_it()
  {
     use bankid_oidc_core::grant_type::GrantType;
-    use bankid_oidc_server::store::ClientStore;
     let tp = TestProvider::start().await;
     // A client registered for CIBA (the BankID with biometrics issuer's grant type).
     let mut client = tp.store.client(CLIENT_ID).await.unwrap().unwrap();

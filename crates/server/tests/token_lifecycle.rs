@@ -4,7 +4,6 @@
 use bankid_oidc_core::grant_type::{ClientAuthMethod, GrantType};
 use bankid_oidc_core::jwk::Jwks;
 use bankid_oidc_server::seed::new_client;
-use bankid_oidc_server::store::ClientStore;
 use bankid_oidc_testkit::browser::{Browser, Step};
 use bankid_oidc_testkit::html::{forms, text_of};
 use bankid_oidc_testkit::jwt::{ClientKey, verify_with_jwks};
@@ -911,7 +910,6 @@ async fn a_machine_token_is_not_recorded_but_can_be_revoked_and_dies_with_its_cl
 
 #[tokio::test]
 async fn housekeeping_deletes_what_expired_and_keeps_what_lives() {
-    use bankid_oidc_server::store::Housekeeping;
     let tp = TestProvider::start().await;
     let browser = Browser::new(&tp);
     let (_, old) = login_and_redeem(&tp, &browser, &[]).await;

@@ -8,7 +8,9 @@ use bankid_oidc_server::clock::OffsetClock;
 use bankid_oidc_server::config::Config;
 use bankid_oidc_server::registration::check_client;
 use bankid_oidc_server::seed::{new_client, test_users};
-use bankid_oidc_server::store::{ClientStore, MemoryFlows, SqliteStore, Store, User};
+use bankid_oidc_server::store::{
+    FlowStore, MemoryFlows, PgFlows, PgOptions, PgStore, SqliteStore, Store, User,
+};
 use std::path::Path;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
@@ -31,8 +33,11 @@ pub struct TestProvider {
     pub meta: ProviderMetadata,
     pub clock: Arc<OffsetClock>,
     /// The logins in progress (to bound them in a test).
-    pub flows: Arc<MemoryFlows>,
-    pub store: Arc<SqliteStore>,
+    pub flows: TestFlows,
+    pub store: Arc<dyn Store>,
+    /// The PostgreSQL database and schema the provider runs on, as a URL the command line
+    /// takes (`--database-url`); None on SQLite.
+    pub database_url: Option<String>,
     pub users: Vec<User>,
     pub provider: bankid_oidc_server::AppState,
     pub dir: Option<tempfile::TempDir>,
@@ -62,11 +67,7 @@ impl TestProvider {
     }
 
     async fn start_configured(dir: &Path, configure: impl FnOnce(&mut Config)) -> TestProvider {
-        let store = Arc::new(
-            SqliteStore::open(&dir.join("bankid-oidc.db"))
-                .await
-                .unwrap(),
-        );
+        let (store, flows, database_url) = open_store(dir).await;
         let clock = Arc::new(OffsetClock::default());
         let now = bankid_oidc_server::clock::Clock::now(clock.as_ref());
         let scopes = "openid profile nnin_altsub email phone".parse_scopes();
@@ -110,15 +111,10 @@ impl TestProvider {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let mut config = Config::new(&base).unwrap();
         configure(&mut config);
-        let flows = Arc::new(MemoryFlows::default());
-        let provider = Provider::start_with_flows(
-            store.clone() as Arc<dyn Store>,
-            flows.clone(),
-            clock.clone(),
-            config,
-        )
-        .await
-        .unwrap();
+        let provider =
+            Provider::start_with_flows(store.clone(), flows.store(), clock.clone(), config)
+                .await
+                .unwrap();
         let issuer = provider.issuers.primary().issuer.clone();
         let app = bankid_oidc_server::http::router(provider.clone());
         let server = tokio::spawn(async move {
@@ -139,6 +135,7 @@ impl TestProvider {
             clock,
             store,
             flows,
+            database_url,
             users,
             provider,
             dir: None,
@@ -186,6 +183,94 @@ impl TestProvider {
 
     pub fn userinfo_endpoint(&self) -> &str {
         self.meta.userinfo_endpoint.as_deref().unwrap()
+    }
+}
+
+/// The environment variable that runs the tests on PostgreSQL: a database URL. Each provider
+/// then gets a schema of its own in that database.
+pub const TEST_DATABASE_URL: &str = "BANKID_OIDC_TEST_DATABASE_URL";
+
+/// The test database's URL, when the tests run on PostgreSQL.
+pub fn test_database_url() -> Option<String> {
+    std::env::var(TEST_DATABASE_URL)
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// The store for a provider on `dir`: SQLite in it, or on PostgreSQL a schema named after it
+/// (so that a provider started again on the same directory finds its records, as on SQLite).
+async fn open_store(dir: &Path) -> (Arc<dyn Store>, TestFlows, Option<String>) {
+    let Some(url) = test_database_url() else {
+        let store = Arc::new(
+            SqliteStore::open(&dir.join("bankid-oidc.db"))
+                .await
+                .unwrap(),
+        );
+        return (
+            store,
+            TestFlows::Memory(Arc::new(MemoryFlows::default())),
+            None,
+        );
+    };
+    let schema = schema_for(dir);
+    let admin = PgStore::connect(&PgOptions::new(&url)).unwrap();
+    admin
+        .execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+        .await
+        .unwrap();
+    let mut options = PgOptions::new(&url);
+    options.schema = Some(schema.clone());
+    options.pool_size = 4;
+    let store = Arc::new(PgStore::open(&options).await.unwrap());
+    let flows = TestFlows::Postgres(Arc::new(PgFlows::new(&store)));
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let cli_url = format!("{url}{separator}options=-csearch_path%3D{schema}");
+    (store, flows, Some(cli_url))
+}
+
+/// A schema name for a directory: the same for the same path.
+fn schema_for(dir: &Path) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    dir.hash(&mut hasher);
+    format!("test_{:016x}", hasher.finish())
+}
+
+/// The logins in progress of a test provider, in memory (SQLite) or in the database.
+#[derive(Clone)]
+pub enum TestFlows {
+    Memory(Arc<MemoryFlows>),
+    Postgres(Arc<PgFlows>),
+}
+
+impl TestFlows {
+    fn store(&self) -> Arc<dyn FlowStore> {
+        match self {
+            TestFlows::Memory(f) => f.clone(),
+            TestFlows::Postgres(f) => f.clone(),
+        }
+    }
+
+    pub fn set_max(&self, max: usize) {
+        match self {
+            TestFlows::Memory(f) => f.set_max(max),
+            TestFlows::Postgres(f) => f.set_max(max),
+        }
+    }
+
+    pub fn set_max_per_source(&self, max: usize) {
+        match self {
+            TestFlows::Memory(f) => f.set_max_per_source(max),
+            TestFlows::Postgres(f) => f.set_max_per_source(max),
+        }
+    }
+
+    /// Logins in progress at `now`.
+    pub async fn len(&self, now: i64) -> usize {
+        match self {
+            TestFlows::Memory(f) => f.len(),
+            TestFlows::Postgres(f) => f.len(now).await.unwrap(),
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use bankid_oidc_core::grant_type::GrantType;
 use bankid_oidc_core::scope::ScopeSet;
 use bankid_oidc_server::registration::check_client;
 use bankid_oidc_server::seed::new_client;
-use bankid_oidc_server::store::{AppRequestStore, AppScript, AppScripted, ClientStore, User};
+use bankid_oidc_server::store::{AppScript, AppScripted, User};
 use bankid_oidc_testkit::browser::{Browser, Callback, Step};
 use bankid_oidc_testkit::provider::TestProvider;
 use std::time::{Duration, Instant};

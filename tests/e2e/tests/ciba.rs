@@ -14,9 +14,7 @@ use bankid_oidc_server::app;
 use bankid_oidc_server::clock::OffsetClock;
 use bankid_oidc_server::registration::check_client;
 use bankid_oidc_server::seed::new_client;
-use bankid_oidc_server::store::{
-    AppAnswer, AppRequest, AppRequestStore, AppScript, AppScripted, ClientStore, User,
-};
+use bankid_oidc_server::store::{AppAnswer, AppRequest, AppScript, AppScripted, User};
 use bankid_oidc_testkit::provider::TestProvider;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};

@@ -14,7 +14,7 @@ use bankid_oidc_core::b64;
 use bankid_oidc_core::scope::ScopeSet;
 use bankid_oidc_server::clock::Clock;
 use bankid_oidc_server::seed::new_client;
-use bankid_oidc_server::store::{ClientStore, User};
+use bankid_oidc_server::store::User;
 use bankid_oidc_testkit::browser::{Browser, Callback, Step};
 use bankid_oidc_testkit::html::{forms, text_of};
 use bankid_oidc_testkit::jwt::verify_with_jwks;

@@ -13,7 +13,6 @@ use bankid_oidc_core::grant_type::ClientAuthMethod;
 use bankid_oidc_core::scope::ScopeSet;
 use bankid_oidc_server::clock::Clock;
 use bankid_oidc_server::seed::new_client;
-use bankid_oidc_server::store::ClientStore;
 use bankid_oidc_testkit::browser::{Browser, Callback, Step};
 use bankid_oidc_testkit::html::forms;
 use bankid_oidc_testkit::provider::{

@@ -1,6 +1,6 @@
 //! Persistence behind narrow traits, one per kind of record (after fosite's storage interfaces),
-//! gathered in [`Store`]. Handlers see only these traits; SQLite implements them today and a
-//! PostgreSQL implementation can satisfy the same traits without a handler changing.
+//! gathered in [`Store`]. Handlers see only these traits; SQLite (one machine, the default) and
+//! PostgreSQL (several instances over one database) implement them.
 //!
 //! One-time things are consumed with a single conditional write ([`CodeStore::redeem_code`]).
 
@@ -9,11 +9,13 @@ pub mod ciba;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod flows;
+pub mod postgres;
 mod sqlite;
 
 pub use biometrics::*;
 pub use ciba::*;
 pub use flows::MemoryFlows;
+pub use postgres::{PgFlows, PgOptions, PgStore};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -652,6 +654,20 @@ pub trait Housekeeping: Send + Sync {
     /// and one-time ids `keep` seconds after they expired (a code replayed within that time
     /// still revokes what it gave); grants with nothing left under them. Returns rows deleted.
     async fn purge_expired(&self, now: i64, keep: i64) -> StoreResult<u64>;
+    /// Whether the store answers: one trivial round trip.
+    async fn ping(&self) -> StoreResult<()>;
+    /// The connection pool's use, for stores that have one.
+    fn pool_status(&self) -> Option<PoolStatus> {
+        None
+    }
+}
+
+/// A store's connection pool: connections open, of them idle, and the most it opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub size: usize,
+    pub idle: usize,
+    pub max: usize,
 }
 
 #[async_trait]

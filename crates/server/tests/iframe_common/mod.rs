@@ -9,9 +9,7 @@ use bankid_oidc_core::scope::ScopeSet;
 use bankid_oidc_core::token_hash::sha256_b64;
 use bankid_oidc_server::permission_token;
 use bankid_oidc_server::seed::new_client;
-use bankid_oidc_server::store::{
-    AppRequestStore, AppScript, AppScripted, ClientStore, Permission, PermissionStore, User,
-};
+use bankid_oidc_server::store::{AppScript, AppScripted, Permission, User};
 use bankid_oidc_testkit::pending::Pending;
 use bankid_oidc_testkit::provider::TestProvider;
 use reqwest::StatusCode;

@@ -67,4 +67,8 @@ impl Housekeeping for SqliteStore {
         }
         Ok(deleted)
     }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
+    }
 }

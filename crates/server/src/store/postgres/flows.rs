@@ -1,0 +1,179 @@
+//! Logins in progress in the database, so that each step of one login may land on another
+//! instance (the in-memory `MemoryFlows` belongs to one process).
+//!
+//! The table is UNLOGGED (migrations/postgres/0001_schema.sql): a crash of the database loses
+//! the logins between two pages, the promise the in-memory store makes for a restart of the
+//! provider, and a step's write skips the write-ahead log and its fsync. Each change is one
+//! conditional statement: a step moves a flow only from the step it was read at, and only the
+//! call that ends a flow is told it did.
+//!
+//! Bounded as the in-memory store is: in all ([`crate::store::flows::MAX_FLOWS`]) and per
+//! source (a network address, [`crate::store::flows::MAX_FLOWS_PER_SOURCE`]), a first page
+//! beyond the bound is refused. The counts read the index of live flows only, at most the bound
+//! of entries, so they cost little while few logins are in progress, which is when it matters.
+//! They are taken before the insert, not with it: instances creating flows at the same moment
+//! may each pass at the bound, so it can be exceeded by as many as create at once.
+
+use super::rows::get;
+use super::{PgStore, err, execute, query_opt};
+use crate::store::flows::{MAX_FLOWS, MAX_FLOWS_PER_SOURCE};
+use crate::store::*;
+use async_trait::async_trait;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Logins in progress in PostgreSQL, over the store's pool.
+pub struct PgFlows {
+    store: PgStore,
+    max: AtomicUsize,
+    max_per_source: AtomicUsize,
+}
+
+impl PgFlows {
+    pub fn new(store: &PgStore) -> PgFlows {
+        PgFlows {
+            store: store.clone(),
+            max: AtomicUsize::new(MAX_FLOWS),
+            max_per_source: AtomicUsize::new(MAX_FLOWS_PER_SOURCE),
+        }
+    }
+
+    /// How many logins in progress are kept at most; beyond it a new one is refused.
+    pub fn set_max(&self, max: usize) {
+        self.max.store(max, Ordering::Relaxed);
+    }
+
+    /// How many logins are in progress (kept and not expired) at `now`.
+    pub async fn len(&self, now: i64) -> StoreResult<usize> {
+        let row = query_opt(
+            &self.store.conn().await?,
+            "SELECT count(*) FROM login_flows WHERE step IS NOT NULL AND expires_at > $1",
+            &[&now],
+        )
+        .await?;
+        Ok(row.map(|r| get::<i64>(&r, 0)).transpose()?.unwrap_or(0) as usize)
+    }
+
+    /// How many logins in progress one source keeps at most.
+    pub fn set_max_per_source(&self, max: usize) {
+        self.max_per_source.store(max, Ordering::Relaxed);
+    }
+}
+
+fn step_name(step: Step) -> StoreResult<String> {
+    match serde_json::to_value(step).map_err(err)? {
+        serde_json::Value::String(name) => Ok(name),
+        other => Err(err(format!("a step serialized as {other}"))),
+    }
+}
+
+#[async_trait]
+impl FlowStore for PgFlows {
+    async fn create_flow(&self, flow: &LoginFlow) -> StoreResult<bool> {
+        let conn = self.store.conn().await?;
+        let max = self.max.load(Ordering::Relaxed) as i64;
+        let max_per_source = self.max_per_source.load(Ordering::Relaxed) as i64;
+        let held = query_opt(
+            &conn,
+            "SELECT
+                 (SELECT count(*) FROM (SELECT 1 FROM login_flows
+                    WHERE step IS NOT NULL AND expires_at > $1 LIMIT $2) live),
+                 (SELECT count(*) FROM (SELECT 1 FROM login_flows
+                    WHERE source = $3 AND step IS NOT NULL AND expires_at > $1 LIMIT $4) held)",
+            &[&flow.created_at, &max, &flow.source, &max_per_source],
+        )
+        .await?
+        .ok_or_else(|| err("no count of logins in progress"))?;
+        if get::<i64>(&held, 0)? >= max {
+            return Err(StoreError::full(format!(
+                "{max} logins are in progress, the most this provider keeps"
+            )));
+        }
+        if flow.source.is_some() && get::<i64>(&held, 1)? >= max_per_source {
+            return Err(StoreError::full(format!(
+                "{max_per_source} logins are in progress from one address, the most it may hold"
+            )));
+        }
+        let json = serde_json::to_string(flow).map_err(err)?;
+        // The primary key decides: a first page posted twice (or to two instances) keeps one
+        // flow, and an ended flow's id stays taken until it would have expired.
+        let n = execute(
+            &conn,
+            "INSERT INTO login_flows (id, step, flow, source, expires_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (id) DO NOTHING",
+            &[&flow.id, &step_name(flow.step)?, &json, &flow.source, &flow.expires_at],
+        )
+        .await?;
+        Ok(n == 1)
+    }
+
+    async fn flow(&self, id: &str, now: i64) -> StoreResult<FlowState> {
+        let row = query_opt(
+            &self.store.conn().await?,
+            "SELECT flow, expires_at FROM login_flows WHERE id = $1",
+            &[&id],
+        )
+        .await?;
+        let Some(row) = row else {
+            return Ok(FlowState::Unknown);
+        };
+        let flow: Option<String> = get(&row, 0)?;
+        let expires_at: i64 = get(&row, 1)?;
+        Ok(match flow {
+            None => FlowState::Ended,
+            Some(_) if expires_at <= now => FlowState::Unknown,
+            Some(json) => FlowState::Live(Box::new(serde_json::from_str(&json).map_err(err)?)),
+        })
+    }
+
+    async fn advance_flow(&self, flow: &LoginFlow, from_step: Step) -> StoreResult<bool> {
+        let json = serde_json::to_string(flow).map_err(err)?;
+        let n = execute(
+            &self.store.conn().await?,
+            "UPDATE login_flows SET step = $2, flow = $3, expires_at = $4
+             WHERE id = $1 AND step = $5",
+            &[
+                &flow.id,
+                &step_name(flow.step)?,
+                &json,
+                &flow.expires_at,
+                &step_name(from_step)?,
+            ],
+        )
+        .await?;
+        Ok(n == 1)
+    }
+
+    async fn finish_flow(&self, id: &str, expires_at: i64) -> StoreResult<bool> {
+        // Kept or not (a first page's flow travels sealed): either way its id is marked ended,
+        // by the one statement that finds it live or absent.
+        let row = query_opt(
+            &self.store.conn().await?,
+            "INSERT INTO login_flows (id, step, flow, source, expires_at)
+             VALUES ($1, NULL, NULL, NULL, $2)
+             ON CONFLICT (id) DO UPDATE SET step = NULL, flow = NULL, source = NULL,
+                 expires_at = EXCLUDED.expires_at
+                 WHERE login_flows.step IS NOT NULL
+             RETURNING 1",
+            &[&id, &expires_at],
+        )
+        .await?;
+        Ok(row.is_some())
+    }
+
+    async fn purge_expired_flows(&self, now: i64) -> StoreResult<u64> {
+        let mut deleted = 0;
+        loop {
+            let n = execute(
+                &self.store.conn().await?,
+                "DELETE FROM login_flows WHERE ctid = ANY(ARRAY(
+                   SELECT ctid FROM login_flows WHERE expires_at <= $1 LIMIT 2000))",
+                &[&now],
+            )
+            .await?;
+            deleted += n;
+            if n < 2000 {
+                return Ok(deleted);
+            }
+        }
+    }
+}
