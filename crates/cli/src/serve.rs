@@ -277,7 +277,7 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     // Before the first-start defaults: a store that has clients (or users) from the file gets
     // no demo client (or default test users).
     let seeded = match &seed {
-        Some(seed) => Some((seed, seed_file::apply(store.as_ref(), seed, now).await?)),
+        Some(seed) => Some((seed, apply_seed(store.as_ref(), seed, now).await?)),
         None => None,
     };
     if let Some(demo) = seed::demo_client(store.as_ref(), now).await? {
@@ -325,6 +325,23 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Applies the seed file. Instances of one PostgreSQL store started together apply the same
+/// file at once: the one whose transaction finds an entry added meanwhile fails whole, and a
+/// second pass then finds the other's rows and has nothing left to add.
+async fn apply_seed(
+    store: &dyn Store,
+    seed: &seed_file::Seed,
+    now: i64,
+) -> anyhow::Result<seed_file::Applied> {
+    match seed_file::apply(store, seed, now).await {
+        Ok(applied) => Ok(applied),
+        Err(first) => {
+            tracing::info!(error = %first, "the seed file met concurrent changes; applying it again");
+            seed_file::apply(store, seed, now).await
+        }
+    }
 }
 
 /// The demo client's secret exists in clear only in this owner-readable file, so that every start

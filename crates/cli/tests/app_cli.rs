@@ -6,20 +6,25 @@ use bankid_oidc_server::app;
 use bankid_oidc_server::store::{AppRequest, AppStatus, User};
 use bankid_oidc_testkit::browser::Browser;
 use bankid_oidc_testkit::pending::Pending;
-use bankid_oidc_testkit::provider::{CLIENT_ID, TestProvider};
+use bankid_oidc_testkit::provider::{CLIENT_ID, TestProvider, database_url_for};
 use std::path::Path;
 use std::process::Output;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bankid-oidc");
 
 async fn cli(dir: &Path, args: &[&str]) -> Output {
-    tokio::process::Command::new(BIN)
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .await
-        .unwrap()
+    command(dir).args(args).output().await.unwrap()
+}
+
+/// The command on the store of a test provider started in `dir` (SQLite there, or its
+/// PostgreSQL schema when the tests run on PostgreSQL).
+fn command(dir: &Path) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(BIN);
+    command.arg("--data-dir").arg(dir);
+    if let Some(url) = database_url_for(dir) {
+        command.args(["--database-url", &url]);
+    }
+    command
 }
 
 fn stdout(o: &Output) -> String {
@@ -139,9 +144,7 @@ async fn approve_wait_answers_a_request_made_after_it_started() {
     let dir = tempfile::tempdir().unwrap();
     let tp = TestProvider::start_in(dir.path()).await;
     let kari = tp.user("Kari").clone();
-    let waiting = tokio::process::Command::new(BIN)
-        .arg("--data-dir")
-        .arg(dir.path())
+    let waiting = command(dir.path())
         .args(["app", "approve", "--nnin", &kari.nnin, "--wait", "20"])
         .output();
     let waiting = tokio::spawn(waiting);

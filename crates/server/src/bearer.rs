@@ -81,6 +81,7 @@ pub async fn live_access_token(
     let claims = if recorded {
         unverified
     } else {
+        p.learn_signing_key(token).await;
         signed_access_token(p, issuer, token).map_err(invalid)?
     };
     if claims.exp <= p.now() {

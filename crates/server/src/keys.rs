@@ -306,6 +306,19 @@ impl Keyring {
         Ok((parts.header, payload))
     }
 
+    /// Whether a compact JWS names a key of this provider that this keyring has not loaded (a
+    /// key another instance made a moment ago, say); false for anything else.
+    pub fn names_unknown_key(&self, token: &str) -> bool {
+        let Ok(parts) = Parts::of(token) else {
+            return false;
+        };
+        parts
+            .header
+            .kid
+            .as_deref()
+            .is_some_and(|kid| !self.set.load().verifying.contains_key(kid))
+    }
+
     /// The header and payload of a compact JWS that passes every check but the signature's:
     /// for a token the caller has already proven is one this provider issued (see
     /// `bearer::live_access_token`).

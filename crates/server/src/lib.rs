@@ -71,6 +71,9 @@ pub struct Provider {
     /// Derives values from other values: refresh token successors (see `grants::refresh_token`)
     /// and logout confirmations.
     pub derive_key: hmac::Key,
+    /// When the signing keys were last read for a token naming an unknown key
+    /// ([`Provider::learn_signing_key`]).
+    keys_reloaded_at: std::sync::atomic::AtomicI64,
 }
 
 pub type AppState = Arc<Provider>;
@@ -129,7 +132,38 @@ impl Provider {
             pending_failures: login::verdicts::PendingFailures::default(),
             encryption,
             derive_key: hmac::Key::new(hmac::HMAC_SHA256, &secret),
+            keys_reloaded_at: std::sync::atomic::AtomicI64::new(i64::MIN),
         }))
+    }
+
+    /// Before a token of this provider is verified: if it names a signing key this instance has
+    /// not loaded, reads the keys from the store once, so that a token another instance signed
+    /// with a key it just made is not refused. At most once a second, whatever the tokens say:
+    /// made-up kids cannot turn requests into store reads.
+    pub async fn learn_signing_key(&self, token: &str) {
+        if !self.keys.names_unknown_key(token) {
+            return;
+        }
+        let now = self.now();
+        let last = self
+            .keys_reloaded_at
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if now <= last
+            || self
+                .keys_reloaded_at
+                .compare_exchange(
+                    last,
+                    now,
+                    std::sync::atomic::Ordering::Relaxed,
+                    std::sync::atomic::Ordering::Relaxed,
+                )
+                .is_err()
+        {
+            return;
+        }
+        if let Err(e) = self.keys.reload(self.store.as_ref()).await {
+            tracing::warn!(error = %e, "reloading the signing keys for an unknown kid failed");
+        }
     }
 
     pub fn now(&self) -> i64 {

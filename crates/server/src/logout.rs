@@ -49,7 +49,10 @@ pub async fn validate(
         .unwrap_or_default();
     let invalid = |e: OAuthError| Refused::Invalid(e, locale);
     let hinted = match params.get("id_token_hint") {
-        Some(token) => Some(hint::verify(p, issuer, token).map_err(invalid)?),
+        Some(token) => {
+            p.learn_signing_key(token).await;
+            Some(hint::verify(p, issuer, token).map_err(invalid)?)
+        }
         None => None,
     };
     let client_id = match (

@@ -223,9 +223,18 @@ async fn open_store(dir: &Path) -> (Arc<dyn Store>, TestFlows, Option<String>) {
     options.pool_size = 4;
     let store = Arc::new(PgStore::open(&options).await.unwrap());
     let flows = TestFlows::Postgres(Arc::new(PgFlows::new(&store)));
+    (store, flows, database_url_for(dir))
+}
+
+/// On PostgreSQL, the `--database-url` of the store a provider on `dir` uses, for the command
+/// line; None on SQLite (the command line finds the store in `--data-dir`).
+pub fn database_url_for(dir: &Path) -> Option<String> {
+    let url = test_database_url()?;
     let separator = if url.contains('?') { '&' } else { '?' };
-    let cli_url = format!("{url}{separator}options=-csearch_path%3D{schema}");
-    (store, flows, Some(cli_url))
+    Some(format!(
+        "{url}{separator}options=-csearch_path%3D{}",
+        schema_for(dir)
+    ))
 }
 
 /// A schema name for a directory: the same for the same path.

@@ -58,6 +58,7 @@ pub async fn resolve(
     client_id: &str,
     token: &str,
 ) -> Result<HintedLogin, OAuthError> {
+    p.learn_signing_key(token).await;
     let (claims, issued_to) = verify(p, issuer, token)?;
     if issued_to != client_id {
         return Err(bad("was issued to another client"));

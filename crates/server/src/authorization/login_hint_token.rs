@@ -77,6 +77,7 @@ pub struct FoundPermission {
 /// Verifies `token` for `client_id` and reads its permission and user, without using it: what
 /// can be refused without using the permission is refused here.
 pub async fn find(p: &Provider, client_id: &str, token: &str) -> Result<FoundPermission, Unusable> {
+    p.learn_signing_key(token).await;
     let claims = permission_token::verify(p, token).map_err(Unusable::NotOurs)?;
     if claims.cid != client_id {
         return Err(Unusable::OtherClient);

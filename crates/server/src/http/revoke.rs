@@ -54,6 +54,7 @@ async fn handle(
     let now = p.now();
     if token.split('.').count() == 3 {
         // Expired tokens are revoked too: harmless, and the answer does not depend on the clock.
+        p.learn_signing_key(token).await;
         if let Ok(claims) = signed_access_token(p, issuer, token) {
             if claims.client_id != client.client_id {
                 return Err(not_yours());

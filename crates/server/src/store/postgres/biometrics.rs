@@ -352,7 +352,7 @@ impl CibaStore for PgStore {
                  too_early = (last_polled_at IS NOT NULL AND $3 - last_polled_at < interval),
                  interval = interval + CASE
                      WHEN last_polled_at IS NOT NULL AND $3 - last_polled_at < interval
-                     THEN $4 ELSE 0 END,
+                     THEN $4::bigint ELSE 0 END,
                  last_polled_at = $3
              WHERE request_key = $1 AND client_id = $2 AND redeemed_at IS NULL
                AND expires_at > $3
