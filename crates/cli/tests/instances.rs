@@ -346,7 +346,11 @@ async fn the_same_code_or_refresh_token_sent_to_both_instances_at_once_has_one_w
         );
         // The family was not taken for a reuse: its one successor goes on, once.
         let next = refresh(&http, &at_b, successors[0]).await;
-        assert_eq!(next.status(), 200, "round {round}: the successor is exchanged");
+        assert_eq!(
+            next.status(),
+            200,
+            "round {round}: the successor is exchanged"
+        );
     }
 }
 

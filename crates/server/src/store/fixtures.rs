@@ -1,8 +1,10 @@
 //! Records for the store's unit tests.
 
-use crate::store::{LoginFlow, Step, StoreKey};
+use crate::secret::{new_id, random_token};
+use crate::store::{AuthorizationCode, Client, GrantTerms, LoginFlow, Step, StoreKey};
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::authorize::ValidatedAuthorizeRequest;
+use bankid_oidc_core::grant_type::{ClientAuthMethod, GrantType};
 use bankid_oidc_core::scope::ScopeSet;
 use std::sync::Arc;
 
@@ -65,5 +67,48 @@ pub fn user(id: &str) -> crate::store::User {
         failed_attempts: 0,
         locked_until: None,
         updated_at: 0,
+    }
+}
+
+/// A client `id` with a secret hash, for the code flow.
+pub fn client(id: &str) -> Client {
+    Client {
+        client_id: id.into(),
+        name: id.into(),
+        secret_hash: "hash".into(),
+        redirect_uris: vec!["https://shop.example/callback".into()],
+        scopes: ScopeSet::parse("openid profile").unwrap(),
+        created_at: 0,
+        grant_types: vec![GrantType::AuthorizationCode],
+        token_endpoint_auth_method: ClientAuthMethod::ClientSecretBasic,
+        post_logout_redirect_uris: vec![],
+        jwks: None,
+        jwks_uri: None,
+        resource_server: false,
+        require_pushed_authorization_requests: false,
+        permission_types: vec![],
+    }
+}
+
+/// A fresh code (and grant) of `user_id` for `client_id`, issued at 10 and expiring at 70.
+pub fn code(user_id: &str, client_id: &str, session_id: &str) -> AuthorizationCode {
+    AuthorizationCode {
+        code_hash: StoreKey::of(&random_token()),
+        issuer: "realm:current".into(),
+        grant_id: new_id(),
+        client_id: client_id.into(),
+        redirect_uri: "https://shop.example/callback".into(),
+        code_challenge: "challenge".into(),
+        nonce: "nonce".into(),
+        scope: "openid profile".into(),
+        user_id: user_id.into(),
+        session_id: session_id.into(),
+        method: Method::Bid,
+        auth_time: 10,
+        api_version: 4,
+        issued_at: 10,
+        expires_at: 70,
+        consumed_at: None,
+        terms: GrantTerms::default(),
     }
 }

@@ -22,6 +22,8 @@ mod housekeeping;
 mod keys;
 mod migrate;
 mod rows;
+#[cfg(test)]
+mod tests;
 
 pub use flows::PgFlows;
 pub use migrate::LATEST as SCHEMA_VERSION;
@@ -170,6 +172,13 @@ impl PgStore {
             schema,
         }));
         Ok(store)
+    }
+
+    /// Keeps a flow (a test's shortcut to `PgFlows::create_flow`).
+    #[cfg(test)]
+    async fn create_flow_for_test(&self, flow: &super::LoginFlow) -> bool {
+        use super::FlowStore;
+        PgFlows::new(self).create_flow(flow).await.unwrap()
     }
 
     /// Runs SQL as it is, outside the store's records (creating a schema for tests, say).
