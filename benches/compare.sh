@@ -30,6 +30,11 @@
 #   NODE_PORT=18401 OURS_PORT=18402      loopback ports
 #   OUT=target/bench/compare.md          where the report is written (the JSON beside it)
 #   SKIP_BUILD=1                         use the existing dist binaries (target/dist)
+#   POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres
+#                                        a PostgreSQL server on which to run the code flow
+#                                        against one instance of ours, then two instances on one
+#                                        database (the workers spread over both), in a database
+#                                        made for the run and dropped after it; empty: skipped
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,6 +60,7 @@ CRYPTO=${CRYPTO:-1}
 NODE_PORT=${NODE_PORT:-18401}
 OURS_PORT=${OURS_PORT:-18402}
 OUT=${OUT:-$ROOT/target/bench/compare.md}
+POSTGRES_URL=${POSTGRES_URL-postgres://postgres@127.0.0.1:5432/postgres}
 
 CLIENT_ID=bench-client
 CLIENT_SECRET=bench-secret-6Qm1vV0cYtq2XwB8-kR4pLz9E
@@ -273,6 +279,51 @@ if [ "$MEMORY_SECONDS" != 0 ]; then
     }));
   ' "$RESULTS" "$RSS_START" "$RSS_BEFORE" "$(rss_kb "$OURS_PID" VmRSS)" "$(rss_kb "$OURS_PID" VmHWM)" \
     "$MEMORY_SECONDS" "$(du -sb "$DATA" | cut -f1)" >"$RESULTS/memory.json"
+fi
+
+# --- bankid-oidc on PostgreSQL: one instance, then two on one database --------------------
+if [ -n "$POSTGRES_URL" ] && command -v psql >/dev/null 2>&1 && psql "$POSTGRES_URL" -qc 'SELECT 1' >/dev/null 2>&1; then
+  PG_DB="bankid_oidc_bench_$$"
+  psql "$POSTGRES_URL" -qc "CREATE DATABASE $PG_DB"
+  PG_URL="${POSTGRES_URL%/*}/$PG_DB"
+  log "bankid-oidc on PostgreSQL ($PG_DB)"
+  "$BIN" --database-url "$PG_URL" clients add --client-id "$CLIENT_ID" --client-secret "$CLIENT_SECRET" \
+    --redirect-uri "$REDIRECT_URI" --scope "openid profile esign/csc" --name "Benchmark" \
+    --grant-type authorization_code --grant-type client_credentials >/dev/null
+  "$BIN" --database-url "$PG_URL" users add --nnin "$NNIN" --given-name Per --family-name Person \
+    --birthdate 1985-01-01 >/dev/null
+  PG_PIDS=()
+  pg_instance() { # PORT
+    BANKID_OIDC_LOG=warn "$BIN" --data-dir "$WORK/pg-$1" --database-url "$PG_URL" \
+      serve --listen "127.0.0.1:$1" >"$WORK/ours-pg-$1.log" 2>&1 &
+    PG_PIDS+=($!)
+    wait_for "http://127.0.0.1:$1/auth/realms/current/.well-known/openid-configuration" "$!" "ours-pg-$1"
+  }
+  PG1_PORT=$((OURS_PORT + 10)); PG2_PORT=$((OURS_PORT + 11))
+  pg_instance "$PG1_PORT"
+  PG1=http://127.0.0.1:$PG1_PORT/auth/realms/current
+  PG2=http://127.0.0.1:$PG2_PORT/auth/realms/current
+  pg_bench() { # OUTFILE [extra args...]
+    local outfile=$1
+    shift
+    "$BENCH" --scenario code-flow --target ours --client-id "$CLIENT_ID" \
+      --client-secret "$CLIENT_SECRET" --redirect-uri "$REDIRECT_URI" --nnin "$NNIN" \
+      --workers "$WORKERS" --warmup "$WARMUP" --threads "$FLOW_THREADS" --json \
+      --duration "$DURATION" "$@" >"$RESULTS/$outfile"
+    node -e '
+      const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+      console.error(`  ${process.argv[2]}: ${r.throughput.toFixed(1)}/s, p50 ${r.latency_ms.p50} ms, p99 ${r.latency_ms.p99} ms, errors ${r.errors} ${JSON.stringify(r.error_kinds)}`);
+    ' "$RESULTS/$outfile" "$outfile"
+    sleep 1
+  }
+  pg_bench code-flow-pg1.json --issuer "$PG1" --server-pid "${PG_PIDS[0]}"
+  pg_instance "$PG2_PORT"
+  pg_bench code-flow-pg2.json --issuer "$PG1" --also-issuer "$PG2" \
+    --server-pid "${PG_PIDS[0]}" --also-server-pid "${PG_PIDS[1]}"
+  kill "${PG_PIDS[@]}" 2>/dev/null; wait "${PG_PIDS[@]}" 2>/dev/null || true
+  psql "$POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" || true
+else
+  log "PostgreSQL runs skipped (POSTGRES_URL empty or unreachable)"
 fi
 
 # --- report --------------------------------------------------------------------------------

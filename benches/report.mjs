@@ -107,6 +107,30 @@ if (halfOurs || halfNode) {
   out();
 }
 
+const pg1 = load('code-flow-pg1.json');
+const pg2 = load('code-flow-pg2.json');
+if (pg1 || pg2) {
+  out('Code flow on PostgreSQL (bankid-oidc on one database; two instances: the workers spread over both, each login on one):');
+  out();
+  out('| store | flows/s | against SQLite | p50 / p99 ms | server CPU ms per flow | errors |');
+  out('| --- | ---: | ---: | ---: | ---: | --- |');
+  const sqlite = load('code-flow-ours.json');
+  const row = (name, r) => {
+    if (!r) return;
+    const vs = supported(r) && supported(sqlite) ? `${(r.throughput / sqlite.throughput).toFixed(2)}×` : '–';
+    const cpu = supported(r) && r.server_cpu_s != null ? (1000 * r.server_cpu_s / r.completed).toFixed(3) : '–';
+    out(`| ${name} | ${throughputCell(r)} | ${vs} | ${supported(r) ? `${ms(r.latency_ms.p50)} / ${ms(r.latency_ms.p99)}` : '–'} | ${cpu} | ${errorsCell(r)} |`);
+  };
+  row('SQLite, one instance', sqlite);
+  row('PostgreSQL, one instance', pg1);
+  row('PostgreSQL, two instances', pg2);
+  if (supported(pg1) && supported(pg2)) {
+    out();
+    out(`Two instances against one: ${(pg2.throughput / pg1.throughput).toFixed(2)}×.`);
+  }
+  out();
+}
+
 const flow = load('code-flow-ours.json');
 const flowNode = load('code-flow-node.json');
 if (supported(flow) || supported(flowNode)) {

@@ -80,6 +80,11 @@ pub struct Args {
     /// The issuer, exactly as its discovery document names it.
     #[arg(long, env = "BENCH_ISSUER")]
     pub issuer: String,
+    /// Another instance of the same provider (its own issuer URL; repeatable): the workers are
+    /// spread over --issuer and these, worker i on instance i mod n, as a balancer that keeps a
+    /// login on one instance would.
+    #[arg(long = "also-issuer", value_name = "ISSUER")]
+    pub also_issuers: Vec<String>,
     #[arg(long, value_enum, default_value = "ours")]
     pub target: Target,
     /// Concurrent workers; each has its own HTTP connection(s) and cookie jar.
@@ -136,6 +141,9 @@ pub struct Args {
     /// reported, so that providers compare in CPU per operation as well as in throughput.
     #[arg(long)]
     pub server_pid: Option<u32>,
+    /// The process ids of the --also-issuer instances: their CPU time is added to the server's.
+    #[arg(long = "also-server-pid", value_name = "PID")]
+    pub also_server_pids: Vec<u32>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -202,15 +210,22 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: &Args) -> anyhow::Result<Measured> {
-    let setup = Arc::new(
-        Setup::new(args)
-            .await
-            .with_context(|| format!("setting up against {}", args.issuer))?,
-    );
+    let mut setups = Vec::new();
+    for issuer in std::iter::once(&args.issuer).chain(&args.also_issuers) {
+        let instance = Args {
+            issuer: issuer.clone(),
+            ..args.clone()
+        };
+        setups.push(Arc::new(
+            Setup::new(&instance)
+                .await
+                .with_context(|| format!("setting up against {issuer}"))?,
+        ));
+    }
     // Every worker gets ready (its connection, its client's discovery) before the clock starts.
     let mut workers = Vec::with_capacity(args.workers);
-    for _ in 0..args.workers {
-        workers.push(Worker::new(setup.clone()).await?);
+    for i in 0..args.workers {
+        workers.push(Worker::new(setups[i % setups.len()].clone()).await?);
     }
     // Each worker's recorders, made before the clock starts: the measured one, and one for the
     // warm-up operations, which are recorded and dropped.
@@ -272,12 +287,17 @@ async fn run(args: &Args) -> anyhow::Result<Measured> {
             (rec, Instant::now())
         }));
     }
-    // CPU time of the load generator and of the server over the measured window.
-    let server = args.server_pid.map(|pid| pid.to_string());
-    let cpu_pids = ["self".to_owned()]
+    // CPU time of the load generator and of the server (all its instances) over the measured
+    // window.
+    let servers: Vec<String> = args
+        .server_pid
         .into_iter()
-        .chain(server.clone())
-        .collect::<Vec<_>>();
+        .chain(args.also_server_pids.iter().copied())
+        .map(|pid| pid.to_string())
+        .collect();
+    let cpu_pids: Vec<String> = std::iter::once("self".to_owned())
+        .chain(servers.iter().cloned())
+        .collect();
     let cpu_at_start = tokio::spawn(async move {
         tokio::time::sleep_until(measure_from).await;
         cpu_pids
@@ -299,10 +319,19 @@ async fn run(args: &Args) -> anyhow::Result<Measured> {
             (Some(a), Some(b)) => Some(b - a),
             _ => None,
         };
+    let server_cpu_s = if servers.is_empty() {
+        None
+    } else {
+        servers
+            .iter()
+            .enumerate()
+            .map(|(i, pid)| used(before.get(i + 1).copied(), pid))
+            .sum::<Option<f64>>()
+    };
     Ok(Measured {
         summary: total.summary(finished.saturating_duration_since(measure_from)),
         generator_cpu_s: used(before.first().copied(), "self"),
-        server_cpu_s: server.and_then(|pid| used(before.get(1).copied(), &pid)),
+        server_cpu_s,
     })
 }
 
