@@ -10,6 +10,7 @@ pub mod client_auth;
 pub mod cookie;
 pub mod discovery;
 pub mod form;
+pub mod health;
 pub mod iframe;
 pub mod introspect;
 pub mod login_actions;
@@ -102,7 +103,7 @@ pub fn router(state: AppState) -> Router {
         }
         router = router.merge(routes.layer(Extension(issuer.clone())));
     }
-    // The start page and the health check, at the root and below the public URL's path.
+    // The start page and the health checks, at the root and below the public URL's path.
     let base = start::base_path(&state);
     let mut roots = vec![String::new()];
     if !base.is_empty() {
@@ -116,7 +117,9 @@ pub fn router(state: AppState) -> Router {
         };
         router = router
             .route(&page, get(start::root))
-            .route(&format!("{root}/health"), get(start::health))
+            .route(&format!("{root}/health"), get(health::live))
+            .route(&format!("{root}/health/live"), get(health::live))
+            .route(&format!("{root}/health/ready"), get(health::ready))
             .route(
                 &format!("{root}/start/request"),
                 get(start::request).post(start::request_post),
