@@ -7,6 +7,7 @@ use bankid_oidc_testkit::pending::Pending;
 use bankid_oidc_testkit::provider::{CLIENT_ID, CLIENT_SECRET, TestProvider};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 async fn get(url: &str) -> (StatusCode, HeaderMap, String) {
@@ -20,6 +21,16 @@ async fn get_json(url: &str) -> (StatusCode, HeaderMap, serde_json::Value) {
     let (status, headers, body) = get(url).await;
     let json = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
     (status, headers, json)
+}
+
+/// The SQLite database of a test provider, where a test makes the store fail as another
+/// process would, by holding its write lock; none on PostgreSQL (`BANKID_OIDC_TEST_DATABASE_URL`).
+fn sqlite_database(tp: &TestProvider) -> Option<PathBuf> {
+    if tp.database_url.is_some() {
+        eprintln!("on PostgreSQL: this test holds SQLite's write lock, so it runs on SQLite only");
+        return None;
+    }
+    Some(tp.dir.as_ref()?.path().join("bankid-oidc.db"))
 }
 
 #[tokio::test]
@@ -44,9 +55,12 @@ async fn live_and_ready_answer_ok_uncached_at_the_root_and_below_the_public_path
 #[tokio::test]
 async fn ready_answers_503_naming_the_store_while_another_process_holds_its_write_lock() {
     let tp = TestProvider::start().await;
+    let Some(database) = sqlite_database(&tp) else {
+        return;
+    };
     // What a person's `sqlite3` shell with an open write transaction does: no login could
     // write now.
-    let other = rusqlite::Connection::open(tp.store.path()).unwrap();
+    let other = rusqlite::Connection::open(database).unwrap();
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
     let asked = Instant::now();
     let (status, headers, json) = get_json(&format!("{}/health/ready", tp.base)).await;
@@ -226,8 +240,16 @@ async fn metrics_count_logins_by_method_tokens_by_grant_type_and_requests_by_rou
         )) >= 4.0,
         "{text}"
     );
-    // No store, no pool gauges: SQLite reports no pool.
-    assert!(!text.contains("store_pool"), "{text}");
+    // The pool's gauges: PostgreSQL's pool (the test kit's has 4 connections at most); SQLite
+    // reports none.
+    if tp.database_url.is_some() {
+        assert_eq!(count("bankid_oidc_store_pool_max"), 4.0);
+        let size = count("bankid_oidc_store_pool_size");
+        assert!((1.0..=4.0).contains(&size), "{text}");
+        assert!(count("bankid_oidc_store_pool_idle") <= size, "{text}");
+    } else {
+        assert!(!text.contains("store_pool"), "{text}");
+    }
     // Nothing a request carried: no state, nonce, verifier, NNIN, secret, code or token.
     let mut secrets = vec![
         kari.nnin.clone(),
@@ -293,13 +315,16 @@ async fn an_unknown_path_is_counted_as_unmatched_and_never_under_its_own_name() 
 #[tokio::test]
 async fn a_store_that_fails_a_write_is_counted_with_the_server_error_it_caused() {
     let tp = TestProvider::start().await;
+    let Some(database) = sqlite_database(&tp) else {
+        return;
+    };
     let par = tp
         .meta
         .pushed_authorization_request_endpoint
         .clone()
         .unwrap();
     // Another process holds the write lock longer than the writer waits for it (5 s).
-    let other = rusqlite::Connection::open(tp.store.path()).unwrap();
+    let other = rusqlite::Connection::open(database).unwrap();
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
     let response = reqwest::Client::new()
         .post(&par)
