@@ -19,6 +19,9 @@ use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
 const DEMO_CLIENT_FILE: &str = "demo-client.json";
+/// Connections the metrics listener holds at once: scrapers are few, and the file descriptors
+/// are for the provider's own connections.
+const METRICS_CONNECTIONS: usize = 16;
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -34,6 +37,10 @@ pub struct ServeArgs {
     /// Serve HTTPS on this address and plain HTTP on `--listen` beside it (implies `--tls`).
     #[arg(long, env = "BANKID_OIDC_TLS_LISTEN", value_parser = parse_listen)]
     tls_listen: Option<SocketAddr>,
+    /// Serve `/metrics` (plain HTTP) on this address alone, and not on `--listen`: scrapes stay
+    /// off the address the public reaches. The same forms as `--listen`.
+    #[arg(long, env = "BANKID_OIDC_METRICS_LISTEN", value_parser = parse_listen)]
+    metrics_listen: Option<SocketAddr>,
     /// Another name (DNS name or IP address) for the generated server certificate, besides
     /// localhost, 127.0.0.1, ::1, the listen address and the public URL's host; repeat or
     /// separate with commas.
@@ -179,6 +186,14 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    let metrics_listener = match args.metrics_listen {
+        Some(address) => Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("--metrics-listen {address}: cannot listen there"))?,
+        ),
+        None => None,
+    };
     let bound = listener.local_addr()?;
     let tls_bound = match &tls_listener {
         Some(l) => Some(l.local_addr()?),
@@ -210,6 +225,7 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     config.key_lead_time = args.key_lead_time;
     config.test_controls = args.test_controls;
     config.app_timeout = args.app_timeout;
+    config.metrics_in_router = metrics_listener.is_none();
     config.validate().map_err(anyhow::Error::msg)?;
     let limits = Limits {
         header_read_timeout: Duration::from_secs(args.header_read_timeout),
@@ -260,6 +276,10 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
     let addresses = Addresses {
         plain: (tls_bound != Some(bound)).then_some(bound),
         tls: tls_bound,
+        metrics: match &metrics_listener {
+            Some(l) => Some(l.local_addr()?),
+            None => None,
+        },
     };
 
     let backend = storage.open().await?;
@@ -311,8 +331,22 @@ pub async fn run(storage: &StorageArgs, args: ServeArgs) -> anyhow::Result<()> {
             .clone()
             .run_key_schedule(std::time::Duration::from_secs(2)),
     );
-    let app = bankid_oidc_server::http::router(provider);
-    connections::serve(listeners, app, limits, shutdown_signal()).await;
+    let app = bankid_oidc_server::http::router(provider.clone());
+    let metrics = async {
+        if let Some(tcp) = metrics_listener {
+            let listener = connections::Listener { tcp, tls: None };
+            let app = bankid_oidc_server::http::metrics_router(provider.clone());
+            let limits = Limits {
+                max_connections: METRICS_CONNECTIONS,
+                ..limits
+            };
+            connections::serve(vec![listener], app, limits, shutdown_signal()).await;
+        }
+    };
+    tokio::join!(
+        connections::serve(listeners, app, limits, shutdown_signal()),
+        metrics
+    );
     schedule.abort();
     housekeeping.abort();
     if let Backend::Sqlite(sqlite) = &backend {
@@ -371,10 +405,11 @@ fn save_demo_client(data_dir: &Path, demo: &DemoClient) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Where the server listens: plain HTTP, HTTPS, or both.
+/// Where the server listens: plain HTTP, HTTPS, or both; the metrics' own listener, if any.
 struct Addresses {
     plain: Option<SocketAddr>,
     tls: Option<SocketAddr>,
+    metrics: Option<SocketAddr>,
 }
 
 async fn print_banner(
@@ -434,6 +469,15 @@ async fn print_banner(
             out,
             "  Demo client:     (none; see `bankid-oidc clients list`)"
         )?,
+    }
+    let base = provider.config.public_url.as_str().trim_end_matches('/');
+    writeln!(
+        out,
+        "  Health:          {base}/health/live, {base}/health/ready"
+    )?;
+    match addresses.metrics {
+        Some(metrics) => writeln!(out, "  Metrics:         http://{metrics}/metrics")?,
+        None => writeln!(out, "  Metrics:         {base}/metrics")?,
     }
     if let Some((seed, applied)) = seeded {
         writeln!(out, "  Seed file:       {}", seed.path().display())?;

@@ -40,6 +40,10 @@ pub struct Config {
     /// Seconds a payment permission's nonce is remembered per client (never accepted twice
     /// meanwhile).
     pub permission_nonce_keep: i64,
+    /// `/metrics` is served with the endpoints (`http::router`, at the root and below the
+    /// public URL's path); off when it has a listener of its own (`serve --metrics-listen`,
+    /// `http::metrics_router`).
+    pub metrics_in_router: bool,
 }
 
 impl Config {
@@ -63,6 +67,7 @@ impl Config {
             app_timeout: 120,
             permission_max_lifetime: 600,
             permission_nonce_keep: 30 * 24 * 3600,
+            metrics_in_router: true,
         };
         config.validate()?;
         Ok(config)

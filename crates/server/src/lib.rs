@@ -20,6 +20,7 @@ pub mod issuer;
 pub mod keys;
 pub mod login;
 pub mod logout;
+pub mod metrics;
 pub mod pages;
 pub mod permission_token;
 pub mod permissions;
@@ -74,6 +75,8 @@ pub struct Provider {
     /// When the signing keys were last read for a token naming an unknown key
     /// ([`Provider::learn_signing_key`]).
     keys_reloaded_at: std::sync::atomic::AtomicI64,
+    /// What the provider counts, for `/metrics`: any module records here.
+    pub metrics: metrics::Metrics,
 }
 
 pub type AppState = Arc<Provider>;
@@ -117,6 +120,8 @@ impl Provider {
             .provider_secret(login::seal::SECRET_NAME, &secret::random_bytes::<32>())
             .await?;
         let issuers = Issuers::new(&config);
+        let pooled = store.clone();
+        let metrics = metrics::Metrics::new(move || pooled.pool_status());
         Ok(Arc::new(Provider {
             store,
             flows,
@@ -133,6 +138,7 @@ impl Provider {
             encryption,
             derive_key: hmac::Key::new(hmac::HMAC_SHA256, &secret),
             keys_reloaded_at: std::sync::atomic::AtomicI64::new(i64::MIN),
+            metrics,
         }))
     }
 
@@ -194,6 +200,13 @@ impl Provider {
                 self.store.user(user_id)
             })
             .await
+    }
+
+    /// A store failure that a request is answered with `server_error` for: logged here (the
+    /// answer tells nothing of it) and counted (`bankid_oidc_store_errors_total`).
+    pub fn store_failed(&self, e: &store::StoreError) {
+        tracing::error!(error = %e, "store failure");
+        self.metrics.store_failed();
     }
 
     /// Drops a user from the cache after the server changed it (a failed attempt, a login).

@@ -67,7 +67,10 @@ pub async fn resolve(
         .store
         .user(&claims.sub)
         .await
-        .map_err(|_| OAuthError::server_error("the provider could not read its store"))?
+        .map_err(|e| {
+            p.store_failed(&e);
+            OAuthError::server_error("the provider could not read its store")
+        })?
         .ok_or_else(|| bad("its user no longer exists"))?;
     let method = claims
         .acr

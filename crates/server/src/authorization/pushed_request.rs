@@ -29,7 +29,10 @@ pub async fn take(
         .store
         .take_pushed_request(&StoreKey::of(token), client_id, p.now())
         .await
-        .map_err(|_| OAuthError::server_error("the provider could not read its store"))?;
+        .map_err(|e| {
+            p.store_failed(&e);
+            OAuthError::server_error("the provider could not read its store")
+        })?;
     match taken {
         Taken::Request(json) => {
             let req: ValidatedAuthorizeRequest = serde_json::from_str(&json)

@@ -79,7 +79,10 @@ pub async fn resolve(
         .store
         .record_client_jwt_jti(&client.client_id, &verified.jti, verified.exp, p.now())
         .await
-        .map_err(|_| OAuthError::server_error("the provider could not write its store"))?;
+        .map_err(|e| {
+            p.store_failed(&e);
+            OAuthError::server_error("the provider could not write its store")
+        })?;
     if !fresh {
         return Err(invalid(
             "request: jti was already used (by a request object or a client assertion); a request object is single-use",

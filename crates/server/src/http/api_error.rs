@@ -1,6 +1,8 @@
 //! Errors of the JSON endpoints (token, userinfo): the OAuth error as JSON, with the HTTP status
 //! and `WWW-Authenticate` challenge the RFCs require.
 
+use crate::Provider;
+use crate::store::StoreError;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -49,6 +51,14 @@ impl ApiError {
 
     pub fn server_error(e: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %e, "internal error");
+        ApiError::token(OAuthError::server_error(
+            "the provider could not complete the request",
+        ))
+    }
+
+    /// A failure of the store, logged and counted (`Provider::store_failed`).
+    pub fn store(p: &Provider, e: StoreError) -> ApiError {
+        p.store_failed(&e);
         ApiError::token(OAuthError::server_error(
             "the provider could not complete the request",
         ))

@@ -43,7 +43,7 @@ async fn handle(
                 }
                 error
             }
-            CibaError::Store(e) => ApiError::server_error(e),
+            CibaError::Store(e) => ApiError::store(p, e),
         })
 }
 

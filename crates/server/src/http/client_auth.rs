@@ -151,7 +151,10 @@ pub async fn authenticate(
             secret,
             basic,
         } => {
-            let client = p.client(&client_id).await.map_err(ApiError::server_error)?;
+            let client = p
+                .client(&client_id)
+                .await
+                .map_err(|e| ApiError::store(p, e))?;
             let verified = match &client {
                 Some(c) if !c.uses_private_key_jwt() => verify_secret(&c.secret_hash, &secret),
                 _ => {
@@ -169,7 +172,11 @@ pub async fn authenticate(
             client_id,
             assertion,
         } => {
-            let Some(client) = p.client(&client_id).await.map_err(ApiError::server_error)? else {
+            let Some(client) = p
+                .client(&client_id)
+                .await
+                .map_err(|e| ApiError::store(p, e))?
+            else {
                 return Err(failed());
             };
             if !client.uses_private_key_jwt() {
@@ -182,7 +189,7 @@ pub async fn authenticate(
                 .store
                 .record_client_jwt_jti(&client.client_id, &verified.jti, verified.exp, p.now())
                 .await
-                .map_err(ApiError::server_error)?;
+                .map_err(|e| ApiError::store(p, e))?;
             if !fresh {
                 return Err(ApiError::token(
                     client_assertion::AssertionError::Replayed.oauth(),

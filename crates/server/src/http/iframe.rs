@@ -110,19 +110,19 @@ pub async fn authorize(
     let req = match biometrics_request(&issuer, &caller.client, &params) {
         Ok(req) => req,
         Err(RequestRefused::Page(e) | RequestRefused::Redirect(_, e)) => return invalid(e),
-        Err(RequestRefused::Store(e)) => return json_store_failure(&e),
+        Err(RequestRefused::Store(e)) => return json_store_failure(&p, &e),
     };
     // Used last: a request refused by any other rule does not burn the permission.
     let used = match login_hint_token::take(&p, &client_id, &permission_token).await {
         Ok(used) => used,
         Err(TokenRefused::Invalid(e)) => return invalid(e),
-        Err(TokenRefused::Store(e)) => return json_store_failure(&e),
+        Err(TokenRefused::Store(e)) => return json_store_failure(&p, &e),
     };
     match iframe::prepare(&p, &issuer, &req, used.permission, &frame_ancestor).await {
         Ok(authorize_uri) => no_store(
             Json(json!({ "authorize_uri": authorize_uri, "expires_in": URI_TTL })).into_response(),
         ),
-        Err(e) => json_store_failure(&e),
+        Err(e) => json_store_failure(&p, &e),
     }
 }
 
@@ -143,8 +143,8 @@ fn invalid(e: OAuthError) -> Response {
     )
 }
 
-fn json_store_failure(e: &StoreError) -> Response {
-    tracing::error!(error = %e, "iframe-authorize: store failed");
+fn json_store_failure(p: &Provider, e: &StoreError) -> Response {
+    p.store_failed(e);
     let e = OAuthError::server_error("the provider could not complete the request");
     no_store(
         (
@@ -164,7 +164,7 @@ fn bearer_refusal(p: &Provider, e: PermissionsError) -> Response {
             "insufficient_scope",
             format!("access token: the scope {IFRAME_SCOPE} is required"),
         ),
-        PermissionsError::Store(e) => return json_store_failure(&e),
+        PermissionsError::Store(e) => return json_store_failure(p, &e),
         other => (
             StatusCode::BAD_REQUEST,
             "invalid_request",
@@ -308,7 +308,7 @@ pub async fn status(
     let active = match iframe::load(&p, &issuer, &flow_id, key.as_deref()).await {
         Ok(Ok(active)) => active,
         Ok(Err(r)) => return errored(r.why.description()),
-        Err(e) => return json_store_failure(&e),
+        Err(e) => return json_store_failure(&p, &e),
     };
     match iframe::status(&p, active).await {
         Framed::Show(..) => no_store(Json(json!({ "status": "pending" })).into_response()),
@@ -316,7 +316,7 @@ pub async fn status(
             Json(json!({ "status": outcome.as_str(), "redirect_uri": location })).into_response(),
         ),
         Framed::Refused(r) => errored(r.description()),
-        Framed::Store(e) => json_store_failure(&e),
+        Framed::Store(e) => json_store_failure(&p, &e),
     }
 }
 

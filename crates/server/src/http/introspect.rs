@@ -76,14 +76,14 @@ async fn handle(
                 Ok(answer)
             }
             Ok(_) | Err(BearerError::Invalid(_)) => Ok(inactive),
-            Err(BearerError::Store(e)) => Err(ApiError::server_error(e)),
+            Err(BearerError::Store(e)) => Err(ApiError::store(p, e)),
         };
     }
     let Some(state) = p
         .store
         .refresh_token(&StoreKey::of(token))
         .await
-        .map_err(ApiError::server_error)?
+        .map_err(|e| ApiError::store(p, e))?
     else {
         return Ok(inactive);
     };

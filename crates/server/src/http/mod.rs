@@ -10,10 +10,12 @@ pub mod client_auth;
 pub mod cookie;
 pub mod discovery;
 pub mod form;
+pub mod health;
 pub mod iframe;
 pub mod introspect;
 pub mod login_actions;
 pub mod logout;
+pub mod metrics;
 pub mod par;
 pub mod permissions;
 pub mod revoke;
@@ -27,7 +29,7 @@ use crate::AppState;
 use crate::issuer::{Endpoint, Issuer};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{MethodRouter, get, post};
-use axum::{Extension, Router};
+use axum::{Extension, Router, middleware};
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -102,7 +104,8 @@ pub fn router(state: AppState) -> Router {
         }
         router = router.merge(routes.layer(Extension(issuer.clone())));
     }
-    // The start page and the health check, at the root and below the public URL's path.
+    // The start page, the health checks and (unless it has a listener of its own) the metrics,
+    // at the root and below the public URL's path.
     let base = start::base_path(&state);
     let mut roots = vec![String::new()];
     if !base.is_empty() {
@@ -116,11 +119,16 @@ pub fn router(state: AppState) -> Router {
         };
         router = router
             .route(&page, get(start::root))
-            .route(&format!("{root}/health"), get(start::health))
+            .route(&format!("{root}/health"), get(health::live))
+            .route(&format!("{root}/health/live"), get(health::live))
+            .route(&format!("{root}/health/ready"), get(health::ready))
             .route(
                 &format!("{root}/start/request"),
                 get(start::request).post(start::request_post),
             );
+        if state.config.metrics_in_router {
+            router = router.route(&format!("{root}/metrics"), get(metrics::metrics));
+        }
     }
     router
         // Browsers ask for it on every page; a 404 would be a console error on each.
@@ -147,5 +155,21 @@ pub fn router(state: AppState) -> Router {
                 )
             }),
         )
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count_request,
+        ))
+        .with_state(state)
+}
+
+/// `/metrics` alone, for a listener of its own (`serve --metrics-listen`, with
+/// `Config::metrics_in_router` off): scrapes stay off the listener the public reaches.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::metrics))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count_request,
+        ))
         .with_state(state)
 }

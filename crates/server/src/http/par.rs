@@ -70,6 +70,6 @@ pub(crate) async fn handle(
             p.now() + REQUEST_URI_TTL,
         )
         .await
-        .map_err(ApiError::server_error)?;
+        .map_err(|e| ApiError::store(p, e))?;
     Ok((request_uri, REQUEST_URI_TTL))
 }

@@ -147,7 +147,7 @@ fn refusal(p: &crate::Provider, e: PermissionsError) -> Response {
             None,
         ),
         PermissionsError::Store(e) => {
-            tracing::error!(error = %e, "permissions API: store failed");
+            p.store_failed(&e);
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",

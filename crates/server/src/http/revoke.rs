@@ -66,7 +66,7 @@ async fn handle(
             } else {
                 p.store.revoke_access_token(&claims.jti, now).await
             };
-            revoked.map_err(ApiError::server_error)?;
+            revoked.map_err(|e| ApiError::store(p, e))?;
         }
         return Ok(());
     }
@@ -74,7 +74,7 @@ async fn handle(
         .store
         .refresh_token(&StoreKey::of(token))
         .await
-        .map_err(ApiError::server_error)?
+        .map_err(|e| ApiError::store(p, e))?
         && issuer.made(&state.issuer)
     {
         if state.token.client_id != client.client_id {
@@ -83,7 +83,7 @@ async fn handle(
         p.store
             .revoke_grant(&state.token.grant_id, now)
             .await
-            .map_err(ApiError::server_error)?;
+            .map_err(|e| ApiError::store(p, e))?;
     }
     Ok(())
 }

@@ -1,5 +1,5 @@
-//! The start page (`/` and each issuer's base path), the authorization request its form builds,
-//! and `/health`. Always served: the provider is a test tool, and the page says so.
+//! The start page (`/` and each issuer's base path) and the authorization request its form
+//! builds. Always served: the provider is a test tool, and the page says so.
 
 use crate::AppState;
 use crate::clock::utc_text;
@@ -12,10 +12,9 @@ use crate::pages::start::{
 use crate::secret::random_token;
 use crate::seed::DEMO_CLIENT_ID;
 use axum::Extension;
-use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bankid_oidc_core::OAuthError;
 use bankid_oidc_core::grant_type::{ClientAuthMethod, GrantType};
 use bankid_oidc_core::locale::Locale;
@@ -30,15 +29,6 @@ const DEMO_MERCHANT_ADDR: &str = "127.0.0.1:8081";
 /// The path below the public URL (empty, or e.g. `/base`): the start page's own links use it.
 pub fn base_path(p: &crate::Provider) -> String {
     p.config.public_url.path().trim_end_matches('/').to_owned()
-}
-
-/// `GET /health`: the process answers. (Readiness on the store is for later.)
-pub async fn health() -> Response {
-    let mut response = Json(serde_json::json!({"status": "ok"})).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 /// `GET /`: the start page, the primary issuer preselected.

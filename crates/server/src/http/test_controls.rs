@@ -123,7 +123,7 @@ pub async fn next_login(
         }
     };
     let failed = |e: crate::store::StoreError| {
-        tracing::error!(error = %e, "test control: scripting a login failed");
+        p.store_failed(&e);
         (
             StatusCode::INTERNAL_SERVER_ERROR,
             Json(json!({ "error": "server_error" })),

@@ -80,8 +80,10 @@ async fn handle(
         }
         GrantType::Ciba => grants::ciba::exchange(p, issuer, &client, &params).await,
     };
-    result.map_err(|e| match e {
+    let tokens = result.map_err(|e| match e {
         GrantError::OAuth(e) => ApiError::token(e),
-        GrantError::Store(e) => ApiError::server_error(e),
-    })
+        GrantError::Store(e) => ApiError::store(p, e),
+    })?;
+    p.metrics.token_issued(grant_type);
+    Ok(tokens)
 }

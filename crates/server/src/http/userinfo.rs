@@ -114,14 +114,14 @@ async fn claims(
     let (at, record) = match live_access_token(p, issuer, token).await {
         Ok(found) => found,
         Err(BearerError::Invalid(d)) => return Err(invalid(&d)),
-        Err(BearerError::Store(e)) => return Err(ApiError::server_error(e)),
+        Err(BearerError::Store(e)) => return Err(ApiError::store(p, e)),
     };
     if at.sid.is_none() {
         return Err(invalid(
             "access token: issued to a client, not for a user (client credentials)",
         ));
     }
-    let Some(user) = p.user(&at.sub).await.map_err(ApiError::server_error)? else {
+    let Some(user) = p.user(&at.sub).await.map_err(|e| ApiError::store(p, e))? else {
         return Err(invalid("access token: the user no longer exists"));
     };
     let scope = ScopeSet::try_from(at.scope).unwrap_or_default();

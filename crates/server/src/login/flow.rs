@@ -134,6 +134,7 @@ pub async fn start(
         }
     }
     let sealed = p.seal.seal(&flow);
+    p.metrics.login_started(flow.method);
     Ok(ActiveFlow {
         flow,
         issuer: issuer.clone(),
@@ -862,6 +863,7 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Submitted {
     if let Err(e) = p.store.complete_login(&completion).await {
         return Submitted::Store(e);
     }
+    p.metrics.login_completed(method);
     // The user's id, never their national identity number.
     tracing::info!(
         client_id = %active.request().client_id,

@@ -113,9 +113,9 @@ pub fn error_page(
     render(status, &page, &csp("'none'"))
 }
 
-/// The page for a failure of the store: logged here, and shown without detail.
+/// The page for a failure of the store: logged and counted, and shown without detail.
 pub fn store_failure_page(p: &crate::Provider, e: &crate::store::StoreError) -> Response {
-    tracing::error!(error = %e, "store failure");
+    p.store_failed(e);
     let error = OAuthError::server_error("the provider could not read or write its store");
     error_page(
         StatusCode::INTERNAL_SERVER_ERROR,

@@ -654,19 +654,23 @@ pub trait Housekeeping: Send + Sync {
     /// and one-time ids `keep` seconds after they expired (a code replayed within that time
     /// still revokes what it gave); grants with nothing left under them. Returns rows deleted.
     async fn purge_expired(&self, now: i64, keep: i64) -> StoreResult<u64>;
-    /// Whether the store answers: one trivial round trip.
+    /// Whether the store answers: one trivial round trip (the readiness check, `/health/ready`,
+    /// bounds how long it may take).
     async fn ping(&self) -> StoreResult<()>;
-    /// The connection pool's use, for stores that have one.
+    /// The store's connection pool as it stands, for the metrics; none for a store without one
+    /// to report.
     fn pool_status(&self) -> Option<PoolStatus> {
         None
     }
 }
 
-/// A store's connection pool: connections open, of them idle, and the most it opens.
+/// A store's connection pool at one moment (see [`Housekeeping::pool_status`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolStatus {
+    /// Connections open, in use or idle.
     pub size: usize,
     pub idle: usize,
+    /// The most the pool opens.
     pub max: usize,
 }
 

@@ -1,5 +1,6 @@
 //! The SQLite store's own rules: group commit, a failing write alone, a login's end at once,
-//! migrations from earlier versions, housekeeping in chunks, and reads that stay compiled.
+//! migrations from earlier versions, housekeeping in chunks, reads that stay compiled, and the
+//! readiness ping.
 
 use super::writer::Writer;
 use super::{SqliteStore, migrate};
@@ -747,4 +748,25 @@ async fn a_seed_is_written_whole_or_not_at_all() {
     assert!(store.client("new").await.unwrap().is_some());
     assert_eq!(store.user(&kept.id).await.unwrap(), Some(renamed));
     assert_eq!(store.app_script(&new_user.id).await.unwrap(), Some(deny));
+}
+
+#[tokio::test]
+async fn the_ping_goes_through_the_writer_and_waits_while_another_process_holds_the_write_lock() {
+    let store = SqliteStore::temporary().await.unwrap();
+    let before = store.write_stats().writes;
+    store.ping().await.unwrap();
+    assert_eq!(
+        store.write_stats().writes,
+        before + 1,
+        "a writer round trip"
+    );
+    // Another process (a person's sqlite3 shell, say) holds the write lock: no login could
+    // write, and the ping does not answer either.
+    let other = Connection::open(store.path()).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let waiting = tokio::time::timeout(std::time::Duration::from_millis(500), store.ping()).await;
+    assert!(waiting.is_err(), "no answer while the lock is held");
+    other.execute_batch("ROLLBACK").unwrap();
+    store.ping().await.unwrap();
+    assert_eq!(store.pool_status(), None, "no pool to report");
 }
