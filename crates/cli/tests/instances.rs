@@ -5,7 +5,7 @@
 //! each test makes a schema of its own there.
 
 use bankid_oidc_server::store::{PgOptions, PgStore};
-use bankid_oidc_testkit::browser::{Browser, Callback};
+use bankid_oidc_testkit::browser::{Browser, Callback, Step};
 use bankid_oidc_testkit::pending::Pending;
 use bankid_oidc_testkit::provider::{CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, test_database_url};
 use serde_json::Value;
@@ -19,6 +19,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bankid-oidc");
+/// A merchant that registers permissions and logs users in at BIS.
+const BIS_SHOP: &str = "bis-shop";
+const BIS_SECRET: &str = "bis-shop-secret-0123456789-abcdefghijkl";
+const KARI: (&str, &str) = ("15838540063", "qwer1234");
 
 /// The database URL for a new schema of its own, or None when the tests run on SQLite only.
 async fn new_database() -> Option<String> {
@@ -58,7 +62,11 @@ impl Instance {
                 "[[clients]]\nclient_id = \"{CLIENT_ID}\"\nclient_secret = \"{CLIENT_SECRET}\"\n\
                  redirect_uris = [\"{REDIRECT_URI}\"]\n\
                  scope = \"openid profile nnin_altsub offline_access\"\n\
-                 grant_types = [\"authorization_code\", \"refresh_token\"]\n"
+                 grant_types = [\"authorization_code\", \"refresh_token\"]\n\
+                 [[clients]]\nclient_id = \"{BIS_SHOP}\"\nclient_secret = \"{BIS_SECRET}\"\n\
+                 redirect_uris = [\"{REDIRECT_URI}\"]\n\
+                 scope = \"openid profile sub_nnin permissions/client\"\n\
+                 grant_types = [\"authorization_code\", \"client_credentials\"]\n"
             ),
         )
         .unwrap();
@@ -425,4 +433,150 @@ fn base64_url(text: &str) -> Vec<u8> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(text)
         .unwrap()
+}
+
+#[tokio::test]
+async fn a_permission_registered_on_one_instance_is_approved_through_the_other() {
+    let Some(cluster) = Cluster::start().await else {
+        return;
+    };
+    let (a, b) = (&cluster.a.base, &cluster.b.base);
+    let http = reqwest::Client::new();
+    // A machine token and the permission, at A.
+    let token: Value = http
+        .post(cluster.token_endpoint(a))
+        .basic_auth(BIS_SHOP, Some(BIS_SECRET))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "permissions/client"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = token["access_token"].as_str().expect("a machine token");
+    let statement = base64_url_encode(&format!(
+        r#"{{"nonce":"{}","id":"basket-1","payments":[{{"paymentId":"p1","amount":"123.45","currency":"NOK","creditorName":"Scrooge McDuck"}}]}}"#,
+        bankid_oidc_server::secret::random_token()
+    ));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let registered: Value = http
+        .post(format!("{a}/bis/permissions/v1/"))
+        .bearer_auth(access)
+        .json(&serde_json::json!({
+            "type": "payment.v1",
+            "iat": now,
+            "exp": now + 300,
+            "permission": statement,
+            "loginHint": [{ "scheme": "nnin", "value": KARI.0 }],
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = registered["id"].as_str().expect("a registered permission");
+    let permission_token = registered["permissionToken"].as_str().unwrap();
+    let grant_at_b = format!("{b}/bis/permissions/v1/{id}/grant");
+    let grant = http
+        .get(&grant_at_b)
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        grant.status(),
+        404,
+        "B knows the permission A registered, not granted yet"
+    );
+
+    // The login at A, with the permission token: a page that waits for the app.
+    let public = &cluster.public;
+    let browser = Browser::at_instance(public, a);
+    let pending = Pending::new(
+        &[
+            ("client_id", BIS_SHOP),
+            ("scope", "openid sub_nnin"),
+            ("login_hint_token", permission_token),
+        ],
+        &[],
+    );
+    let authorize = format!("{public}/bis/authorize");
+    let mut waiting = match browser.get(&pending.url_at(&authorize)).await {
+        Step::Page { html, .. } => html,
+        Step::Callback(callback) => panic!(
+            "the login ended at once: {:?}",
+            callback.get("error_description")
+        ),
+    };
+    assert!(
+        browser.refresh_url(&waiting).is_some(),
+        "the login waits for the app: {waiting}"
+    );
+
+    // The user's phone answers through B.
+    let phone = Browser::at_instance(public, b);
+    let (_, html) = Browser::page(phone.get(&format!("{public}/bis/app")).await);
+    let (_, html) = Browser::page(
+        phone
+            .submit(&html, &[("nnin", KARI.0), ("password", KARI.1)], None)
+            .await,
+    );
+    assert!(
+        html.contains("Scrooge McDuck"),
+        "B's app shows A's permission: {html}"
+    );
+    let (_, html) = Browser::page(phone.submit(&html, &[], Some(("decision", "allow"))).await);
+    assert!(!html.contains(r#"name="decision""#), "answered: {html}");
+
+    // A's waiting page goes on to the merchant with a code, and B serves the grant.
+    let callback = loop {
+        match browser.reload(&waiting).await {
+            Step::Callback(callback) => break callback,
+            Step::Page { html, .. } => {
+                assert!(
+                    browser.refresh_url(&html).is_some(),
+                    "still waiting: {html}"
+                );
+                waiting = html;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    assert!(
+        callback.get("code").is_some(),
+        "{:?}",
+        callback.get("error")
+    );
+    let grant = http
+        .get(&grant_at_b)
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(grant.status(), 200);
+    assert_eq!(grant.headers()["content-type"], "application/jwt");
+    // A serves the same grant: the first signed is every reader's.
+    let at_b = grant.text().await.unwrap();
+    let at_a = http
+        .get(format!("{a}/bis/permissions/v1/{id}/grant"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(at_a, at_b);
+}
+
+fn base64_url_encode(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }

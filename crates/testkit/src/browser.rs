@@ -35,6 +35,8 @@ impl Callback {
 pub struct Browser {
     pub http: reqwest::Client,
     base: String,
+    /// Where requests for `base` are sent instead (one instance of several behind `base`).
+    via: Option<String>,
 }
 
 pub enum Step {
@@ -61,7 +63,27 @@ impl Browser {
             .build()
             .unwrap();
         let base = base.trim_end_matches('/').to_owned();
-        Browser { http, base }
+        Browser {
+            http,
+            base,
+            via: None,
+        }
+    }
+
+    /// A browser for the provider whose public address is `base`, every request of which goes
+    /// to `instance` (scheme, host and port) instead: one instance of several behind a balancer.
+    pub fn at_instance(base: &str, instance: &str) -> Browser {
+        let mut browser = Browser::with_base(base);
+        browser.via = Some(instance.trim_end_matches('/').to_owned());
+        browser
+    }
+
+    /// The address a request for `url` is sent to.
+    fn routed(&self, url: &str) -> String {
+        match (&self.via, url.strip_prefix(&self.base)) {
+            (Some(instance), Some(rest)) => format!("{instance}{rest}"),
+            _ => url.to_owned(),
+        }
     }
 
     fn absolute(&self, location: &str) -> String {
@@ -79,7 +101,7 @@ impl Browser {
             if status.is_redirection() {
                 let location = self.absolute(response.headers()[LOCATION].to_str().unwrap());
                 if location.starts_with(&self.base) {
-                    response = self.http.get(&location).send().await.unwrap();
+                    response = self.http.get(self.routed(&location)).send().await.unwrap();
                     continue;
                 }
                 return Step::Callback(parse_callback(&location));
@@ -100,7 +122,7 @@ impl Browser {
     }
 
     pub async fn get(&self, url: &str) -> Step {
-        let response = self.http.get(url).send().await.unwrap();
+        let response = self.http.get(self.routed(url)).send().await.unwrap();
         self.follow(response).await
     }
 
@@ -133,7 +155,7 @@ impl Browser {
             fields.push((name.to_owned(), value.to_owned()));
         }
         self.http
-            .post(self.absolute(&form.action))
+            .post(self.routed(&self.absolute(&form.action)))
             .form(&fields)
             .send()
             .await
