@@ -14,8 +14,10 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+
+#[path = "common/served.rs"]
+mod served;
+use served::Served;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bankid-oidc");
 
@@ -153,7 +155,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn serve(dir: &Path, database_url: &str) -> (Child, String) {
+/// The provider on `database_url`, with the test client from a seed file.
+async fn serve(dir: &Path, database_url: &str) -> Served {
     let seed = dir.join("seed.toml");
     std::fs::write(
         &seed,
@@ -165,7 +168,8 @@ async fn serve(dir: &Path, database_url: &str) -> (Child, String) {
         ),
     )
     .unwrap();
-    let mut child = Command::new(BIN)
+    let mut command = std::process::Command::new(BIN);
+    command
         .args([
             "--data-dir",
             dir.to_str().unwrap(),
@@ -179,24 +183,11 @@ async fn serve(dir: &Path, database_url: &str) -> (Child, String) {
             "127.0.0.1:0",
             "--seed",
             seed.to_str().unwrap(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .expect("the provider starts")
-            .unwrap()
-            .expect("the provider printed its address");
-        if let Some(address) = line.strip_prefix("Listening on ") {
-            break address.trim().to_owned();
-        }
-    };
-    (child, base)
+        ]);
+    let (stdout, stderr) = (dir.join("stdout"), dir.join("stderr"));
+    tokio::task::spawn_blocking(move || Served::spawn(command, &stdout, &stderr))
+        .await
+        .unwrap()
 }
 
 /// What one completed login left: its tokens.
@@ -275,7 +266,8 @@ async fn a_database_restart_under_load_loses_nothing_answered_and_readiness_foll
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let (_server, base) = serve(dir.path(), &cluster.url()).await;
+    let server = Stopped(Some(serve(dir.path(), &cluster.url()).await));
+    let base = server.0.as_ref().unwrap().base.clone();
     assert_eq!(ready(&base).await, 200);
 
     // The load: logins in a loop, keeping what each answered.
@@ -367,5 +359,17 @@ async fn a_database_restart_under_load_loses_nothing_answered_and_readiness_foll
             .unwrap();
         assert_eq!(refreshed.status(), 200);
     }
+    drop(server);
     drop(cluster);
+}
+
+/// A provider process, stopped when dropped (a failed assertion included).
+struct Stopped(Option<Served>);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        if let Some(served) = self.0.take() {
+            served.stop();
+        }
+    }
 }

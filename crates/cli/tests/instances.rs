@@ -10,13 +10,14 @@ use bankid_oidc_testkit::pending::Pending;
 use bankid_oidc_testkit::provider::{CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, test_database_url};
 use serde_json::Value;
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::process::{Child, Command};
+
+#[path = "common/served.rs"]
+mod served;
+use served::Served;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bankid-oidc");
 /// A merchant that registers permissions and logs users in at BIS.
@@ -46,9 +47,9 @@ async fn new_database() -> Option<String> {
     Some(format!("{url}{separator}options=-csearch_path%3D{schema}"))
 }
 
-/// One `serve` process.
+/// One `serve` process, killed when dropped.
 struct Instance {
-    _child: Child,
+    served: Option<Served>,
     /// `http://127.0.0.1:<port>`: this instance alone.
     base: String,
 }
@@ -70,34 +71,28 @@ impl Instance {
             ),
         )
         .unwrap();
-        let mut child = Command::new(BIN)
-            .args([
-                "--data-dir",
-                dir.to_str().unwrap(),
-                "--database-url",
-                database_url,
-            ])
+        let mut command = std::process::Command::new(BIN);
+        command
+            .args(["--data-dir", dir.to_str().unwrap()])
+            .args(["--database-url", database_url])
             .args(["serve", "--listen", "127.0.0.1:0", "--test-controls"])
-            .args(["--public-url", public_url, "--seed", seed.to_str().unwrap()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
+            .args(["--public-url", public_url, "--seed", seed.to_str().unwrap()]);
+        let (stdout, stderr) = (dir.join("stdout"), dir.join("stderr"));
+        // Waiting for the banner blocks: off the runtime, so two instances start together.
+        let served = tokio::task::spawn_blocking(move || Served::spawn(command, &stdout, &stderr))
+            .await
             .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let base = loop {
-            let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-                .await
-                .expect("the instance starts")
-                .unwrap()
-                .expect("the instance printed its address");
-            if let Some(address) = line.strip_prefix("Listening on ") {
-                break address.trim().to_owned();
-            }
-        };
         Instance {
-            _child: child,
-            base,
+            base: served.base.clone(),
+            served: Some(served),
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Some(served) = self.served.take() {
+            served.stop();
         }
     }
 }

@@ -5,6 +5,7 @@ use super::{PgStore, err, execute, query, query_opt, rows, user_exists};
 use crate::store::*;
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
 
 /// A client's columns as values, in the order of the statements below.
 struct ClientValues {
@@ -51,6 +52,28 @@ impl ClientValues {
     }
 }
 
+impl ClientValues {
+    /// Every column as a parameter, in the order both statements below name them.
+    fn params(&self) -> [&(dyn ToSql + Sync); 14] {
+        [
+            &self.name,
+            &self.secret_hash,
+            &self.redirect_uris,
+            &self.scopes,
+            &self.grant_types,
+            &self.method,
+            &self.post_logout_redirect_uris,
+            &self.jwks,
+            &self.jwks_uri,
+            &self.resource_server,
+            &self.require_par,
+            &self.permission_types,
+            &self.created_at,
+            &self.client_id,
+        ]
+    }
+}
+
 /// Adds a client; false if its id is taken.
 async fn insert_client(c: &impl GenericClient, v: &ClientValues) -> StoreResult<bool> {
     let n = execute(
@@ -61,22 +84,7 @@ async fn insert_client(c: &impl GenericClient, v: &ClientValues) -> StoreResult<
              created_at, client_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          ON CONFLICT DO NOTHING",
-        &[
-            &v.name,
-            &v.secret_hash,
-            &v.redirect_uris,
-            &v.scopes,
-            &v.grant_types,
-            &v.method,
-            &v.post_logout_redirect_uris,
-            &v.jwks,
-            &v.jwks_uri,
-            &v.resource_server,
-            &v.require_par,
-            &v.permission_types,
-            &v.created_at,
-            &v.client_id,
-        ],
+        &v.params(),
     )
     .await?;
     Ok(n == 1)
@@ -92,22 +100,7 @@ async fn update_client(c: &impl GenericClient, v: &ClientValues) -> StoreResult<
              require_pushed_authorization_requests = $11, permission_types = $12,
              created_at = $13
          WHERE client_id = $14",
-        &[
-            &v.name,
-            &v.secret_hash,
-            &v.redirect_uris,
-            &v.scopes,
-            &v.grant_types,
-            &v.method,
-            &v.post_logout_redirect_uris,
-            &v.jwks,
-            &v.jwks_uri,
-            &v.resource_server,
-            &v.require_par,
-            &v.permission_types,
-            &v.created_at,
-            &v.client_id,
-        ],
+        &v.params(),
     )
     .await?;
     Ok(n == 1)
