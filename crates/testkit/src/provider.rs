@@ -66,6 +66,12 @@ impl TestProvider {
         TestProvider::start_configured(dir, |_| {}).await
     }
 
+    /// A provider on `dir` (a second one on the store of another, say), its configuration
+    /// changed by `configure`.
+    pub async fn start_in_with(dir: &Path, configure: impl FnOnce(&mut Config)) -> TestProvider {
+        TestProvider::start_configured(dir, configure).await
+    }
+
     async fn start_configured(dir: &Path, configure: impl FnOnce(&mut Config)) -> TestProvider {
         let (store, flows, database_url) = open_store(dir).await;
         let clock = Arc::new(OffsetClock::default());
