@@ -518,3 +518,36 @@ async fn a_sealed_first_page_cannot_be_moved_changed_or_replayed() {
             .contains("expired or is finished")
     );
 }
+
+#[tokio::test]
+async fn a_norwegian_error_page_says_in_norwegian_that_the_oauth_description_is_english() {
+    let tp = TestProvider::start().await;
+    for (locale, label, lang) in [
+        ("nb", "Teknisk beskrivelse for utviklere", "nb"),
+        ("en", "Technical description for developers", "en"),
+    ] {
+        let url = Pending::new(&[("client_id", "evil"), ("ui_locales", locale)], &[]).url(&tp);
+        let html = reqwest::get(url).await.unwrap().text().await.unwrap();
+        let page = scraper::Html::parse_document(&html);
+        let root = page
+            .select(&scraper::Selector::parse("html").unwrap())
+            .next()
+            .unwrap();
+        assert_eq!(root.value().attr("lang"), Some(lang));
+        assert!(
+            text_of(&html, "error_details").unwrap().starts_with(label),
+            "{html}"
+        );
+        // The protocol's words are marked as English, for screen readers and translators.
+        let details = page
+            .select(&scraper::Selector::parse("dl.oauth-error").unwrap())
+            .next()
+            .unwrap();
+        assert_eq!(details.value().attr("lang"), Some("en"));
+        assert!(
+            text_of(&html, "error_description")
+                .unwrap()
+                .contains("client_id")
+        );
+    }
+}

@@ -38,6 +38,9 @@ pub struct Texts {
     pub method_bim: &'static str,
     pub error_intro: &'static str,
     pub error_hint: &'static str,
+    /// Above the OAuth error and its description, which stay as the protocol sends them (in
+    /// English, what a developer searches for): says so in the page's language.
+    pub error_details: &'static str,
     pub bad_nnin: &'static str,
     pub unknown_user: &'static str,
     pub unknown_mobile_user: &'static str,
@@ -105,6 +108,7 @@ pub const NB: Texts = Texts {
     method_bim: "BankID på mobil",
     error_intro: "Forespørselen fra tjenesten ble avvist.",
     error_hint: "Gå tilbake til tjenesten og prøv igjen. Feilen er sendt til deg og ikke til tjenesten fordi tjenesten eller adressen ikke kunne bekreftes.",
+    error_details: "Teknisk beskrivelse for utviklere, slik OAuth-protokollen oppgir den (på engelsk):",
     bad_nnin: "Fødselsnummeret er ikke gyldig",
     unknown_user: "Det finnes ingen testbruker med dette fødselsnummeret.",
     unknown_mobile_user: "Det finnes ingen testbruker med dette mobilnummeret og denne fødselsdatoen.",
@@ -169,6 +173,7 @@ pub const EN: Texts = Texts {
     method_bim: "BankID on mobile",
     error_intro: "The service's request was refused.",
     error_hint: "Go back to the service and try again. This error is shown to you and not sent to the service because the service or its address could not be verified.",
+    error_details: "Technical description for developers, as the OAuth protocol gives it:",
     bad_nnin: "The national identity number is not valid",
     unknown_user: "There is no test user with this national identity number.",
     unknown_mobile_user: "There is no test user with this mobile number and birth date.",
