@@ -34,10 +34,10 @@ use std::time::Duration;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
-/// How the provider connects to PostgreSQL.
-#[derive(Debug, Clone)]
+/// How the provider connects to PostgreSQL. Its `Debug` masks the URL's password.
+#[derive(Clone)]
 pub struct PgOptions {
-    /// `postgres://user@host:port/database` (libpq's URL or key=value form).
+    /// `postgres://user:password@host:port/database?options=...` (libpq's URL form).
     pub url: String,
     /// Connections kept at most per instance.
     pub pool_size: usize,
@@ -45,6 +45,17 @@ pub struct PgOptions {
     pub statement_timeout: Duration,
     /// The schema the tables live in (`search_path`); None: the user's default.
     pub schema: Option<String>,
+}
+
+impl std::fmt::Debug for PgOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgOptions")
+            .field("url", &redact_url(&self.url))
+            .field("pool_size", &self.pool_size)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("schema", &self.schema)
+            .finish()
+    }
 }
 
 impl PgOptions {
@@ -74,6 +85,22 @@ impl std::fmt::Debug for PgStore {
 
 pub(super) fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError::new(e)
+}
+
+#[cfg(test)]
+#[test]
+fn the_password_of_a_database_url_is_never_shown() {
+    let url = "postgres://bankid:s3cret@db.internal:5432/bankid";
+    assert_eq!(
+        redact_url(url),
+        "postgres://bankid:***@db.internal:5432/bankid"
+    );
+    assert!(!format!("{:?}", PgOptions::new(url)).contains("s3cret"));
+    assert_eq!(
+        redact_url("postgres://bankid@db/bankid"),
+        "postgres://bankid@db/bankid"
+    );
+    assert!(!redact_url("host=db password=s3cret").contains("s3cret"));
 }
 
 /// The URL with its password, if any, replaced: what may be printed or logged.
