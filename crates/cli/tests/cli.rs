@@ -1204,3 +1204,30 @@ async fn connections_beyond_the_cap_wait_and_are_served_when_held_ones_time_out(
     );
     drop(held);
 }
+
+#[test]
+fn a_database_url_that_is_not_a_reachable_postgresql_url_is_refused_without_showing_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    for (url, says) in [
+        (
+            "mysql://shop:s3cret@127.0.0.1/db",
+            "--database-url must be a PostgreSQL URL",
+        ),
+        (
+            "postgres://shop:s3cret@127.0.0.1:notaport/db",
+            "does not parse",
+        ),
+        (
+            "postgres://shop:s3cret@127.0.0.1:1/db",
+            "opening the database postgres://shop:***@127.0.0.1:1/db",
+        ),
+    ] {
+        let out = cli(dir.path(), &["--database-url", url, "clients", "list"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{url}");
+        assert!(stderr.contains(says), "{url}: {stderr}");
+        assert!(!stderr.contains("s3cret"), "{url}: {stderr}");
+    }
+    // Nothing was made in the data directory: the store is not SQLite when a URL is given.
+    assert!(!dir.path().join("bankid-oidc.db").exists());
+}

@@ -212,6 +212,13 @@ async fn redeem(
         .unwrap()
 }
 
+/// The tokens of a redeemed code (the redemption must succeed).
+async fn redeemed(http: &reqwest::Client, endpoint: &str, code: &str, pending: &Pending) -> Value {
+    let response = redeem(http, endpoint, code, pending).await;
+    assert_eq!(response.status(), 200, "the code is redeemed at {endpoint}");
+    response.json().await.unwrap()
+}
+
 async fn refresh(http: &reqwest::Client, endpoint: &str, token: &str) -> reqwest::Response {
     http.post(endpoint)
         .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
@@ -240,16 +247,13 @@ async fn each_step_of_a_login_lands_on_the_other_instance_and_every_token_works_
 
     let http = reqwest::Client::new();
     // The code is redeemed at an instance by its own address, and the tokens work on both.
-    let tokens: Value = redeem(
+    let tokens = redeemed(
         &http,
         &cluster.token_endpoint(&cluster.b.base),
         callback.code(),
         &pending,
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     let access = tokens["access_token"].as_str().expect("an access token");
     for base in [&cluster.a.base, &cluster.b.base] {
         let userinfo = http
@@ -327,11 +331,7 @@ async fn the_same_code_or_refresh_token_sent_to_both_instances_at_once_has_one_w
         // race below starts from a login of its own.
         let pending = Pending::new(&[("scope", "openid offline_access")], &[]);
         let callback = login(&cluster, &pending).await;
-        let tokens: Value = redeem(&http, &at_a, callback.code(), &pending)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let tokens = redeemed(&http, &at_a, callback.code(), &pending).await;
         let token = tokens["refresh_token"].as_str().unwrap().to_owned();
         let (first, second) =
             tokio::join!(refresh(&http, &at_a, &token), refresh(&http, &at_b, &token));
@@ -373,13 +373,9 @@ async fn a_rotation_on_one_instance_is_published_and_used_by_the_other() {
         .unwrap();
     let kid = rotated["kid"].as_str().expect("the new kid").to_owned();
     // B's key schedule reads the store every 2 seconds; its JWKS has the new key within that.
-    let certs = format!(
-        "{}/auth/realms/current/protocol/openid-connect/certs",
-        cluster.b.base
-    );
     let mut published = false;
     for _ in 0..50 {
-        let keys: Value = http.get(&certs).send().await.unwrap().json().await.unwrap();
+        let keys = published_keys(&http, &cluster.b.base, &cluster.public).await;
         if keys["keys"]
             .as_array()
             .unwrap()
@@ -407,16 +403,13 @@ async fn a_rotation_on_one_instance_is_published_and_used_by_the_other() {
             "qwer1234",
         )
         .await;
-    let tokens: Value = redeem(
+    let tokens = redeemed(
         &http,
         &cluster.token_endpoint(&cluster.b.base),
         callback.code(),
         &pending,
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     let id_token = tokens["id_token"].as_str().unwrap();
     let header: Value =
         serde_json::from_slice(&base64_url(id_token.split('.').next().unwrap())).unwrap();

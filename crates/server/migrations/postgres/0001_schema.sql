@@ -211,8 +211,10 @@ CREATE TABLE app_requests (
 CREATE INDEX app_requests_user ON app_requests (user_id, expires_at);
 CREATE INDEX app_requests_expires_at ON app_requests (expires_at);
 
+-- A user's scripts go with the user: the foreign keys make a script written while its user is
+-- removed on another instance either go with the user or fail, never outlive it.
 CREATE TABLE app_scripts (
-    user_id TEXT PRIMARY KEY,
+    user_id TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
     answer  TEXT NOT NULL,
     delay   BIGINT NOT NULL
 );
@@ -234,7 +236,7 @@ CREATE TABLE ciba_requests (
 CREATE INDEX ciba_requests_expires_at ON ciba_requests (expires_at);
 
 CREATE TABLE login_scripts (
-    user_id TEXT PRIMARY KEY,
+    user_id TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
     outcome TEXT NOT NULL
 );
 

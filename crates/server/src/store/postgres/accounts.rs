@@ -255,14 +255,14 @@ impl UserStore for PgStore {
             &[&now, &user_id],
         )
         .await?;
-        // Sessions go with the user (ON DELETE CASCADE); so do their app and its scripts.
-        for sql in [
+        // Sessions and the user's scripts go with the user (ON DELETE CASCADE); so do the
+        // requests to their app.
+        execute(
+            &tx,
             "DELETE FROM app_requests WHERE user_id = $1",
-            "DELETE FROM app_scripts WHERE user_id = $1",
-            "DELETE FROM login_scripts WHERE user_id = $1",
-        ] {
-            execute(&tx, sql, &[&user_id]).await?;
-        }
+            &[&user_id],
+        )
+        .await?;
         let removed = execute(&tx, "DELETE FROM users WHERE id = $1", &[&user_id]).await?;
         tx.commit().await.map_err(err)?;
         Ok(removed == 1)

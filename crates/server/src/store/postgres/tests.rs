@@ -232,3 +232,32 @@ async fn the_first_key_is_made_once_when_two_instances_start_on_a_new_database()
     a.ping().await.unwrap();
     assert!(a.pool_status().is_some());
 }
+
+#[tokio::test]
+async fn a_users_scripts_go_with_the_user_and_none_is_set_for_a_user_who_is_gone() {
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    let user = user(&new_id());
+    a.add_user(&user).await.unwrap();
+    let answer = AppScripted {
+        answer: AppScript::Deny,
+        delay: 0,
+    };
+    assert!(a.set_app_script(&user.id, Some(answer)).await.unwrap());
+    assert!(
+        a.set_login_script(&user.id, Some(LoginScript::AccessDenied))
+            .await
+            .unwrap()
+    );
+    assert!(b.remove_user(&user.id, 10).await.unwrap());
+    assert_eq!(a.app_script(&user.id).await.unwrap(), None);
+    assert_eq!(a.login_script(&user.id).await.unwrap(), None);
+    // A user who is gone gets no script, at either instance.
+    assert!(!b.set_app_script(&user.id, Some(answer)).await.unwrap());
+    assert!(
+        !a.set_login_script(&user.id, Some(LoginScript::AccessDenied))
+            .await
+            .unwrap()
+    );
+}
