@@ -186,6 +186,31 @@ async fn every_flow_of_the_demo_merchant_in_headless_chromium() {
             "{url}"
         );
     }
+    // Post/redirect/get: the refused NNIN stays in its field (never in the address), and a
+    // reload or the Back button afterwards loads by GET only, showing the step the login is at.
+    assert!(std::env::var("DEMO_BROWSER_ONLY").is_ok() || result.get("prg").is_some());
+    if let Some(prg) = result.get("prg") {
+        let refused = &prg["refused"];
+        assert_eq!(refused["value"], "15076500566", "{prg:#}");
+        assert!(refused["error"].as_str().unwrap().contains("check digits"));
+        assert!(!refused["url"].as_str().unwrap().contains("15076500566"));
+        assert_eq!(prg["reloaded"]["navigations"], json!(["GET"]), "{prg:#}");
+        assert_eq!(
+            prg["reloaded"]["error"],
+            Value::Null,
+            "the notice is read once"
+        );
+        assert_eq!(prg["reloaded"]["value"], "");
+        assert_eq!(
+            prg["nninPosted"]["navigations"],
+            json!(["POST", "GET"]),
+            "{prg:#}"
+        );
+        assert_eq!(prg["otpReloaded"], json!(["GET"]), "{prg:#}");
+        assert_eq!(prg["back"]["navigations"], json!(["GET"]), "{prg:#}");
+        assert_eq!(prg["result"]["flow"], "bid");
+        assert_eq!(prg["result"]["sub"], kari.id);
+    }
     if let Some(approve) = result["providerPages"].get("bim-approve") {
         let title = approve["title"].as_str().unwrap();
         assert!(title.contains("mobil") && !title.contains("app"), "{title}");

@@ -13,7 +13,7 @@ const WEIGHTS_2: [u32; 10] = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
 #[serde(try_from = "String", into = "String")]
 pub struct Nnin(String);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum NninError {
     #[error("a national identity number has exactly 11 digits")]
     Length,

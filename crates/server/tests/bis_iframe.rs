@@ -305,6 +305,66 @@ async fn the_flows_pages_are_framed_by_frame_ancestor_and_every_other_page_by_no
     );
 }
 
+#[tokio::test]
+async fn each_step_in_the_frame_redirects_to_a_get_with_its_notice_sealed_in_the_address() {
+    let s = shop().await;
+    let user = s.tp.user("Kari").clone();
+    script(&s.tp, &user, AppScript::Approve, 30).await;
+    let uri = authorize_uri(&s.tp, &s.token, &valid_form(&s).await).await;
+    let html = reqwest::get(&uri).await.unwrap().text().await.unwrap();
+    let form = forms(&html).remove(0);
+    let action = format!("{}{}", s.tp.base, form.action.replace("&amp;", "&"));
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let post = |nnin: &str| {
+        let mut fields = changed(&form.fields, "nnin", Some(nnin));
+        fields.push(("method".into(), "BIS".into()));
+        no_redirects.post(&action).form(&fields).send()
+    };
+    // An NNIN of nobody: a 303 to the frame's page, its notice sealed in the address, and
+    // never the NNIN there.
+    let unknown = "15076500565";
+    let response = post(unknown).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.contains("?k=") && location.contains("&n="),
+        "{location}"
+    );
+    assert!(!location.contains(unknown), "{location}");
+    let page = reqwest::get(format!("{}{location}", s.tp.base))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_framed_by(&page, FRAME);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("id=\"error\""), "{html}");
+    // A notice changed by one character shows the step without it.
+    let mut changed_location = location.clone();
+    changed_location.insert(changed_location.len() - 3, 'x');
+    let html = reqwest::get(format!("{}{changed_location}", s.tp.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("id=\"error\"") && html.contains("name=\"nnin\""));
+    // The user's own NNIN: a 303 without a notice, whose GET shows the waiting step.
+    let response = post(&user.nnin).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(!location.contains("&n="), "{location}");
+    let page = reqwest::get(format!("{}{location}", s.tp.base))
+        .await
+        .unwrap();
+    assert_framed_by(&page, FRAME);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("data-state=\"waiting\""), "{html}");
+}
+
 fn scraper_script(html: &str) -> String {
     let doc = scraper::Html::parse_document(html);
     let sel = scraper::Selector::parse("script[src]").unwrap();

@@ -446,12 +446,42 @@ async fn the_authorization_endpoint_accepts_post() {
         .send()
         .await
         .unwrap();
-    // The first step's page comes at once; its form posts to the login's own address.
-    assert_eq!(response.status(), StatusCode::OK);
-    let (_, html) = Browser::page(browser.follow(response).await);
+    // A posted request is answered with a redirect to the login's own address (the Back
+    // button never asks to post it again), with the browser's pre-login cookie; the GET there
+    // shows the first step, whose form posts to that address.
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.contains("/login-actions/") && location.contains("?seal="),
+        "{location}"
+    );
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert!(
+        response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("bankid_oidc_session=")
+    );
+    let (url, html) = Browser::page(browser.follow(response).await);
+    assert!(url.ends_with(&location), "{url}");
     let form = &forms(&html)[0];
     assert!(form.fields.iter().any(|(n, _)| n == "nnin"));
-    assert!(form.action.contains("/login-actions/"), "{}", form.action);
+    assert_eq!(form.action, location);
+    // And the login goes on from there to a code.
+    let user = tp.user("Kari").clone();
+    let (_, html) = Browser::page(
+        browser
+            .submit(&html, &[("nnin", &user.nnin)], Some(("method", "BID")))
+            .await,
+    );
+    let (_, html) = Browser::page(browser.submit(&html, &[("otp", &user.otp)], None).await);
+    let callback = Browser::callback(
+        browser
+            .submit(&html, &[("password", &user.password)], None)
+            .await,
+    );
+    assert_eq!(callback.get("state"), Some(pending.state.as_str()));
+    assert!(!callback.code().is_empty());
 }
 
 #[tokio::test]

@@ -226,7 +226,7 @@ fn nnin_field(html: &str) -> String {
 }
 
 #[tokio::test]
-async fn a_step_done_answers_with_the_next_step_at_once_and_its_security_headers() {
+async fn each_posted_step_redirects_to_the_flows_address_whose_get_shows_the_step() {
     let tp = TestProvider::start().await;
     let user = tp.user("Kari").clone();
     let browser = Browser::new(&tp);
@@ -234,21 +234,201 @@ async fn a_step_done_answers_with_the_next_step_at_once_and_its_security_headers
     let response = browser
         .submit_response(&nnin_page, &[("nnin", &user.nnin)], None)
         .await;
-    // No redirect to the same page: one round trip per step.
-    assert_eq!(response.status(), StatusCode::OK);
+    // Post/redirect/get: the Back button and a reload never ask to send the form again.
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let h = response.headers();
-    assert!(h.get("location").is_none());
+    let location = h["location"].to_str().unwrap().to_owned();
+    assert!(location.contains("/login-actions/"), "{location}");
     assert!(
-        h["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains("frame-ancestors 'none'")
+        !location.contains("seal="),
+        "kept from its first post: {location}"
     );
     assert_eq!(h["cache-control"], "no-store");
-    let html = response.text().await.unwrap();
-    let form = &forms(&html)[0];
+    assert!(h.get("set-cookie").is_none(), "nothing to carry: {h:?}");
+    let page = |response: reqwest::Response| async move {
+        let h = response.headers().clone();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(
+            h["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'")
+        );
+        assert_eq!(h["cache-control"], "no-store");
+        response.text().await.unwrap()
+    };
+    let url = format!("{}{location}", tp.base);
+    let otp_page = page(browser.http.get(&url).send().await.unwrap()).await;
+    let form = &forms(&otp_page)[0];
     assert!(form.fields.iter().any(|(n, v)| n == "step" && v == "otp"));
-    assert!(text_of(&html, "error").is_none());
+    assert_eq!(form.action, location);
+    assert!(text_of(&otp_page, "error").is_none());
+    // A reload is a GET of the same address: the same step, nothing sent again.
+    let reloaded = page(browser.http.get(&url).send().await.unwrap()).await;
+    assert_eq!(forms(&reloaded)[0].fields, form.fields);
+    // The next step redirects to the same address, which now shows the password.
+    let response = browser
+        .submit_response(&otp_page, &[("otp", &user.otp)], None)
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], location.as_str());
+    let password_page = page(browser.http.get(&url).send().await.unwrap()).await;
+    assert!(
+        forms(&password_page)[0]
+            .fields
+            .iter()
+            .any(|(n, v)| n == "step" && v == "password")
+    );
+}
+
+/// The carried-notice cookie a response sets, `name=value`.
+fn carried_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|v| v.starts_with("bankid_oidc_notice="))
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn a_refused_value_travels_to_its_page_sealed_in_a_cookie_read_once_never_in_the_address() {
+    let tp = TestProvider::start().await;
+    let browser = Browser::new(&tp);
+    let (first_url, html) = Browser::page(
+        browser
+            .get(&Pending::new(&[("ui_locales", "en")], &[]).url(&tp))
+            .await,
+    );
+    let bad = "15076500566";
+    let response = browser.submit_response(&html, &[("nnin", bad)], None).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    // Not kept yet: the address still carries the sealed flow, and never the NNIN.
+    assert!(location.contains("?seal="), "{location}");
+    assert!(!location.contains(bad) && !first_url.contains(bad));
+    let cookie = carried_cookie(&response).expect("the notice is carried");
+    let flow_path = location.split('?').next().unwrap();
+    assert!(
+        cookie.contains(&format!(
+            "; Path={flow_path}; Max-Age=60; HttpOnly; SameSite=Lax"
+        )),
+        "{cookie}"
+    );
+    assert!(!cookie.contains(bad), "sealed: {cookie}");
+    // The GET shows the notice and the refused value in its field, and removes the cookie.
+    let response = browser
+        .http
+        .get(format!("{}{location}", tp.base))
+        .send()
+        .await
+        .unwrap();
+    let removed = carried_cookie(&response).expect("the cookie is removed");
+    assert!(removed.contains("Max-Age=0"), "{removed}");
+    let html = response.text().await.unwrap();
+    assert!(text_of(&html, "error").unwrap().contains("check digits"));
+    assert_eq!(nnin_field(&html), bad);
+    // Read once: a reload shows the step as it stands, without the notice.
+    let (_, html) = Browser::page(browser.get(&format!("{}{location}", tp.base)).await);
+    assert!(text_of(&html, "error").is_none(), "{html}");
+    assert_eq!(nnin_field(&html), "");
+}
+
+#[tokio::test]
+async fn a_carried_notice_shows_only_on_its_own_flows_page_for_its_step_while_fresh() {
+    let tp = TestProvider::start().await;
+    let user = tp.user("Kari").clone();
+    // A browser that sends exactly the cookies it is given.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let session = "bankid_oidc_session=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let get = |url: String, cookies: String| {
+        let http = http.clone();
+        async move {
+            let response = http
+                .get(url)
+                .header("cookie", cookies)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.text().await.unwrap()
+        }
+    };
+    let start = |locale: &'static str| {
+        let url = Pending::new(&[("ui_locales", locale)], &[]).url(&tp);
+        async move { get(url, session.to_owned()).await }
+    };
+    let post = |html: String, values: Vec<(&'static str, String)>| {
+        let http = http.clone();
+        let base = tp.base.clone();
+        async move {
+            let form = forms(&html).into_iter().next().unwrap();
+            let mut fields: Vec<(String, String)> = form
+                .fields
+                .into_iter()
+                .filter(|(k, _)| !values.iter().any(|(n, _)| n == k))
+                .collect();
+            fields.extend(values.into_iter().map(|(k, v)| (k.to_owned(), v)));
+            let response = http
+                .post(format!("{base}{}", form.action))
+                .header("cookie", session)
+                .form(&fields)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::SEE_OTHER);
+            let location = response.headers()["location"].to_str().unwrap().to_owned();
+            let carried =
+                carried_cookie(&response).map(|c| c.split(';').next().unwrap().to_owned());
+            (format!("{base}{location}"), carried)
+        }
+    };
+    let shows_notice = |html: &str| text_of(html, "error").is_some();
+
+    let a = start("en").await;
+    let (a_url, carried) = post(a.clone(), vec![("nnin", "15076500565".into())]).await;
+    let carried = carried.expect("a notice for the unknown user");
+    let with = |carried: &str| format!("{session}; {carried}");
+    assert!(shows_notice(&get(a_url.clone(), with(&carried)).await));
+
+    // On another flow's page (the cookie moved there by hand): nothing.
+    let b = start("en").await;
+    let (b_url, _) = post(b, vec![("nnin", "1507650056".into())]).await;
+    assert!(!shows_notice(&get(b_url, with(&carried)).await));
+
+    // Changed by one character: nothing, and the page is shown all the same.
+    let mut changed = carried.clone().into_bytes();
+    let last = changed.len() - 2;
+    changed[last] = if changed[last] == b'A' { b'B' } else { b'A' };
+    let changed = String::from_utf8(changed).unwrap();
+    let html = get(a_url.clone(), with(&changed)).await;
+    assert!(!shows_notice(&html) && html.contains("name=\"nnin\""));
+
+    // After its minute: nothing.
+    tp.advance(61);
+    assert!(!shows_notice(&get(a_url.clone(), with(&carried)).await));
+
+    // For a step the flow has left (the NNIN accepted meanwhile): nothing on the next step.
+    let c = start("en").await;
+    let (c_url, c_carried) = post(c.clone(), vec![("nnin", "15076500565".into())]).await;
+    let c_carried = c_carried.unwrap();
+    let c_page = get(c_url.clone(), session.to_owned()).await;
+    post(
+        c_page,
+        vec![("nnin", user.nnin.clone()), ("method", "BID".into())],
+    )
+    .await;
+    let otp_page = get(
+        c_url.split('?').next().unwrap().to_owned(),
+        with(&c_carried),
+    )
+    .await;
+    assert!(otp_page.contains("name=\"otp\""), "{otp_page}");
+    assert!(!shows_notice(&otp_page), "{otp_page}");
 }
 
 #[tokio::test]

@@ -127,6 +127,46 @@ async function bim(page, user) {
   await page.locator('button[name="decision"][value="allow"]').click();
 }
 
+// Post/redirect/get on the provider's pages: a refused NNIN comes back in its field on a page
+// reached by GET, and a reload or the Back button afterwards loads pages by GET only (a page that
+// answered a POST would post the form again).
+async function bidWithRefusal(page, user) {
+  const navigations = [];
+  page.on("request", (r) => {
+    if (r.isNavigationRequest() && r.frame() === page.mainFrame()) navigations.push(r.method());
+  });
+  const field = (name) => page.locator(`input[name="${name}"]`);
+  await field("nnin").fill("15076500566");
+  await page.locator('button[name="method"][value="BID"]').click();
+  await page.locator("#error").waitFor();
+  const prg = {
+    refused: { url: page.url(), value: await field("nnin").inputValue(), error: await text(page, "#error") },
+  };
+  await providerPage(page, "bid-refused-nnin");
+  navigations.length = 0;
+  await page.reload();
+  await field("nnin").waitFor();
+  prg.reloaded = { navigations: navigations.slice(), error: await text(page, "#error"), value: await field("nnin").inputValue() };
+  await field("nnin").fill(user.nnin);
+  navigations.length = 0;
+  await page.locator('button[name="method"][value="BID"]').click();
+  await field("otp").waitFor();
+  prg.nninPosted = { navigations: navigations.slice(), url: page.url() };
+  navigations.length = 0;
+  await page.reload();
+  await field("otp").waitFor();
+  prg.otpReloaded = navigations.slice();
+  navigations.length = 0;
+  await page.goBack();
+  await field("otp").waitFor();
+  prg.back = { navigations: navigations.slice(), title: await text(page, "h1") };
+  await field("otp").fill(user.otp);
+  await page.locator('button[name="action"][value="continue"]').click();
+  await field("password").fill(user.password);
+  await page.locator('button[name="action"][value="continue"]').click();
+  return prg;
+}
+
 const REDIRECT_FLOWS = [
   ["bid", (p) => bid(p, USERS.kari, true)],
   ["bim", (p) => bim(p, USERS.kari)],
@@ -149,6 +189,15 @@ try {
     await login(page);
     result.flows[flow] = await readResult(page);
     await screenshot(page, `result-${flow}`);
+    await page.context().close();
+  }
+
+  if (!ONLY || ONLY.includes("prg")) {
+    current = "prg";
+    const page = await newPage("prg");
+    await start(page, "bid");
+    result.prg = await bidWithRefusal(page, USERS.kari);
+    result.prg.result = await readResult(page);
     await page.context().close();
   }
 

@@ -34,7 +34,7 @@ pub async fn get(
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = AuthorizeParams::from_urlencoded(query.unwrap_or_default().as_bytes());
-    authorize(&p, &issuer, &headers, params).await
+    authorize(&p, &issuer, &headers, params, false).await
 }
 
 pub async fn post(
@@ -54,6 +54,7 @@ pub async fn post(
         &issuer,
         &headers,
         AuthorizeParams::from_urlencoded(&body),
+        true,
     )
     .await
 }
@@ -67,6 +68,7 @@ async fn authorize(
     issuer: &Arc<Issuer>,
     headers: &HeaderMap,
     params: Result<AuthorizeParams, OAuthError>,
+    posted: bool,
 ) -> Response {
     let params = match params {
         Ok(params) => params,
@@ -85,7 +87,7 @@ async fn authorize(
         Err(Refused::Store(e)) => return store_failure_page(p, &e),
     };
     let permission_token = params.get("login_hint_token");
-    match respond(p, issuer, headers, &req, permission_token).await {
+    match respond(p, issuer, headers, &req, permission_token, posted).await {
         Ok(response) => response,
         Err(e) => store_failure_page(p, &e),
     }
@@ -98,6 +100,7 @@ async fn respond(
     headers: &HeaderMap,
     req: &ValidatedAuthorizeRequest,
     permission_token: Option<&str>,
+    posted: bool,
 ) -> Result<Response, StoreError> {
     let redirect_error =
         |e: OAuthError| deliver_error(&req.target, &issuer.issuer, &e, StatusCode::FOUND);
@@ -199,9 +202,14 @@ async fn respond(
         Submitted::Show(active, _) => *active,
         submitted => return Ok(crate::http::login_actions::answer(p, submitted).await),
     };
-    // The first step's page at once, its form posting to the flow's own address: a redirect
-    // to that address would cost the browser a round trip.
-    let mut response = crate::pages::login::show(p, &active, None).await;
+    // The first step's page at once for a GET, its form posting to the flow's own address (a
+    // redirect there would cost the browser a round trip). A POSTed request is answered with
+    // a redirect to that address, so that the Back button never asks to send it again.
+    let mut response = if posted {
+        crate::http::login_actions::to_step(p, &active, None)
+    } else {
+        crate::pages::login::show(p, &active, None).await
+    };
     if pre_login {
         let value = set_session_cookie(
             &cookie,

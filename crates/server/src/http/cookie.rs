@@ -5,6 +5,13 @@ use axum::http::{HeaderMap, HeaderValue, header};
 
 pub const SESSION_COOKIE: &str = "bankid_oidc_session";
 
+/// What a posted login step carries to the page it redirects to (`login::flow::Carried`),
+/// sealed; scoped to the flow's own address, read once.
+pub const CARRIED_COOKIE: &str = "bankid_oidc_notice";
+
+/// Longest carried value read: a notice and three short fields, sealed, are a few hundred bytes.
+const MAX_CARRIED: usize = 1024;
+
 /// The session cookie's value, if the request has exactly one well-formed one.
 pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
     let mut found = None;
@@ -28,6 +35,35 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
             && v.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     })
+}
+
+/// The carried notice's value, if the request has exactly one of a plausible size.
+pub fn carried_cookie(headers: &HeaderMap) -> Option<String> {
+    let mut found = None;
+    for value in headers.get_all(header::COOKIE) {
+        let Ok(text) = value.to_str() else { continue };
+        for pair in text.split(';') {
+            if let Some((name, value)) = pair.trim().split_once('=')
+                && name == CARRIED_COOKIE
+            {
+                if found.is_some() {
+                    return None;
+                }
+                found = Some(value.to_owned());
+            }
+        }
+    }
+    found.filter(|v| !v.is_empty() && v.len() <= MAX_CARRIED)
+}
+
+/// `Set-Cookie` for a carried notice (`max_age` 0 removes it): HttpOnly, SameSite=Lax, Secure
+/// on https, scoped to the flow's address `path`.
+pub fn set_carried_cookie(value: &str, path: &str, max_age: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{CARRIED_COOKIE}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+    ))
+    .expect("sealed values are base64url and paths are ASCII")
 }
 
 /// `Set-Cookie` for a session: HttpOnly, SameSite=Lax, Secure on https, scoped to `path`.
@@ -66,6 +102,27 @@ mod tests {
             HeaderValue::from_static("bankid_oidc_session=a\"b"),
         );
         assert_eq!(session_cookie(&h), None);
+    }
+
+    #[test]
+    fn reads_one_carried_notice_of_a_plausible_size() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("bankid_oidc_session=a; bankid_oidc_notice=xyz"),
+        );
+        assert_eq!(carried_cookie(&h).as_deref(), Some("xyz"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("bankid_oidc_notice=a; bankid_oidc_notice=b"),
+        );
+        assert_eq!(carried_cookie(&h), None, "two: neither");
+        let long = format!("bankid_oidc_notice={}", "a".repeat(MAX_CARRIED + 1));
+        h.insert(header::COOKIE, HeaderValue::from_str(&long).unwrap());
+        assert_eq!(carried_cookie(&h), None, "oversize");
+        let v = set_carried_cookie("v", "/auth/login/f", 0, true);
+        let text = v.to_str().unwrap();
+        assert!(text.contains("Path=/auth/login/f; Max-Age=0; HttpOnly; SameSite=Lax; Secure"));
     }
 
     #[test]

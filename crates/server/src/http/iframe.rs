@@ -17,10 +17,11 @@ use crate::authorization::{Refused as RequestRefused, biometrics_request};
 use crate::http::IssuerOf;
 use crate::http::form::is_form;
 use crate::http::permissions::bearer;
+use crate::issuer::Endpoint;
 use crate::issuer::Issuer;
 use crate::login::flow::{self, LoginForm, Submitted};
 use crate::login::iframe::{self, FrameAncestor, Framed, Refused, URI_TTL, Unusable};
-use crate::pages::iframe::{SCRIPT, leave, refused, show as show_page};
+use crate::pages::iframe::{SCRIPT, flow_url, leave, refused, show as show_page};
 use crate::pages::render::store_failure_page;
 use crate::permissions::{self, PermissionsError};
 use crate::{Provider, store::StoreError};
@@ -237,11 +238,39 @@ pub async fn show(
         Ok(Err(r)) => return refused(&p, &issuer, &r, false),
         Err(e) => return store_failure_page(&p, &e),
     };
+    let mut active = active;
+    // What a posted step carried to this page (post/redirect/get, see `submit`).
+    let notice = query_param(query.as_deref(), "n")
+        .and_then(|sealed| flow::take_carried(&p, &mut active, &sealed));
     let context = Context::of(&active, key.unwrap_or_default());
     let app_request = active.flow.app_request_id.clone();
     let submitted = flow::poll(&p, active).await;
-    let framed = iframe::framed(&p, app_request.as_deref(), submitted).await;
+    let framed = match iframe::framed(&p, app_request.as_deref(), submitted).await {
+        Framed::Show(active, None) => Framed::Show(active, notice),
+        framed => framed,
+    };
     context.answer(&p, &issuer, framed).await
+}
+
+/// A posted step whose flow is shown next: post/redirect/get, as on the login pages, so that
+/// the Back button never asks to post the frame's form again. The frame is another site's, so
+/// the browser may send it no cookie: the notice travels sealed in the address (`n`), without
+/// what was typed (never an NNIN in an address; the NNIN field is filled from the permission).
+fn to_frame_step(
+    p: &Provider,
+    issuer: &Issuer,
+    active: &mut flow::ActiveFlow,
+    frame_key: &str,
+    notice: Option<flow::Notice>,
+) -> Response {
+    let mut location = flow_url(issuer, Endpoint::IframePage, &active.flow.id, frame_key);
+    if let Some(notice) = notice {
+        active.entered = flow::Entered::default();
+        let sealed = flow::carry(p, active, notice);
+        location.push_str(&format!("&n={sealed}"));
+    }
+    let location = HeaderValue::from_str(&location).expect("flow addresses are ASCII");
+    no_store((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response())
 }
 
 /// `POST {page}/{flow_id}?k=...`: a step's form.
@@ -281,8 +310,12 @@ pub async fn submit(
         }
         submitted => submitted,
     };
-    let framed = iframe::framed(&p, app_request.as_deref(), submitted).await;
-    context.answer(&p, &issuer, framed).await
+    match iframe::framed(&p, app_request.as_deref(), submitted).await {
+        Framed::Show(mut active, notice) => {
+            to_frame_step(&p, &issuer, &mut active, &context.frame_key, notice)
+        }
+        framed => context.answer(&p, &issuer, framed).await,
+    }
 }
 
 /// `GET {page}/{flow_id}/status?k=...`: where the waiting login stands, for the page's script.

@@ -1,13 +1,19 @@
 //! The login pages' endpoint: GET shows the flow's current step (or, when the app has answered
 //! the step that waits for it, what the answer leads to), POST submits it; the state
 //! machine (`login::flow`) decides, and this answers with a page, a redirect and a cookie.
+//!
+//! Post/redirect/get: a posted step never answers with a page. A step shown next (or again)
+//! is a 303 to the flow's address, whose GET shows it, so that the Back button and a reload
+//! never ask to send a form again. A notice and the values the user typed (a refused NNIN stays
+//! in its field) travel to that GET sealed in a cookie scoped to the flow's address that lives a
+//! minute and is read once: an NNIN is never put in an address. A redirect costs the browser a
+//! round trip per step; BENCHMARKS.md counts it.
 
 use crate::http::IssuerOf;
-use crate::http::cookie::session_cookie;
-use crate::http::cookie::set_session_cookie;
+use crate::http::cookie::{carried_cookie, session_cookie, set_carried_cookie, set_session_cookie};
 use crate::http::form::is_form;
 use crate::issuer::Issuer;
-use crate::login::flow::{self, LoadError, LoginForm, Submitted};
+use crate::login::flow::{self, ActiveFlow, CARRIED_TTL, LoadError, LoginForm, Notice, Submitted};
 use crate::pages::delivery::{deliver, deliver_error};
 use crate::pages::login::{flow_error_page, refused, show as show_step};
 use crate::pages::render::store_failure_page;
@@ -17,8 +23,8 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::HeaderMap;
-use axum::http::{StatusCode, header};
-use axum::response::Response;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -64,11 +70,46 @@ pub async fn show(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    match load(&p, &issuer, &flow_id, query.as_deref(), &headers).await {
-        // A flow waiting for the app goes on as soon as the app has answered.
-        Ok(active) => answer(&p, flow::poll(&p, active).await).await,
-        Err(response) => response,
+    let carried = carried_cookie(&headers);
+    let mut active = match load(&p, &issuer, &flow_id, query.as_deref(), &headers).await {
+        Ok(active) => active,
+        Err(response) => return response,
+    };
+    let notice = carried
+        .as_deref()
+        .and_then(|sealed| flow::take_carried(&p, &mut active, sealed));
+    let path = active.path();
+    // A flow waiting for the app goes on as soon as the app has answered.
+    let mut response = match flow::poll(&p, active).await {
+        Submitted::Show(active, None) => show_step(&p, &active, notice).await,
+        submitted => answer(&p, submitted).await,
+    };
+    // Read once: a reload shows the step without the notice.
+    if carried.is_some() {
+        let clear = set_carried_cookie("", &path, 0, p.config.is_https());
+        response.headers_mut().append(header::SET_COOKIE, clear);
     }
+    response
+}
+
+/// A posted step's answer when the flow is shown next: a redirect to its address, with what
+/// the page is to say carried in a cookie for that address.
+pub(crate) fn to_step(p: &Provider, active: &ActiveFlow, notice: Option<Notice>) -> Response {
+    let location = HeaderValue::from_str(&active.action()).expect("flow addresses are ASCII");
+    let mut response = (
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, location),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+    )
+        .into_response();
+    if let Some(notice) = notice {
+        let sealed = flow::carry(p, active, notice);
+        let cookie = set_carried_cookie(&sealed, &active.path(), CARRIED_TTL, p.config.is_https());
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
 }
 
 pub async fn submit(
@@ -103,13 +144,17 @@ pub async fn submit(
                 Submitted::Show(active, None) => flow::poll(&p, *active).await,
                 submitted => submitted,
             };
-            answer(&p, submitted).await
+            match submitted {
+                Submitted::Show(active, notice) => to_step(&p, &active, notice),
+                submitted => answer(&p, submitted).await,
+            }
         }
         Err(response) => response,
     }
 }
 
-/// The answer to a posted step, or to a flow the app moved on.
+/// What a flow leads to, shown at once: a step's page (for a GET), a refusal, or the answer
+/// for the client.
 pub(crate) async fn answer(p: &Provider, submitted: Submitted) -> Response {
     match submitted {
         Submitted::Show(active, message) => show_step(p, &active, message).await,

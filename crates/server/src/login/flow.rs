@@ -17,7 +17,7 @@ use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::authorize::{ResponseTarget, ValidatedAuthorizeRequest};
 use bankid_oidc_core::nnin::Nnin;
 use bankid_oidc_core::{ErrorCode, OAuthError};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
@@ -175,7 +175,7 @@ pub struct ActiveFlow {
 
 /// The values a posted identification step carried, for its page shown again. Never a
 /// one-time code or password: a secret is not sent back.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entered {
     pub nnin: Option<String>,
     pub phone: Option<String>,
@@ -227,14 +227,19 @@ impl ActiveFlow {
         self.issuer.kind
     }
 
-    /// Where the page's forms post: the flow's address, with the sealed flow while the store
-    /// does not keep it.
-    pub fn action(&self) -> String {
-        let path = format!(
+    /// The flow's address, without the sealed flow: what a cookie for its page is scoped to.
+    pub fn path(&self) -> String {
+        format!(
             "{}/{}",
             self.issuer.route(Endpoint::LoginActions),
             self.flow.id
-        );
+        )
+    }
+
+    /// Where the page's forms post: the flow's address, with the sealed flow while the store
+    /// does not keep it.
+    pub fn action(&self) -> String {
+        let path = self.path();
         match &self.sealed {
             Some(sealed) => format!("{path}?seal={sealed}"),
             None => path,
@@ -269,7 +274,7 @@ impl Refusal {
 }
 
 /// What a step is shown again with: the page renders it in the request's language.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Notice {
     /// The NNIN does not parse (the rule it breaks).
     BadNnin(bankid_oidc_core::nnin::NninError),
@@ -288,6 +293,46 @@ pub enum Notice {
     },
     /// The form was of an earlier step (a reload, a double submit).
     StaleForm,
+}
+
+/// What a posted step that is shown again carries to its page: each post answers with a
+/// redirect to the flow's address (post/redirect/get: the Back button and a reload never ask
+/// to send a form again), and the notice and the values typed travel to that page sealed, in a
+/// cookie that lives [`CARRIED_TTL`] seconds and is read once (`http::login_actions`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Carried {
+    /// The step the notice is about: a page that shows another step (the flow moved on in
+    /// another tab) does not show it.
+    pub step: Step,
+    pub notice: Notice,
+    pub entered: Entered,
+    /// Seconds since the epoch.
+    pub expires_at: i64,
+}
+
+/// How long what a post carries waits for its page: the redirect is followed at once.
+pub const CARRIED_TTL: i64 = 60;
+
+/// The notice (and what the user typed) a step is shown again with, sealed for its page.
+pub fn carry(p: &Provider, active: &ActiveFlow, notice: Notice) -> String {
+    let carried = Carried {
+        step: active.flow.step,
+        notice,
+        entered: active.entered.clone(),
+        expires_at: p.now() + CARRIED_TTL,
+    };
+    p.seal.seal_carried(&active.flow.id, &carried)
+}
+
+/// Opens what a post carried to this flow's page: the notice, with the values typed put back
+/// into `active`, if it is this flow's, for its current step, and not expired.
+pub fn take_carried(p: &Provider, active: &mut ActiveFlow, sealed: &str) -> Option<Notice> {
+    let carried = p.seal.open_carried(&active.flow.id, sealed)?;
+    if carried.step != active.flow.step || carried.expires_at <= p.now() {
+        return None;
+    }
+    active.entered = carried.entered;
+    Some(carried.notice)
 }
 
 /// Why a flow could not be loaded.
@@ -490,9 +535,9 @@ async fn settle(
                 None => p.flows.advance_flow(&active.flow, from).await,
             };
             match kept {
-                // The next step's page, at once: a redirect to it would cost the browser
-                // another round trip per step. A reload posts the old form again, which shows
-                // the current step (the step names in the forms no longer match).
+                // The next step: the post answers with a redirect to the flow's address, whose
+                // GET shows it (`http::login_actions`). A form of the step before, posted again
+                // (a double submit), shows the current step (the step names no longer match).
                 Ok(true) => Submitted::Show(Box::new(active), None),
                 Ok(false) => Submitted::Refused(Refusal::AlreadySubmitted),
                 Err(e) if e.is_full() => {

@@ -8,7 +8,12 @@
 //! another flow id. It is bound to the browser like a kept flow (the cookie's hash is inside),
 //! expires with the flow, and once the flow has ended the store remembers its id, so a sealed
 //! page cannot start that login again.
+//!
+//! The same key seals what a posted step carries to the page it redirects to (a notice and
+//! the values typed, see `flow::Carried`), which travels in a short-lived cookie: never an NNIN
+//! in an address.
 
+use super::flow::Carried;
 use crate::store::LoginFlow;
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use bankid_oidc_core::b64;
@@ -35,22 +40,45 @@ impl FlowSeal {
 
     /// The flow, sealed: base64url of a random nonce and the ciphertext with its tag.
     pub fn seal(&self, flow: &LoginFlow) -> String {
+        let data = serde_json::to_vec(flow).expect("a flow serializes");
+        self.seal_bytes(flow.id.as_bytes(), data)
+    }
+
+    /// The flow sealed in `sealed` for `flow_id`, if it is one of ours, unchanged, for that id.
+    pub fn open(&self, flow_id: &str, sealed: &str) -> Option<LoginFlow> {
+        let plain = self.open_bytes(flow_id.as_bytes(), sealed)?;
+        let flow: LoginFlow = serde_json::from_slice(&plain).ok()?;
+        (flow.id == flow_id).then_some(flow)
+    }
+
+    /// What a posted step of `flow_id` carries to the page it redirects to, sealed like a
+    /// flow. The associated data names what it is, so that neither seal opens as the other.
+    pub fn seal_carried(&self, flow_id: &str, carried: &Carried) -> String {
+        let data = serde_json::to_vec(carried).expect("a notice serializes");
+        self.seal_bytes(carried_aad(flow_id).as_bytes(), data)
+    }
+
+    /// What `sealed` carries for `flow_id`'s page, if it is ours, unchanged, for that flow.
+    pub fn open_carried(&self, flow_id: &str, sealed: &str) -> Option<Carried> {
+        let plain = self.open_bytes(carried_aad(flow_id).as_bytes(), sealed)?;
+        serde_json::from_slice(&plain).ok()
+    }
+
+    fn seal_bytes(&self, aad: &[u8], mut data: Vec<u8>) -> String {
         let nonce = crate::secret::random_bytes::<NONCE_LEN>();
-        let mut data = serde_json::to_vec(flow).expect("a flow serializes");
         self.key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
-                Aad::from(flow.id.as_bytes()),
+                Aad::from(aad),
                 &mut data,
             )
-            .expect("sealing a flow");
+            .expect("sealing");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&data);
         b64::encode(out)
     }
 
-    /// The flow sealed in `sealed` for `flow_id`, if it is one of ours, unchanged, for that id.
-    pub fn open(&self, flow_id: &str, sealed: &str) -> Option<LoginFlow> {
+    fn open_bytes(&self, aad: &[u8], sealed: &str) -> Option<Vec<u8>> {
         if sealed.len() > MAX_SEALED {
             return None;
         }
@@ -63,11 +91,15 @@ impl FlowSeal {
         let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
         let plain = self
             .key
-            .open_in_place(nonce, Aad::from(flow_id.as_bytes()), &mut data)
+            .open_in_place(nonce, Aad::from(aad), &mut data)
             .ok()?;
-        let flow: LoginFlow = serde_json::from_slice(plain).ok()?;
-        (flow.id == flow_id).then_some(flow)
+        Some(plain.to_vec())
     }
+}
+
+/// A flow id is 43 base64url characters, so no flow id starts with this.
+fn carried_aad(flow_id: &str) -> String {
+    format!("carried:{flow_id}")
 }
 
 #[cfg(test)]
@@ -101,5 +133,32 @@ mod tests {
         }
         // Nothing in it can be read: the request's state is not in the clear.
         assert!(!String::from_utf8_lossy(&b64::decode(&sealed).unwrap()).contains("\"state\""));
+    }
+
+    #[test]
+    fn a_carried_notice_opens_for_its_flow_only_and_never_as_a_flow() {
+        use crate::login::flow::{Entered, Notice};
+        use crate::store::Step;
+        let seal = FlowSeal::new(b"secret");
+        let carried = Carried {
+            step: Step::Nnin,
+            notice: Notice::UnknownUser,
+            entered: Entered {
+                nnin: Some("01010112345".into()),
+                ..Entered::default()
+            },
+            expires_at: 60,
+        };
+        let sealed = seal.seal_carried("flow-1", &carried);
+        assert_eq!(seal.open_carried("flow-1", &sealed), Some(carried.clone()));
+        assert_eq!(seal.open_carried("flow-2", &sealed), None, "another flow");
+        assert_eq!(seal.open("flow-1", &sealed), None, "a notice is not a flow");
+        let flow = seal.seal(&flow_at("flow-1", 0, 600));
+        assert_eq!(
+            seal.open_carried("flow-1", &flow),
+            None,
+            "a flow is not a notice"
+        );
+        assert!(!String::from_utf8_lossy(&b64::decode(&sealed).unwrap()).contains("0101011"));
     }
 }

@@ -71,7 +71,12 @@ fn script_url(issuer: &Issuer) -> String {
     )
 }
 
-fn flow_url(issuer: &Issuer, endpoint: Endpoint, flow_id: &str, frame_key: &str) -> String {
+pub(crate) fn flow_url(
+    issuer: &Issuer,
+    endpoint: Endpoint,
+    flow_id: &str,
+    frame_key: &str,
+) -> String {
     let path = issuer.route(endpoint).replace("{flow_id}", flow_id);
     let query = serde_urlencoded::to_string([("k", frame_key)]).unwrap_or_default();
     format!("{path}?{query}")
