@@ -6,24 +6,216 @@ use super::{PgStore, err, execute, query_opt, rows};
 use crate::store::*;
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
+
+/// One row to insert: its table, its columns with their SQL types, and its values in that
+/// order. Written alone (`INSERT ... VALUES`) or as one part of a statement that writes several
+/// tables in one round trip (a data-modifying `WITH`); every value is cast to its column's type,
+/// so that none is inferred from the context it appears in.
+struct Row<'a> {
+    table: &'static str,
+    columns: &'static [(&'static str, &'static str)],
+    values: Vec<Box<dyn ToSql + Sync + Send + 'a>>,
+}
+
+impl<'a> Row<'a> {
+    fn names(&self) -> String {
+        let names: Vec<&str> = self.columns.iter().map(|(name, _)| *name).collect();
+        names.join(", ")
+    }
+
+    /// `$first::type, ...`: the values' placeholders from `$first` on.
+    fn placeholders(&self, first: usize) -> String {
+        let cast: Vec<String> = (self.columns.iter().enumerate())
+            .map(|(i, (_, ty))| format!("${}::{ty}", first + i))
+            .collect();
+        cast.join(", ")
+    }
+
+    /// `INSERT INTO table (...) VALUES (...)`, its placeholders from `$first` on.
+    fn insert(&self, first: usize) -> String {
+        format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            self.table,
+            self.names(),
+            self.placeholders(first)
+        )
+    }
+
+    /// `INSERT INTO table (...) SELECT ... FROM source`: the row only if `source` has one.
+    fn insert_from(&self, first: usize, source: &str) -> String {
+        format!(
+            "INSERT INTO {} ({}) SELECT {} FROM {source}",
+            self.table,
+            self.names(),
+            self.placeholders(first)
+        )
+    }
+
+    fn params(&self) -> impl Iterator<Item = &(dyn ToSql + Sync)> {
+        self.values
+            .iter()
+            .map(|v| v.as_ref() as &(dyn ToSql + Sync))
+    }
+
+    /// Inserts the row alone.
+    async fn execute(&self, c: &impl GenericClient) -> StoreResult<()> {
+        let params: Vec<_> = self.params().collect();
+        execute(c, &self.insert(1), &params).await?;
+        Ok(())
+    }
+}
+
+fn session_row<'a>(s: &'a Session, cookie: &'a StoreKey) -> Row<'a> {
+    Row {
+        table: "sessions",
+        columns: &[
+            ("id", "text"),
+            ("cookie_hash", "text"),
+            ("user_id", "text"),
+            ("method", "text"),
+            ("auth_time", "bigint"),
+            ("created_at", "bigint"),
+            ("expires_at", "bigint"),
+        ],
+        values: vec![
+            Box::new(&s.id),
+            Box::new(cookie.as_str()),
+            Box::new(&s.user_id),
+            Box::new(s.method.map(|m| m.hint())),
+            Box::new(s.auth_time),
+            Box::new(s.created_at),
+            Box::new(s.expires_at),
+        ],
+    }
+}
+
+/// The grant a code is the first of.
+fn grant_row(code: &AuthorizationCode, created_at: i64) -> Row<'_> {
+    let offline = code.scope.split(' ').any(|s| s == "offline_access");
+    Row {
+        table: "grants",
+        columns: &[
+            ("id", "text"),
+            ("client_id", "text"),
+            ("user_id", "text"),
+            ("session_id", "text"),
+            ("offline", "boolean"),
+            ("nnin_consent", "boolean"),
+            ("authorization_details", "text"),
+            ("created_at", "bigint"),
+            ("issuer", "text"),
+        ],
+        values: vec![
+            Box::new(&code.grant_id),
+            Box::new(&code.client_id),
+            Box::new(&code.user_id),
+            Box::new(&code.session_id),
+            Box::new(offline),
+            Box::new(code.terms.nnin_consent),
+            Box::new(&code.terms.authorization_details),
+            Box::new(created_at),
+            Box::new(&code.issuer),
+        ],
+    }
+}
+
+fn code_row(code: &AuthorizationCode) -> Row<'_> {
+    Row {
+        table: "authorization_codes",
+        columns: &[
+            ("code_hash", "text"),
+            ("grant_id", "text"),
+            ("client_id", "text"),
+            ("redirect_uri", "text"),
+            ("code_challenge", "text"),
+            ("nonce", "text"),
+            ("scope", "text"),
+            ("user_id", "text"),
+            ("session_id", "text"),
+            ("method", "text"),
+            ("auth_time", "bigint"),
+            ("api_version", "bigint"),
+            ("issued_at", "bigint"),
+            ("expires_at", "bigint"),
+        ],
+        values: vec![
+            Box::new(code.code_hash.as_str()),
+            Box::new(&code.grant_id),
+            Box::new(&code.client_id),
+            Box::new(&code.redirect_uri),
+            Box::new(&code.code_challenge),
+            Box::new(&code.nonce),
+            Box::new(&code.scope),
+            Box::new(&code.user_id),
+            Box::new(&code.session_id),
+            Box::new(code.method.hint()),
+            Box::new(code.auth_time),
+            Box::new(i64::from(code.api_version)),
+            Box::new(code.issued_at),
+            Box::new(code.expires_at),
+        ],
+    }
+}
+
+fn access_token_row(t: &AccessTokenRecord) -> Row<'_> {
+    Row {
+        table: "access_tokens",
+        columns: &[
+            ("jti", "text"),
+            ("grant_id", "text"),
+            ("client_id", "text"),
+            ("issued_at", "bigint"),
+            ("expires_at", "bigint"),
+            ("token_hash", "text"),
+        ],
+        values: vec![
+            Box::new(&t.jti),
+            Box::new(&t.grant_id),
+            Box::new(&t.client_id),
+            Box::new(t.issued_at),
+            Box::new(t.expires_at),
+            Box::new(&t.token_hash),
+        ],
+    }
+}
+
+fn refresh_token_row(t: &RefreshToken) -> Row<'_> {
+    Row {
+        table: "refresh_tokens",
+        columns: &[
+            ("token_hash", "text"),
+            ("grant_id", "text"),
+            ("parent_hash", "text"),
+            ("client_id", "text"),
+            ("user_id", "text"),
+            ("scope", "text"),
+            ("session_id", "text"),
+            ("method", "text"),
+            ("auth_time", "bigint"),
+            ("api_version", "bigint"),
+            ("issued_at", "bigint"),
+            ("expires_at", "bigint"),
+        ],
+        values: vec![
+            Box::new(t.token_hash.as_str()),
+            Box::new(&t.grant_id),
+            Box::new(t.parent_hash.as_ref().map(StoreKey::as_str)),
+            Box::new(&t.client_id),
+            Box::new(&t.user_id),
+            Box::new(&t.scope),
+            Box::new(&t.session_id),
+            Box::new(t.method.hint()),
+            Box::new(t.auth_time),
+            Box::new(i64::from(t.api_version)),
+            Box::new(t.issued_at),
+            Box::new(t.expires_at),
+        ],
+    }
+}
 
 async fn insert_session(c: &impl GenericClient, s: &Session, cookie: &StoreKey) -> StoreResult<()> {
-    execute(
-        c,
-        "INSERT INTO sessions (id, cookie_hash, user_id, method, auth_time, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        &[
-            &s.id,
-            &cookie.as_str(),
-            &s.user_id,
-            &s.method.map(|m| m.hint()),
-            &s.auth_time,
-            &s.created_at,
-            &s.expires_at,
-        ],
-    )
-    .await?;
-    Ok(())
+    session_row(s, cookie).execute(c).await
 }
 
 async fn delete_session(c: &impl GenericClient, id: &str) -> StoreResult<()> {
@@ -37,96 +229,19 @@ async fn insert_code(
     code: &AuthorizationCode,
     grant_created_at: i64,
 ) -> StoreResult<()> {
-    let offline = code.scope.split(' ').any(|s| s == "offline_access");
-    execute(
-        c,
-        "INSERT INTO grants (id, client_id, user_id, session_id, offline, nnin_consent,
-             authorization_details, created_at, issuer)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        &[
-            &code.grant_id,
-            &code.client_id,
-            &code.user_id,
-            &code.session_id,
-            &offline,
-            &code.terms.nnin_consent,
-            &code.terms.authorization_details,
-            &grant_created_at,
-            &code.issuer,
-        ],
-    )
-    .await?;
-    execute(
-        c,
-        "INSERT INTO authorization_codes (code_hash, grant_id, client_id, redirect_uri,
-             code_challenge, nonce, scope, user_id, session_id, method, auth_time, api_version,
-             issued_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        &[
-            &code.code_hash.as_str(),
-            &code.grant_id,
-            &code.client_id,
-            &code.redirect_uri,
-            &code.code_challenge,
-            &code.nonce,
-            &code.scope,
-            &code.user_id,
-            &code.session_id,
-            &code.method.hint(),
-            &code.auth_time,
-            &i64::from(code.api_version),
-            &code.issued_at,
-            &code.expires_at,
-        ],
-    )
-    .await?;
-    Ok(())
+    grant_row(code, grant_created_at).execute(c).await?;
+    code_row(code).execute(c).await
 }
 
 pub(super) async fn insert_access_token(
     c: &impl GenericClient,
     t: &AccessTokenRecord,
 ) -> StoreResult<()> {
-    execute(
-        c,
-        "INSERT INTO access_tokens (jti, grant_id, client_id, issued_at, expires_at, token_hash)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-        &[
-            &t.jti,
-            &t.grant_id,
-            &t.client_id,
-            &t.issued_at,
-            &t.expires_at,
-            &t.token_hash,
-        ],
-    )
-    .await?;
-    Ok(())
+    access_token_row(t).execute(c).await
 }
 
 async fn insert_refresh_token(c: &impl GenericClient, t: &RefreshToken) -> StoreResult<()> {
-    execute(
-        c,
-        "INSERT INTO refresh_tokens (token_hash, grant_id, parent_hash, client_id, user_id, scope,
-             session_id, method, auth_time, api_version, issued_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        &[
-            &t.token_hash.as_str(),
-            &t.grant_id,
-            &t.parent_hash.as_ref().map(StoreKey::as_str),
-            &t.client_id,
-            &t.user_id,
-            &t.scope,
-            &t.session_id,
-            &t.method.hint(),
-            &t.auth_time,
-            &i64::from(t.api_version),
-            &t.issued_at,
-            &t.expires_at,
-        ],
-    )
-    .await?;
-    Ok(())
+    refresh_token_row(t).execute(c).await
 }
 
 async fn revoke_grant(c: &impl GenericClient, grant_id: &str, now: i64) -> StoreResult<()> {
@@ -192,16 +307,40 @@ impl CodeStore for PgStore {
     }
 
     async fn complete_login(&self, c: &Completion) -> StoreResult<()> {
-        let mut conn = self.conn().await?;
-        let tx = conn.transaction().await.map_err(err)?;
-        if let Some(login) = &c.login {
-            if let Some(replaced) = &login.replaced_session_id {
-                delete_session(&tx, replaced).await?;
-            }
-            insert_session(&tx, &login.session, &login.cookie).await?;
+        // One statement, so one round trip and one transaction, instead of five round trips
+        // (BEGIN, the session, the grant, the code, COMMIT): the database's CPU per statement is
+        // what bounds a login on PostgreSQL (BENCHMARKS.md). The foreign keys are checked at
+        // the statement's end, where the grant and the session it names are both in.
+        let mut parts = Vec::new();
+        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::new();
+        let replaced = c
+            .login
+            .as_ref()
+            .and_then(|l| l.replaced_session_id.as_ref());
+        if let Some(replaced) = replaced {
+            params.push(replaced);
+            parts.push(format!(
+                "replaced AS (DELETE FROM sessions WHERE id = ${})",
+                params.len()
+            ));
         }
-        insert_code(&tx, &c.code, c.grant_created_at).await?;
-        tx.commit().await.map_err(err)
+        let session = c.login.as_ref().map(|l| session_row(&l.session, &l.cookie));
+        let grant = grant_row(&c.code, c.grant_created_at);
+        let code = code_row(&c.code);
+        for (name, row) in [("session", session.as_ref()), ("grant_row", Some(&grant))] {
+            if let Some(row) = row {
+                parts.push(format!("{name} AS ({})", row.insert(params.len() + 1)));
+                params.extend(row.params());
+            }
+        }
+        let sql = format!(
+            "WITH {} {}",
+            parts.join(", "),
+            code.insert(params.len() + 1)
+        );
+        params.extend(code.params());
+        execute(&self.conn().await?, &sql, &params).await?;
+        Ok(())
     }
 
     async fn code(&self, code: &StoreKey) -> StoreResult<Option<AuthorizationCode>> {
@@ -220,37 +359,40 @@ impl CodeStore for PgStore {
         now: i64,
         issued: &Issued,
     ) -> StoreResult<Consumed> {
-        let mut conn = self.conn().await?;
-        let tx = conn.transaction().await.map_err(err)?;
-        // The row lock decides: a second instance's UPDATE waits for this transaction and then
-        // finds the code consumed.
-        let consumed = execute(
-            &tx,
-            "UPDATE authorization_codes SET consumed_at = $1
-             WHERE code_hash = $2 AND consumed_at IS NULL",
-            &[&now, &code.as_str()],
-        )
-        .await?;
-        if consumed == 0 {
-            let exists = query_opt(
-                &tx,
-                "SELECT 1 FROM authorization_codes WHERE code_hash = $1",
-                &[&code.as_str()],
-            )
+        // One statement: the conditional UPDATE takes the row's lock, so a second instance's
+        // statement waits for this one and then finds the code consumed; the tokens are
+        // inserted only from the row it consumed. One round trip instead of five.
+        let code_hash = code.as_str();
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&now, &code_hash];
+        let mut parts = vec![
+            "consumed AS (UPDATE authorization_codes SET consumed_at = $1::bigint
+                 WHERE code_hash = $2::text AND consumed_at IS NULL RETURNING 1)"
+                .to_owned(),
+        ];
+        let access = access_token_row(&issued.access);
+        let refresh = issued.refresh.as_ref().map(refresh_token_row);
+        for (name, row) in [("access", Some(&access)), ("refresh", refresh.as_ref())] {
+            if let Some(row) = row {
+                let insert = row.insert_from(params.len() + 1, "consumed");
+                parts.push(format!("{name} AS ({insert})"));
+                params.extend(row.params());
+            }
+        }
+        let sql = format!(
+            "WITH {} SELECT EXISTS (SELECT 1 FROM consumed),
+                 EXISTS (SELECT 1 FROM authorization_codes WHERE code_hash = $2::text)",
+            parts.join(", ")
+        );
+        let row = query_opt(&self.conn().await?, &sql, &params)
             .await?
-            .is_some();
-            return Ok(if exists {
-                Consumed::AlreadyUsed
-            } else {
-                Consumed::Unknown
-            });
-        }
-        insert_access_token(&tx, &issued.access).await?;
-        if let Some(refresh) = &issued.refresh {
-            insert_refresh_token(&tx, refresh).await?;
-        }
-        tx.commit().await.map_err(err)?;
-        Ok(Consumed::Fresh)
+            .ok_or_else(|| StoreError::new("redeeming a code returned no row"))?;
+        let consumed: bool = rows::get(&row, 0)?;
+        let exists: bool = rows::get(&row, 1)?;
+        Ok(match (consumed, exists) {
+            (true, _) => Consumed::Fresh,
+            (false, true) => Consumed::AlreadyUsed,
+            (false, false) => Consumed::Unknown,
+        })
     }
 }
 

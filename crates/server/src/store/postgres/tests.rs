@@ -102,19 +102,67 @@ async fn a_code_asked_of_two_instances_at_once_is_redeemed_by_one() {
     for round in 0..20 {
         let c = code(&user.id, "shop", &new_id());
         a.issue_code(&c, 10).await.unwrap();
-        let (at_a, at_b) = (issued(&c), issued(&c));
+        // Every other round with a refresh token: the redemption writes both or neither.
+        let with_refresh = |c: &AuthorizationCode| {
+            let mut issued = issued(c);
+            issued.refresh = (round % 2 == 1).then(|| RefreshToken {
+                token_hash: StoreKey::of(&random_token()),
+                grant_id: c.grant_id.clone(),
+                parent_hash: None,
+                client_id: c.client_id.clone(),
+                user_id: c.user_id.clone(),
+                scope: c.scope.clone(),
+                session_id: c.session_id.clone(),
+                method: c.method,
+                auth_time: c.auth_time,
+                api_version: c.api_version,
+                issued_at: 11,
+                expires_at: 1000,
+                used_at: None,
+            });
+            issued
+        };
+        let (at_a, at_b) = (with_refresh(&c), with_refresh(&c));
         let (first, second) = tokio::join!(
             a.redeem_code(&c.code_hash, 20, &at_a),
             b.redeem_code(&c.code_hash, 20, &at_b),
         );
-        let mut outcomes = [first.unwrap(), second.unwrap()];
+        let (first, second) = (first.unwrap(), second.unwrap());
+        let a_won = first == Consumed::Fresh;
+        let mut outcomes = [first, second];
         outcomes.sort_by_key(|o| format!("{o:?}"));
         assert_eq!(
             outcomes,
             [Consumed::AlreadyUsed, Consumed::Fresh],
             "round {round}"
         );
+        // Only the winner's tokens are stored.
+        let (won, lost) = if a_won {
+            (&at_a, &at_b)
+        } else {
+            (&at_b, &at_a)
+        };
+        assert!(
+            b.live_access_token(&won.access.jti)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            a.live_access_token(&lost.access.jti)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        if let (Some(won), Some(lost)) = (&won.refresh, &lost.refresh) {
+            assert!(a.refresh_token(&won.token_hash).await.unwrap().is_some());
+            assert!(b.refresh_token(&lost.token_hash).await.unwrap().is_none());
+        }
     }
+    let unknown = code(&user.id, "shop", &new_id());
+    let tokens = issued(&unknown);
+    let outcome = a.redeem_code(&unknown.code_hash, 20, &tokens).await;
+    assert_eq!(outcome.unwrap(), Consumed::Unknown);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
