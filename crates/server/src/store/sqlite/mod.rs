@@ -122,6 +122,27 @@ fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// [`open_writer`], tried again for up to ten seconds while the database is busy. Two
+/// processes creating a new database at once (a CLI command beside `serve`, two test
+/// providers) both take a lock to switch it to WAL and to migrate it, and SQLite answers
+/// `SQLITE_BUSY` at once rather than calling the busy handler where waiting could deadlock.
+/// The migration is one transaction and the switch to WAL is idempotent, so trying again is
+/// safe.
+fn open_writer_waiting(path: &Path) -> rusqlite::Result<Connection> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match open_writer(path) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            result => return result,
+        }
+    }
+}
+
 fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
     let conn = open_connection(path)?;
     // Readers do not wait on writers in WAL mode; a lock they might meet (recovery after a
@@ -140,7 +161,7 @@ impl SqliteStore {
         let owned = path.to_owned();
         // Opening may wait for another process's lock and runs the migrations: not on the
         // runtime's threads.
-        let writer = tokio::task::spawn_blocking(move || open_writer(&owned))
+        let writer = tokio::task::spawn_blocking(move || open_writer_waiting(&owned))
             .await
             .map_err(err)?
             .map_err(|e| err(format!("{}: {e}", path.display())))?;
@@ -154,7 +175,7 @@ impl SqliteStore {
         std::fs::create_dir_all(&dir).map_err(err)?;
         let path = dir.join("bankid-oidc.db");
         let owned = path.clone();
-        let writer = tokio::task::spawn_blocking(move || open_writer(&owned))
+        let writer = tokio::task::spawn_blocking(move || open_writer_waiting(&owned))
             .await
             .map_err(err)?
             .map_err(err)?;
