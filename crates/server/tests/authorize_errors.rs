@@ -332,34 +332,27 @@ async fn error_descriptions_are_url_encoded_not_injected() {
 }
 
 #[tokio::test]
-async fn beyond_the_logins_in_progress_it_keeps_a_new_login_is_refused_with_temporarily_unavailable()
- {
+async fn a_login_by_redirect_keeps_nothing_while_it_runs_so_a_full_store_does_not_stop_it() {
     let tp = TestProvider::start().await;
-    tp.flows.set_max(2);
+    // No room at all for logins in progress, in all or for this address.
+    tp.flows.set_max(0);
+    tp.flows.set_max_per_source(0);
     let user = tp.user("Kari").clone();
     let browser = Browser::new(&tp);
-    // Two logins past their first page are kept.
-    let mut kept = Vec::new();
-    for _ in 0..2 {
-        let (_, html) = Browser::page(browser.get(&Pending::new(&[], &[]).url(&tp)).await);
-        let (_, html) = Browser::page(browser.submit(&html, &[("nnin", &user.nnin)], None).await);
-        kept.push(html);
-    }
-    // A third is shown its first page (nothing is kept for it yet), and refused when it would
-    // be kept.
-    let refused = Pending::new(&[], &[]);
-    let (_, html) = Browser::page(browser.get(&refused.url(&tp)).await);
-    let callback = Browser::callback(browser.submit(&html, &[("nnin", &user.nnin)], None).await);
-    assert_eq!(callback.error(), "temporarily_unavailable");
-    assert_eq!(callback.get("state"), Some(refused.state.as_str()));
-    assert!(callback.get("iss").is_some());
-    // The logins in progress go on: the first one completes.
-    let (_, html) = Browser::page(browser.submit(&kept[0], &[("otp", &user.otp)], None).await);
+    let pending = Pending::new(&[], &[]);
+    let (_, html) = Browser::page(browser.get(&pending.url(&tp)).await);
+    let (otp_url, html) = Browser::page(browser.submit(&html, &[("nnin", &user.nnin)], None).await);
+    // Each step's address carries the login sealed; nothing is kept.
+    assert!(otp_url.contains("?seal="), "{otp_url}");
+    assert_eq!(tp.flows.len(tp.now()).await, 0);
+    let (_, html) = Browser::page(browser.submit(&html, &[("otp", &user.otp)], None).await);
+    assert_eq!(tp.flows.len(tp.now()).await, 0);
     let done = Browser::callback(
         browser
             .submit(&html, &[("password", &user.password)], None)
             .await,
     );
+    assert_eq!(done.get("state"), Some(pending.state.as_str()));
     assert!(!done.code().is_empty());
 }
 
@@ -415,43 +408,7 @@ async fn a_flood_of_authorization_requests_keeps_nothing_and_real_logins_go_on()
 }
 
 #[tokio::test]
-async fn one_address_cannot_hold_more_than_its_share_of_the_logins_in_progress() {
-    let tp = TestProvider::start().await;
-    tp.flows.set_max_per_source(3);
-    let user = tp.user("Kari").clone();
-    // Three logins past their first page, from this test's address (127.0.0.1).
-    for _ in 0..3 {
-        let browser = Browser::new(&tp);
-        let (_, html) = Browser::page(browser.get(&Pending::new(&[], &[]).url(&tp)).await);
-        Browser::page(browser.submit(&html, &[("nnin", &user.nnin)], None).await);
-    }
-    // The fourth is refused to its client, and no more is kept.
-    let refused = Pending::new(&[], &[]);
-    let browser = Browser::new(&tp);
-    let (_, html) = Browser::page(browser.get(&refused.url(&tp)).await);
-    let callback = Browser::callback(browser.submit(&html, &[("nnin", &user.nnin)], None).await);
-    assert_eq!(callback.error(), "temporarily_unavailable");
-    assert!(
-        callback
-            .get("error_description")
-            .unwrap()
-            .contains("too many logins")
-    );
-    assert_eq!(tp.flows.len(tp.now()).await, 3);
-    // A login that ends gives its place back.
-    tp.flows.set_max_per_source(4);
-    let done = Browser::new(&tp)
-        .login_bid(&tp, &Pending::new(&[], &[]), &user)
-        .await;
-    assert!(!done.code().is_empty());
-    let again = Browser::new(&tp)
-        .login_bid(&tp, &Pending::new(&[], &[]), &user)
-        .await;
-    assert!(!again.code().is_empty());
-}
-
-#[tokio::test]
-async fn a_sealed_first_page_cannot_be_moved_changed_or_replayed() {
+async fn a_sealed_page_cannot_be_moved_or_changed_and_its_login_ends_once() {
     let tp = TestProvider::start().await;
     let user = tp.user("Kari").clone();
     let browser = Browser::new(&tp);
@@ -499,14 +456,29 @@ async fn a_sealed_first_page_cannot_be_moved_changed_or_replayed() {
             .unwrap()
             .contains("expired or is finished")
     );
-    // Cancelled, the login ends; the same sealed page posted again does not start it anew.
+    // Cancelled, the login ends, once: the same sealed page posted again goes through its
+    // steps, but cannot end the login a second time (no code after the error).
     let cancelled = Browser::callback(browser.submit(&html, &[], Some(("action", "cancel"))).await);
     assert_eq!(cancelled.error(), "access_denied");
     let (_, page) = Browser::page(browser.submit(&html, &[("nnin", &user.nnin)], None).await);
+    let (_, page) = Browser::page(browser.submit(&page, &[("otp", &user.otp)], None).await);
+    let (_, page) = Browser::page(
+        browser
+            .submit(&page, &[("password", &user.password)], None)
+            .await,
+    );
     assert!(
         text_of(&page, "error_description")
             .unwrap()
-            .contains("expired or is finished")
+            .contains("already finished"),
+        "{page}"
+    );
+    // Nor can a cancel of a page before the end.
+    let (_, page) = Browser::page(browser.submit(&html, &[], Some(("action", "cancel"))).await);
+    assert!(
+        text_of(&page, "error_description")
+            .unwrap()
+            .contains("already finished")
     );
     // And a sealed page expires with its login.
     let (_, late) = Browser::page(browser.get(&Pending::new(&[], &[]).url(&tp)).await);

@@ -128,8 +128,8 @@ async function bim(page, user) {
 }
 
 // Post/redirect/get on the provider's pages: a refused NNIN comes back in its field on a page
-// reached by GET, and a reload or the Back button afterwards loads pages by GET only (a page that
-// answered a POST would post the form again).
+// reached by GET, and a reload, the Back button or Forward afterwards loads pages by GET only (a
+// page that answered a POST would post the form again).
 async function bidWithRefusal(page, user) {
   const navigations = [];
   page.on("request", (r) => {
@@ -156,10 +156,16 @@ async function bidWithRefusal(page, user) {
   await page.reload();
   await field("otp").waitFor();
   prg.otpReloaded = navigations.slice();
+  // Back: the address before carries the login as it was there (the NNIN step); Forward
+  // comes back to the one-time code. Each a GET.
   navigations.length = 0;
   await page.goBack();
+  await field("nnin").waitFor();
+  prg.back = navigations.slice();
+  navigations.length = 0;
+  await page.goForward();
   await field("otp").waitFor();
-  prg.back = { navigations: navigations.slice(), title: await text(page, "h1") };
+  prg.forward = navigations.slice();
   await field("otp").fill(user.otp);
   await page.locator('button[name="action"][value="continue"]').click();
   await field("password").fill(user.password);

@@ -26,7 +26,7 @@ use crate::pages::render::store_failure_page;
 use crate::permissions::{self, PermissionsError};
 use crate::{Provider, store::StoreError};
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -34,6 +34,7 @@ use bankid_oidc_core::OAuthError;
 use bankid_oidc_core::authorize::AuthorizeParams;
 use bankid_oidc_core::locale::Locale;
 use serde_json::json;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// The scope a token needs to call `iframe-authorize` (seed 004).
@@ -221,12 +222,14 @@ pub async fn show(
     Extension(issuer): IssuerOf,
     Path(flow_id): Path<String>,
     RawQuery(query): RawQuery,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
 ) -> Response {
     if !well_formed(&flow_id) {
         return refused(&p, &issuer, &unknown(), true);
     }
     if let Some(sealed) = query_param(query.as_deref(), "seal") {
-        return match iframe::open(&p, &issuer, &flow_id, &sealed).await {
+        let source = peer.map(|Extension(ConnectInfo(peer))| peer.ip().to_string());
+        return match iframe::open(&p, &issuer, &flow_id, &sealed, source).await {
             Ok(Ok(opened)) => show_page(&p, &opened.active, &opened.frame_key, true, None).await,
             Ok(Err(r)) => refused(&p, &issuer, &r, true),
             Err(e) => store_failure_page(&p, &e),

@@ -21,11 +21,10 @@ use crate::store::StoreKey;
 use crate::{AppState, Provider};
 use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 fn well_formed(flow_id: &str) -> bool {
@@ -117,7 +116,6 @@ pub async fn submit(
     Extension(issuer): IssuerOf,
     Path(flow_id): Path<String>,
     RawQuery(query): RawQuery,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -131,13 +129,7 @@ pub async fn submit(
         return flow_error_page(&p, "login: the form could not be read");
     };
     match load(&p, &issuer, &flow_id, query.as_deref(), &headers).await {
-        Ok(mut active) => {
-            // Where the first step comes from: one address holds a bounded share of the logins
-            // in progress (see `store::flows`). A kept flow keeps the address it was counted
-            // under, so that its end gives that place back.
-            if let (None, Some(Extension(ConnectInfo(peer)))) = (&active.flow.source, peer) {
-                active.flow.source = Some(peer.ip().to_string());
-            }
+        Ok(active) => {
             let submitted = match flow::submit(&p, active, form).await {
                 // A step that leads to the app's approval goes on at once if the app has
                 // answered already (a scripted answer without delay).

@@ -1,6 +1,10 @@
 //! The steps of a login flow. A flow belongs to one browser session, one authorization request
-//! and one CSRF token; it moves forward with a conditional write, so a double submit or a replayed
-//! form cannot skip or repeat a step.
+//! and one CSRF token. A login by redirect travels sealed in the address of each of its pages
+//! (`super::seal`) and is written to the store only when it ends, with a conditional write: a
+//! step posted again (a double submit, the Back button) repeats that step, but no step can be
+//! skipped (the step is inside the seal) and a login ends once. The iframe flow's logins are
+//! kept in the store from the moment their page opens, and move forward with a conditional
+//! write, so a replayed form cannot repeat a step there.
 
 use super::binding::new_binding_message;
 use crate::Provider;
@@ -13,10 +17,10 @@ use crate::store::{
     AppAnswer, AppStatus, Attempt, Completion, FlowState, KeptSession, LoginFlow, LoginScript,
     NewLogin, Permission, Session, Step, StoreError, StoreKey, User,
 };
+use bankid_oidc_core::OAuthError;
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::authorize::{ResponseTarget, ValidatedAuthorizeRequest};
 use bankid_oidc_core::nnin::Nnin;
-use bankid_oidc_core::{ErrorCode, OAuthError};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
@@ -65,10 +69,9 @@ pub struct BrowserBinding<'a> {
     pub session_id: Option<&'a str>,
 }
 
-/// Makes a flow for a validated request in a browser, ready to be shown. It is not kept until
-/// its first page is posted: until then it travels sealed in the page's address (see
-/// [`super::seal`]). A flow that starts at the app's approval (a pre-selected user) has asked
-/// the app already.
+/// Makes a flow for a validated request in a browser, ready to be shown. It is not kept: it
+/// travels sealed in its pages' addresses until it ends (see [`super::seal`]). A flow that
+/// starts at the app's approval (a pre-selected user) has asked the app already.
 pub async fn start(
     p: &Provider,
     issuer: &Arc<Issuer>,
@@ -166,7 +169,8 @@ pub struct ActiveFlow {
     pub flow: LoginFlow,
     /// The issuer the flow's request was sent to.
     issuer: Arc<Issuer>,
-    /// The flow sealed, while the store does not keep it (no step was posted yet).
+    /// The flow sealed as it stands, for a login by redirect (the store does not keep it); None
+    /// for a kept flow (the iframe's).
     sealed: Option<String>,
     /// What the user typed in the posted form, shown again in its field when the step is
     /// shown again (a refused NNIN, mobile number or birth date stays for correcting).
@@ -236,8 +240,8 @@ impl ActiveFlow {
         )
     }
 
-    /// Where the page's forms post: the flow's address, with the sealed flow while the store
-    /// does not keep it.
+    /// Where the page's forms post: the flow's address, with the sealed flow unless the store
+    /// keeps it.
     pub fn action(&self) -> String {
         let path = self.path();
         match &self.sealed {
@@ -342,8 +346,9 @@ pub enum LoadError {
     Store(StoreError),
 }
 
-/// Loads a flow if it is kept or `sealed` holds it, has not expired and belongs to the browser
-/// whose session cookie is `cookie`.
+/// Loads a flow if `sealed` holds it (a login by redirect: its state travels sealed in each
+/// step's address, and nothing is read from the store) or the store keeps it (the iframe flow),
+/// has not expired and belongs to the browser whose session cookie is `cookie`.
 pub async fn load(
     p: &Provider,
     issuer: &Arc<Issuer>,
@@ -353,14 +358,16 @@ pub async fn load(
 ) -> Result<ActiveFlow, LoadError> {
     let gone = || LoadError::Refused(Refusal::Gone);
     let now = p.now();
-    let (flow, sealed) = match p.flows.flow(flow_id, now).await {
-        Ok(FlowState::Live(flow)) => (*flow, None),
-        Ok(FlowState::Ended) => return Err(gone()),
-        Ok(FlowState::Unknown) => match sealed.and_then(|s| Some((p.seal.open(flow_id, s)?, s))) {
-            Some((flow, sealed)) if flow.expires_at > now => (flow, Some(sealed.to_owned())),
+    let (flow, sealed) = match sealed {
+        Some(sealed) => match p.seal.open(flow_id, sealed) {
+            Some(flow) if flow.expires_at > now => (flow, Some(sealed.to_owned())),
             _ => return Err(gone()),
         },
-        Err(e) => return Err(LoadError::Store(e)),
+        None => match p.flows.flow(flow_id, now).await {
+            Ok(FlowState::Live(flow)) => (*flow, None),
+            Ok(FlowState::Ended | FlowState::Unknown) => return Err(gone()),
+            Err(e) => return Err(LoadError::Store(e)),
+        },
     };
     // A flow is continued only at the issuer its request was sent to.
     if !issuer.made(&flow.request.issuer) {
@@ -527,27 +534,23 @@ async fn settle(
 ) -> Submitted {
     match outcome {
         Ok(Outcome::Retry(message)) => Submitted::Show(Box::new(active), message),
+        // A login by redirect moves on by sealing its new state into the next address: nothing
+        // is written until it ends, and its end is written once (`finish_flow`), so a step
+        // posted again (a double submit, the Back button) may repeat that step but never skip
+        // one or end the login twice.
+        Ok(Outcome::Advance(_)) if active.sealed.is_some() => {
+            active.sealed = Some(p.seal.seal(&active.flow));
+            Submitted::Show(Box::new(active), None)
+        }
         Ok(Outcome::Advance(from)) => {
-            // The first posted step keeps the flow; a later one moves it on, if no other post
-            // did first.
-            let kept = match active.sealed.take() {
-                Some(_) => p.flows.create_flow(&active.flow).await,
-                None => p.flows.advance_flow(&active.flow, from).await,
-            };
+            // A kept flow (the iframe's) moves on if no other post did first.
+            let kept = p.flows.advance_flow(&active.flow, from).await;
             match kept {
                 // The next step: the post answers with a redirect to the flow's address, whose
-                // GET shows it (`http::login_actions`). A form of the step before, posted again
-                // (a double submit), shows the current step (the step names no longer match).
+                // GET shows it. A form of the step before, posted again (a double submit), shows
+                // the current step (the step names no longer match).
                 Ok(true) => Submitted::Show(Box::new(active), None),
                 Ok(false) => Submitted::Refused(Refusal::AlreadySubmitted),
-                Err(e) if e.is_full() => {
-                    tracing::warn!(error = %e, "a login was refused");
-                    let e = OAuthError::new(
-                        ErrorCode::TemporarilyUnavailable,
-                        "too many logins are in progress; try again in a few minutes",
-                    );
-                    end_with_error(p, &active, e).await
-                }
                 Err(e) => Submitted::Store(e),
             }
         }

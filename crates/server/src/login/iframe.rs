@@ -165,6 +165,7 @@ pub async fn open(
     issuer: &Arc<Issuer>,
     flow_id: &str,
     sealed: &str,
+    source: Option<String>,
 ) -> Result<Result<Opened, Refused>, StoreError> {
     let now = p.now();
     let Some(mut flow) = p.seal.open(flow_id, sealed) else {
@@ -192,6 +193,9 @@ pub async fn open(
     let frame_key = random_token();
     flow.browser_hash = StoreKey::of(&frame_key);
     flow.expires_at = now + p.config.flow_ttl;
+    // Where it is opened from: one address holds a bounded share of the kept logins
+    // (`store::flows`), and the flow's end gives that place back.
+    flow.source = source;
     match p.flows.create_flow(&flow).await {
         Ok(true) => {}
         // Opened by another request meanwhile.

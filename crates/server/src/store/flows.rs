@@ -1,22 +1,23 @@
 //! Logins in progress, kept in the provider's memory rather than in the database: the
 //! [`FlowStore`] the server is wired with today.
 //!
-//! A login flow lives for minutes, changes at every step, and is read and written by nothing
-//! but the server process that started it (the CLI never touches one). Written to SQLite, it
-//! was four of the nine row writes of a login and three of its reads; in memory, a login is
-//! 17 to 34% more logins per second on the benchmark machine (BENCHMARKS.md). What that gives
-//! up: a restart of the provider sends the users who were between two pages back to the
-//! service to start again, and a flow belongs to the process that started it. Everything a
-//! login produces (session, grant, code, tokens) is in the database, on disk before it is
-//! answered.
+//! A kept login flow (the iframe flow's) lives for minutes, changes at every step, and is read
+//! and written by nothing but the server process that started it (the CLI never touches one).
+//! Written to SQLite, flows were four of the nine row writes of a login and three of its
+//! reads; in memory, a login was 17 to 34% more logins per second on the benchmark machine
+//! (BENCHMARKS.md). What that gives up: a restart of the provider sends the users who were
+//! in an iframe login back to the service to start again. Everything a login produces
+//! (session, grant, code, tokens) is in the database, on disk before it is answered.
 //!
-//! A flow is kept only once a person has posted its first page: until then it travels sealed
-//! in the page's address (`login::seal`), so a flood of authorization requests keeps nothing
-//! here. Bounded: beyond the configured number of logins in progress, a new one is refused
-//! (`temporarily_unavailable`) rather than pushing out one a person is in the middle of.
+//! A login by redirect is never kept here while it runs: it travels sealed in the address of
+//! each of its pages (`login::seal`), so a flood of authorization requests keeps nothing. What
+//! is kept for it is its end, until it would have expired, so that it ends once. The iframe
+//! flow's logins are kept from the moment their single-use address is opened. Bounded: beyond
+//! the configured number of logins kept, a new one is refused (`temporarily_unavailable`)
+//! rather than pushing out one a person is in the middle of.
 //!
 //! One source (a network address) holds at most [`MAX_FLOWS_PER_SOURCE`] of them, so that one
-//! machine posting first pages with a known NNIN cannot fill the store either.
+//! machine cannot fill the store either.
 //!
 //! Sharded by flow id, so that concurrent logins rarely wait for one another's lock.
 

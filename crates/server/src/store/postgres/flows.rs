@@ -1,5 +1,8 @@
 //! Logins in progress in the database, so that each step of one login may land on another
-//! instance (the in-memory `MemoryFlows` belongs to one process).
+//! instance (the in-memory `MemoryFlows` belongs to one process). A login by redirect is
+//! written here only when it ends (its state travels sealed in its pages' addresses,
+//! `login::seal`): one row per ended login, so that it ends once. The iframe flow's logins are
+//! kept here from the moment their page opens.
 //!
 //! The table is UNLOGGED (migrations/postgres/0001_schema.sql): a crash of the database loses
 //! the logins between two pages, the promise the in-memory store makes for a restart of the
