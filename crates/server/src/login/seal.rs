@@ -3,7 +3,7 @@
 //! must not fill a store of logins in progress and lock real users out (issue "Provider
 //! hardening", point 3). Each posted step answers with a redirect to an address that carries
 //! the state after that step, so the store is written only when the login ends: on PostgreSQL a
-//! login is eight statements fewer than with a row moved at every step (BENCHMARKS.md), any
+//! login is seven statements fewer than with a row moved at every step (BENCHMARKS.md), any
 //! instance serves any step, and a restart of the provider loses no login in progress.
 //!
 //! The seal is AES-256-GCM under a provider secret, with the flow id as associated data: it
