@@ -11,6 +11,7 @@ use crate::AppState;
 use crate::Provider;
 use crate::app;
 use crate::http::IssuerOf;
+use crate::http::cookie::token_cookie;
 use crate::http::form::is_form;
 use crate::issuer::{Endpoint, Issuer};
 use crate::pages::app::{ListMessage, RequestView, list, sign_in as sign_in_page};
@@ -50,31 +51,6 @@ pub struct AppForm {
     password: Option<String>,
     request: Option<String>,
     decision: Option<String>,
-}
-
-/// The value of cookie `name`, if the request has exactly one well-formed one.
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    let mut found = None;
-    for value in headers.get_all(header::COOKIE) {
-        let Ok(text) = value.to_str() else { continue };
-        for pair in text.split(';') {
-            if let Some((n, v)) = pair.trim().split_once('=')
-                && n == name
-            {
-                if found.is_some() {
-                    // Two of them (one planted by a sibling domain, say): trust neither.
-                    return None;
-                }
-                found = Some(v.to_owned());
-            }
-        }
-    }
-    found.filter(|v| {
-        !v.is_empty()
-            && v.len() <= 64
-            && v.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    })
 }
 
 /// `Set-Cookie` for one of the app's cookies: HttpOnly, SameSite=Strict, scoped to the app.
@@ -137,7 +113,7 @@ struct SignedIn {
 }
 
 async fn signed_in(p: &Provider, headers: &HeaderMap) -> Result<Option<SignedIn>, StoreError> {
-    let Some(cookie) = cookie(headers, APP_COOKIE) else {
+    let Some(cookie) = token_cookie(headers, APP_COOKIE) else {
         return Ok(None);
     };
     let Some(session) = p
@@ -314,7 +290,7 @@ async fn sign_in(
     let retry = |status: StatusCode, message: String| {
         Ok(show_sign_in(p, issuer, locale, status, Some(message)))
     };
-    let csrf_ok = cookie(headers, SIGN_IN_COOKIE)
+    let csrf_ok = token_cookie(headers, SIGN_IN_COOKIE)
         .is_some_and(|token| csrf_matches(p, "sign-in", &token, &form.csrf));
     if !csrf_ok {
         return retry(StatusCode::FORBIDDEN, t.stale_form.to_owned());
@@ -470,13 +446,13 @@ mod tests {
             header::COOKIE,
             HeaderValue::from_static("bankid_app_sign_in=x; bankid_app=abc_DEF-1"),
         );
-        assert_eq!(cookie(&h, APP_COOKIE).as_deref(), Some("abc_DEF-1"));
-        assert_eq!(cookie(&h, SIGN_IN_COOKIE).as_deref(), Some("x"));
+        assert_eq!(token_cookie(&h, APP_COOKIE).as_deref(), Some("abc_DEF-1"));
+        assert_eq!(token_cookie(&h, SIGN_IN_COOKIE).as_deref(), Some("x"));
         h.insert(
             header::COOKIE,
             HeaderValue::from_static("bankid_app=a; bankid_app=b"),
         );
-        assert_eq!(cookie(&h, APP_COOKIE), None);
+        assert_eq!(token_cookie(&h, APP_COOKIE), None);
     }
 
     #[test]

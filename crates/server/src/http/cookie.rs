@@ -12,24 +12,30 @@ pub const CARRIED_COOKIE: &str = "bankid_oidc_notice";
 /// Longest carried value read: a notice and three short fields, sealed, are a few hundred bytes.
 const MAX_CARRIED: usize = 1024;
 
-/// The session cookie's value, if the request has exactly one well-formed one.
-pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+/// The value of cookie `name`, if the request has exactly one: two of them (one planted by a
+/// sibling domain, say) are trusted neither.
+fn only_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     let mut found = None;
     for value in headers.get_all(header::COOKIE) {
         let Ok(text) = value.to_str() else { continue };
         for pair in text.split(';') {
-            if let Some((name, value)) = pair.trim().split_once('=')
-                && name == SESSION_COOKIE
+            if let Some((n, v)) = pair.trim().split_once('=')
+                && n == name
             {
                 if found.is_some() {
-                    // Two session cookies (one planted by a sibling domain, say): trust neither.
                     return None;
                 }
-                found = Some(value.to_owned());
+                found = Some(v.to_owned());
             }
         }
     }
-    found.filter(|v| {
+    found
+}
+
+/// The value of cookie `name` holding a random token (base64url, at most 64 characters), if
+/// the request has exactly one well-formed one.
+pub fn token_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    only_cookie(headers, name).filter(|v| {
         !v.is_empty()
             && v.len() <= 64
             && v.bytes()
@@ -37,23 +43,14 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
     })
 }
 
+/// The session cookie's value, if the request has exactly one well-formed one.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    token_cookie(headers, SESSION_COOKIE)
+}
+
 /// The carried notice's value, if the request has exactly one of a plausible size.
 pub fn carried_cookie(headers: &HeaderMap) -> Option<String> {
-    let mut found = None;
-    for value in headers.get_all(header::COOKIE) {
-        let Ok(text) = value.to_str() else { continue };
-        for pair in text.split(';') {
-            if let Some((name, value)) = pair.trim().split_once('=')
-                && name == CARRIED_COOKIE
-            {
-                if found.is_some() {
-                    return None;
-                }
-                found = Some(value.to_owned());
-            }
-        }
-    }
-    found.filter(|v| !v.is_empty() && v.len() <= MAX_CARRIED)
+    only_cookie(headers, CARRIED_COOKIE).filter(|v| !v.is_empty() && v.len() <= MAX_CARRIED)
 }
 
 /// `Set-Cookie` for a carried notice (`max_age` 0 removes it): HttpOnly, SameSite=Lax, Secure

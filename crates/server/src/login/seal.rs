@@ -93,11 +93,13 @@ impl FlowSeal {
         let (nonce, data) = bytes.split_at(NONCE_LEN);
         let mut data = data.to_vec();
         let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
-        let plain = self
+        let len = self
             .key
             .open_in_place(nonce, Aad::from(aad), &mut data)
-            .ok()?;
-        Some(plain.to_vec())
+            .ok()?
+            .len();
+        data.truncate(len);
+        Some(data)
     }
 }
 
