@@ -52,6 +52,7 @@ pub fn new_user(
         failed_attempts: 0,
         locked_until: None,
         updated_at: now,
+        next_login_scripted: false,
     }
 }
 

@@ -26,7 +26,9 @@ pub async fn exchange(
     })?;
     let now = p.now();
     let code_hash = StoreKey::of(code);
-    let Some(record) = p.store.code(&code_hash).await? else {
+    // The user comes with the code, as the store has it now (not the one-second cache's):
+    // tokens carry the user's claims.
+    let Some((record, user)) = p.store.code_with_user(&code_hash).await? else {
         return Err(invalid_grant("code: unknown authorization code"));
     };
     // A code is redeemed only at the issuer that made it; elsewhere it is not a code at all
@@ -53,7 +55,7 @@ pub async fn exchange(
         }
         return Err(e.oauth().into());
     }
-    let Some(user) = p.store.user(&record.user_id).await? else {
+    let Some(user) = user else {
         return Err(invalid_grant("code: the user no longer exists"));
     };
     let scope = ScopeSet::try_from(record.scope.clone()).unwrap_or_default();

@@ -626,7 +626,7 @@ async fn step_nnin(
             until: user.locked_until,
         })));
     }
-    if let Some(error) = scripted_end(p, active, &user.id).await? {
+    if let Some(error) = scripted_end(p, active, &user).await? {
         return Ok(Outcome::Fail(error));
     }
     let method = chosen
@@ -781,7 +781,7 @@ async fn step_mobile(
             until: user.locked_until,
         })));
     }
-    if let Some(error) = scripted_end(p, active, &user.id).await? {
+    if let Some(error) = scripted_end(p, active, &user).await? {
         return Ok(Outcome::Fail(error));
     }
     active.flow.user_id = Some(user.id);
@@ -793,15 +793,16 @@ async fn step_mobile(
 
 /// A realm login whose user was just identified ends here if the user's next login is scripted
 /// (test controls, `users update --next-login`); the script is taken by this login only.
+/// The user was read from the store by this step, so whether a script waits comes with it.
 async fn scripted_end(
     p: &Provider,
     active: &ActiveFlow,
-    user_id: &str,
+    user: &User,
 ) -> Result<Option<OAuthError>, StoreError> {
-    if active.issuer.kind != IssuerKind::Realm {
+    if active.issuer.kind != IssuerKind::Realm || !user.next_login_scripted {
         return Ok(None);
     }
-    let script = p.store.take_login_script(user_id).await?;
+    let script = p.store.take_login_script(&user.id).await?;
     Ok(script.map(|s| scripted_error(s, active.request().prompt.none)))
 }
 
@@ -901,15 +902,17 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Submitted {
     };
     match p
         .flows
-        .finish_flow(&active.flow.id, active.flow.expires_at)
+        .finish_flow_completing(
+            &active.flow.id,
+            active.flow.expires_at,
+            &completion,
+            p.store.as_ref(),
+        )
         .await
     {
         Ok(true) => {}
         Ok(false) => return Submitted::Refused(Refusal::AlreadyFinished),
         Err(e) => return Submitted::Store(e),
-    }
-    if let Err(e) = p.store.complete_login(&completion).await {
-        return Submitted::Store(e);
     }
     p.metrics.login_completed(method);
     // The user's id, never their national identity number.

@@ -67,6 +67,7 @@ pub fn user(id: &str) -> crate::store::User {
         failed_attempts: 0,
         locked_until: None,
         updated_at: 0,
+        next_login_scripted: false,
     }
 }
 

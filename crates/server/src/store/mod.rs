@@ -134,6 +134,10 @@ pub struct User {
     pub failed_attempts: i64,
     pub locked_until: Option<i64>,
     pub updated_at: i64,
+    /// Whether a scripted outcome waits for the user's next login ([`LoginScriptStore`]), read
+    /// with the user so that a login takes a script only where there is one (one statement
+    /// fewer per login on PostgreSQL). Never written through this field.
+    pub next_login_scripted: bool,
 }
 
 impl User {
@@ -501,7 +505,8 @@ pub struct NewLogin {
 
 /// Logins in progress: the steps of the login pages between an authorization request and its
 /// code. Short-lived (minutes) and private to a browser. Its own component, apart from
-/// [`Store`]: the server is wired with one ([`MemoryFlows`] today).
+/// [`Store`]: the server is wired with one ([`MemoryFlows`] on SQLite, [`PgFlows`] on
+/// PostgreSQL).
 #[async_trait]
 pub trait FlowStore: Send + Sync {
     /// Keeps a flow whose first page was posted; `Ok(false)` if a flow with its id is kept or
@@ -515,6 +520,24 @@ pub trait FlowStore: Send + Sync {
     /// Ends a flow, kept or not, remembering its id until `expires_at`; `Ok(false)` if it had
     /// already ended. Only the call that ends it gets `true`.
     async fn finish_flow(&self, id: &str, expires_at: i64) -> StoreResult<bool>;
+    /// Ends a flow as [`FlowStore::finish_flow`] does and, only if this call ended it, stores
+    /// what its login completed in `store` ([`CodeStore::complete_login`]). `Ok(false)`: it
+    /// had ended already, and nothing is stored. Flows kept in the store's own database
+    /// ([`PgFlows`]) do both in one statement, all or nothing, and write to that database
+    /// rather than through `store`.
+    async fn finish_flow_completing(
+        &self,
+        id: &str,
+        expires_at: i64,
+        completion: &Completion,
+        store: &dyn Store,
+    ) -> StoreResult<bool> {
+        if !self.finish_flow(id, expires_at).await? {
+            return Ok(false);
+        }
+        store.complete_login(completion).await?;
+        Ok(true)
+    }
     /// Drops expired flows; returns how many.
     async fn purge_expired_flows(&self, now: i64) -> StoreResult<u64>;
 }
@@ -546,6 +569,12 @@ pub trait CodeStore: Send + Sync {
     /// Stores a login's end in one transaction; see [`Completion`].
     async fn complete_login(&self, completion: &Completion) -> StoreResult<()>;
     async fn code(&self, code: &StoreKey) -> StoreResult<Option<AuthorizationCode>>;
+    /// The code and, read with it (one statement on PostgreSQL), its user as the store has it
+    /// now: `None` if the user was removed since. What the token endpoint issues from.
+    async fn code_with_user(
+        &self,
+        code: &StoreKey,
+    ) -> StoreResult<Option<(AuthorizationCode, Option<User>)>>;
     /// Consumes the code and records the tokens issued for it in one transaction, so that a code
     /// is redeemed at most once and never leaves tokens the store does not know.
     async fn redeem_code(

@@ -297,6 +297,72 @@ impl SessionStore for PgStore {
     }
 }
 
+impl PgStore {
+    /// A login's end in one statement, so one round trip and one transaction instead of five
+    /// (BEGIN, the session, the grant, the code, COMMIT): the database's CPU per statement is
+    /// what bounds a login on PostgreSQL (BENCHMARKS.md). The foreign keys are checked at the
+    /// statement's end, where the grant and the session it names are both in.
+    ///
+    /// With `ending` (a flow's id and expiry), the same statement first marks that flow ended
+    /// (`PgFlows::finish_flow`'s conditional write) and stores the rest only from the row that
+    /// write returned: `Ok(false)` when the flow had ended already, with nothing stored.
+    pub(super) async fn complete_login_ending(
+        &self,
+        c: &Completion,
+        ending: Option<(&str, i64)>,
+    ) -> StoreResult<bool> {
+        let mut parts = Vec::new();
+        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::new();
+        let gate = if let Some((id, expires_at)) = &ending {
+            parts.push(format!("ended AS ({})", super::flows::end_flow_sql(1)));
+            params.push(id);
+            params.push(expires_at);
+            Some("ended")
+        } else {
+            None
+        };
+        let replaced = c
+            .login
+            .as_ref()
+            .and_then(|l| l.replaced_session_id.as_ref());
+        if let Some(replaced) = replaced {
+            params.push(replaced);
+            let only_if = gate.map_or(String::new(), |g| {
+                format!(" AND EXISTS (SELECT 1 FROM {g})")
+            });
+            parts.push(format!(
+                "replaced AS (DELETE FROM sessions WHERE id = ${}{only_if})",
+                params.len()
+            ));
+        }
+        let session = c.login.as_ref().map(|l| session_row(&l.session, &l.cookie));
+        let grant = grant_row(&c.code, c.grant_created_at);
+        let code = code_row(&c.code);
+        let insert = |row: &Row, first: usize| match gate {
+            Some(g) => row.insert_from(first, g),
+            None => row.insert(first),
+        };
+        for (name, row) in [
+            ("session", session.as_ref()),
+            ("grant_row", Some(&grant)),
+            ("code_row", Some(&code)),
+        ] {
+            if let Some(row) = row {
+                parts.push(format!("{name} AS ({})", insert(row, params.len() + 1)));
+                params.extend(row.params());
+            }
+        }
+        let answer = gate.map_or("SELECT TRUE".to_owned(), |g| {
+            format!("SELECT EXISTS (SELECT 1 FROM {g})")
+        });
+        let sql = format!("WITH {} {answer}", parts.join(", "));
+        let row = query_opt(&self.conn().await?, &sql, &params)
+            .await?
+            .ok_or_else(|| StoreError::new("completing a login returned no row"))?;
+        rows::get(&row, 0)
+    }
+}
+
 #[async_trait]
 impl CodeStore for PgStore {
     async fn issue_code(&self, c: &AuthorizationCode, grant_created_at: i64) -> StoreResult<()> {
@@ -307,40 +373,7 @@ impl CodeStore for PgStore {
     }
 
     async fn complete_login(&self, c: &Completion) -> StoreResult<()> {
-        // One statement, so one round trip and one transaction, instead of five round trips
-        // (BEGIN, the session, the grant, the code, COMMIT): the database's CPU per statement is
-        // what bounds a login on PostgreSQL (BENCHMARKS.md). The foreign keys are checked at
-        // the statement's end, where the grant and the session it names are both in.
-        let mut parts = Vec::new();
-        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::new();
-        let replaced = c
-            .login
-            .as_ref()
-            .and_then(|l| l.replaced_session_id.as_ref());
-        if let Some(replaced) = replaced {
-            params.push(replaced);
-            parts.push(format!(
-                "replaced AS (DELETE FROM sessions WHERE id = ${})",
-                params.len()
-            ));
-        }
-        let session = c.login.as_ref().map(|l| session_row(&l.session, &l.cookie));
-        let grant = grant_row(&c.code, c.grant_created_at);
-        let code = code_row(&c.code);
-        for (name, row) in [("session", session.as_ref()), ("grant_row", Some(&grant))] {
-            if let Some(row) = row {
-                parts.push(format!("{name} AS ({})", row.insert(params.len() + 1)));
-                params.extend(row.params());
-            }
-        }
-        let sql = format!(
-            "WITH {} {}",
-            parts.join(", "),
-            code.insert(params.len() + 1)
-        );
-        params.extend(code.params());
-        execute(&self.conn().await?, &sql, &params).await?;
-        Ok(())
+        self.complete_login_ending(c, None).await.map(|_| ())
     }
 
     async fn code(&self, code: &StoreKey) -> StoreResult<Option<AuthorizationCode>> {
@@ -351,6 +384,26 @@ impl CodeStore for PgStore {
         );
         let row = query_opt(&self.conn().await?, &sql, &[&code.as_str()]).await?;
         row.as_ref().map(rows::code).transpose()
+    }
+
+    async fn code_with_user(
+        &self,
+        code: &StoreKey,
+    ) -> StoreResult<Option<(AuthorizationCode, Option<User>)>> {
+        // One statement instead of the code's and then the user's: a statement is what a login
+        // costs the database (BENCHMARKS.md).
+        let sql = format!(
+            "SELECT {}, {} FROM authorization_codes c JOIN grants g ON g.id = c.grant_id
+             LEFT JOIN users ON users.id = c.user_id
+             WHERE c.code_hash = $1",
+            rows::CODE,
+            rows::USER
+        );
+        let Some(row) = query_opt(&self.conn().await?, &sql, &[&code.as_str()]).await? else {
+            return Ok(None);
+        };
+        let user = rows::user_or_none(&row, rows::CODE_COLUMNS)?;
+        Ok(Some((rows::code(&row)?, user)))
     }
 
     async fn redeem_code(

@@ -78,25 +78,41 @@ pub fn client(row: &Row) -> StoreResult<Client> {
     })
 }
 
-pub const USER: &str = "id, nnin, pid, given_name, family_name, birthdate, email, phone, address, otp, \
-     password, failed_attempts, locked_until, updated_at";
+/// Named by table, so that a query that joins `users` to another table reads them too.
+pub const USER: &str = "users.id, users.nnin, users.pid, users.given_name, users.family_name, \
+     users.birthdate, users.email, users.phone, users.address, users.otp, users.password, \
+     users.failed_attempts, users.locked_until, users.updated_at, \
+     EXISTS (SELECT 1 FROM login_scripts s WHERE s.user_id = users.id)";
 
 pub fn user(row: &Row) -> StoreResult<User> {
+    user_at(row, 0)
+}
+
+/// The [`USER`] columns from column `at` on, `None` where an outer join found no user.
+pub fn user_or_none(row: &Row, at: usize) -> StoreResult<Option<User>> {
+    match get::<Option<String>>(row, at)? {
+        Some(_) => user_at(row, at).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn user_at(row: &Row, at: usize) -> StoreResult<User> {
     Ok(User {
-        id: get(row, 0)?,
-        nnin: get(row, 1)?,
-        pid: get(row, 2)?,
-        given_name: get(row, 3)?,
-        family_name: get(row, 4)?,
-        birthdate: get(row, 5)?,
-        email: get(row, 6)?,
-        phone: get(row, 7)?,
-        address: get(row, 8)?,
-        otp: get(row, 9)?,
-        password: get(row, 10)?,
-        failed_attempts: get(row, 11)?,
-        locked_until: get(row, 12)?,
-        updated_at: get(row, 13)?,
+        id: get(row, at)?,
+        nnin: get(row, at + 1)?,
+        pid: get(row, at + 2)?,
+        given_name: get(row, at + 3)?,
+        family_name: get(row, at + 4)?,
+        birthdate: get(row, at + 5)?,
+        email: get(row, at + 6)?,
+        phone: get(row, at + 7)?,
+        address: get(row, at + 8)?,
+        otp: get(row, at + 9)?,
+        password: get(row, at + 10)?,
+        failed_attempts: get(row, at + 11)?,
+        locked_until: get(row, at + 12)?,
+        updated_at: get(row, at + 13)?,
+        next_login_scripted: get(row, at + 14)?,
     })
 }
 
@@ -133,6 +149,22 @@ pub fn session(row: &Row) -> StoreResult<Session> {
 pub const CODE: &str = "c.code_hash, c.grant_id, c.client_id, c.redirect_uri, c.code_challenge, \
      c.nonce, c.scope, c.user_id, c.session_id, c.method, c.auth_time, c.api_version, \
      c.issued_at, c.expires_at, c.consumed_at, g.nnin_consent, g.authorization_details, g.issuer";
+
+/// How many columns [`CODE`] names: where the columns a query adds after them begin.
+pub const CODE_COLUMNS: usize = columns(CODE);
+
+/// The number of columns in a list of plain column names.
+const fn columns(list: &str) -> usize {
+    let bytes = list.as_bytes();
+    let (mut i, mut n) = (0, 1);
+    while i < bytes.len() {
+        if bytes[i] == b',' {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
 
 pub fn code(row: &Row) -> StoreResult<AuthorizationCode> {
     Ok(AuthorizationCode {

@@ -77,14 +77,22 @@ impl CodeStore for SqliteStore {
     }
 
     async fn code(&self, code: &StoreKey) -> StoreResult<Option<AuthorizationCode>> {
+        self.read(|conn| read_code(conn, code))
+    }
+
+    async fn code_with_user(
+        &self,
+        code: &StoreKey,
+    ) -> StoreResult<Option<(AuthorizationCode, Option<User>)>> {
         self.read(|conn| {
-            conn.prepare_cached(&format!(
-                "SELECT {} FROM authorization_codes c
-                 WHERE c.code_hash = ? AND (SELECT 1 FROM grants WHERE id = c.grant_id)",
-                rows::CODE
-            ))?
-            .query_row([code], rows::code)
-            .optional()
+            let Some(record) = read_code(conn, code)? else {
+                return Ok(None);
+            };
+            let user = conn
+                .prepare_cached(&format!("SELECT {} FROM users WHERE id = ?", rows::USER))?
+                .query_row([&record.user_id], rows::user)
+                .optional()?;
+            Ok(Some((record, user)))
         })
     }
 
@@ -120,4 +128,14 @@ impl CodeStore for SqliteStore {
         })
         .await
     }
+}
+
+fn read_code(conn: &Connection, code: &StoreKey) -> rusqlite::Result<Option<AuthorizationCode>> {
+    conn.prepare_cached(&format!(
+        "SELECT {} FROM authorization_codes c
+         WHERE c.code_hash = ? AND (SELECT 1 FROM grants WHERE id = c.grant_id)",
+        rows::CODE
+    ))?
+    .query_row([code], rows::code)
+    .optional()
 }

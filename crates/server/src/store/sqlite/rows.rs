@@ -72,7 +72,8 @@ pub fn client(row: &Row) -> rusqlite::Result<Client> {
 }
 
 pub const USER: &str = "id, nnin, pid, given_name, family_name, birthdate, email, phone, address, otp, \
-     password, failed_attempts, locked_until, updated_at";
+     password, failed_attempts, locked_until, updated_at, \
+     EXISTS (SELECT 1 FROM login_scripts s WHERE s.user_id = users.id)";
 
 pub fn user(row: &Row) -> rusqlite::Result<User> {
     Ok(User {
@@ -90,6 +91,7 @@ pub fn user(row: &Row) -> rusqlite::Result<User> {
         failed_attempts: row.get(11)?,
         locked_until: row.get(12)?,
         updated_at: row.get(13)?,
+        next_login_scripted: row.get(14)?,
     })
 }
 
