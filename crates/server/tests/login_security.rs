@@ -1,6 +1,7 @@
 //! The login pages under attack: CSRF, session binding, guessing, framing, caching, fixation;
 //! and single sign-on with the controls that override it.
 
+use bankid_oidc_server::store::User;
 use bankid_oidc_testkit::browser::{Browser, Step};
 use bankid_oidc_testkit::html::{forms, text_of};
 use bankid_oidc_testkit::jwt::verify_with_jwks;
@@ -177,6 +178,86 @@ async fn wrong_password_counts_towards_the_same_lockout() {
     )
     .1;
     assert!(text_of(&html, "error").unwrap().contains("sperret"));
+}
+
+/// A browser at the password step of `user`: the page of that step.
+async fn at_password_step(tp: &TestProvider, browser: &Browser, user: &User) -> String {
+    let (_, html) = Browser::page(browser.get(&Pending::new(&[], &[]).url(tp)).await);
+    let (_, html) = Browser::page(browser.submit(&html, &[("nnin", &user.nnin)], None).await);
+    let (_, html) = Browser::page(browser.submit(&html, &[("otp", &user.otp)], None).await);
+    assert!(
+        forms(&html)[0]
+            .fields
+            .iter()
+            .any(|(n, v)| n == "step" && v == "password")
+    );
+    html
+}
+
+#[tokio::test]
+async fn the_right_password_ends_a_login_only_as_the_store_has_the_user_at_its_end() {
+    // The last secret is checked by the login's end itself when nothing can come before it
+    // (one read fewer): what another login stored meanwhile must still count.
+    let tp = TestProvider::start().await;
+    let user = tp.user("Ola").clone();
+    let failed = |tp: &TestProvider| {
+        let id = user.id.clone();
+        let store = tp.store.clone();
+        async move { store.user(&id).await.unwrap().unwrap().failed_attempts }
+    };
+    // A wrong password from another login meanwhile: the right one still logs in, and clears
+    // the count, as a right last secret does.
+    let (browser, guesser) = (Browser::new(&tp), Browser::new(&tp));
+    let html = at_password_step(&tp, &browser, &user).await;
+    let guess = at_password_step(&tp, &guesser, &user).await;
+    let (_, guess) = Browser::page(guesser.submit(&guess, &[("password", "nope")], None).await);
+    assert!(text_of(&guess, "error").unwrap().contains("4"));
+    assert_eq!(failed(&tp).await, 1);
+    let done = browser
+        .submit(&html, &[("password", &user.password)], None)
+        .await;
+    assert!(!Browser::callback(done).code().is_empty());
+    assert_eq!(failed(&tp).await, 0);
+    // Locked by another login meanwhile: the right password is refused with the lock, and the
+    // login does not end (no code, and its page still offers Cancel).
+    let browser = Browser::new(&tp);
+    let html = at_password_step(&tp, &browser, &user).await;
+    let mut guess = at_password_step(&tp, &guesser, &user).await;
+    for _ in 0..5 {
+        guess = Browser::page(guesser.submit(&guess, &[("password", "nope")], None).await).1;
+    }
+    assert!(text_of(&guess, "error").unwrap().contains("sperret til"));
+    let (_, refused) = Browser::page(
+        browser
+            .submit(&html, &[("password", &user.password)], None)
+            .await,
+    );
+    assert!(
+        text_of(&refused, "error").unwrap().contains("sperret"),
+        "{refused}"
+    );
+    assert_only_cancel(&refused);
+    let cancelled = browser
+        .submit(&refused, &[], Some(("action", "cancel")))
+        .await;
+    assert_eq!(
+        Browser::callback(cancelled).get("error"),
+        Some("access_denied")
+    );
+    // A wrong password is never taken for the right one, locked or not.
+    tp.advance(16 * 60);
+    let browser = Browser::new(&tp);
+    let html = at_password_step(&tp, &browser, &user).await;
+    let (_, html) = Browser::page(
+        browser
+            .submit(&html, &[("password", "Qwer1234")], None)
+            .await,
+    );
+    assert!(text_of(&html, "error").unwrap().contains("4"), "{html}");
+    let done = browser
+        .submit(&html, &[("password", &user.password)], None)
+        .await;
+    assert!(!Browser::callback(done).code().is_empty());
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! user's next login ends with a chosen error at the client's redirect_uri, once, so that a
 //! merchant's error paths can be tested without a person.
 
-use bankid_oidc_server::store::LoginScript;
+use bankid_oidc_server::store::{LoginScript, User};
 use bankid_oidc_testkit::browser::{Browser, Callback};
 use bankid_oidc_testkit::pending::Pending;
 use bankid_oidc_testkit::provider::TestProvider;
@@ -40,6 +40,18 @@ async fn login_to_nnin(tp: &TestProvider, browser: &Browser, pending: &Pending) 
     )
 }
 
+/// Whether the store's reads of the user (by id, by NNIN, by phone) say a script waits.
+async fn scripted(tp: &TestProvider, user: &User) -> bool {
+    let by_id = tp.store.user(&user.id).await.unwrap().unwrap();
+    let by_nnin = tp.store.user_by_nnin(&user.nnin).await.unwrap().unwrap();
+    let phone = user.phone.as_deref().unwrap();
+    let by_phone = tp.store.users_by_phone(phone).await.unwrap();
+    let by_phone = by_phone.iter().find(|u| u.id == user.id).unwrap();
+    assert_eq!(by_id.next_login_scripted, by_nnin.next_login_scripted);
+    assert_eq!(by_id.next_login_scripted, by_phone.next_login_scripted);
+    by_id.next_login_scripted
+}
+
 fn assert_error_at_redirect_uri(
     tp: &TestProvider,
     pending: &Pending,
@@ -61,10 +73,13 @@ async fn each_scripted_outcome_reaches_the_redirect_uri_with_state_and_iss_once(
         let response = script(&tp, &user.nnin, json!({ "outcome": outcome })).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.json::<Value>().await.unwrap()["outcome"], outcome);
+        // A login takes a script only where the user's read says one waits.
+        assert!(scripted(&tp, &user).await, "{outcome}: the read shows it");
         let browser = Browser::new(&tp);
         let pending = Pending::new(&[], &[]);
         let callback = login_to_nnin(&tp, &browser, &pending).await;
         assert_error_at_redirect_uri(&tp, &pending, &callback, outcome);
+        assert!(!scripted(&tp, &user).await, "{outcome}: taken");
         // Used once: the next login goes through.
         let pending = Pending::new(&[], &[]);
         let callback = Browser::new(&tp).login_bid(&tp, &pending, &user).await;

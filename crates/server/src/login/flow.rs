@@ -14,8 +14,8 @@ use crate::grants::{Authentication, new_code};
 use crate::issuer::{Endpoint, Issuer, IssuerKind};
 use crate::secret::{new_id, ordered_token, random_token};
 use crate::store::{
-    AppAnswer, AppStatus, Attempt, Completion, FlowState, KeptSession, LoginFlow, LoginScript,
-    NewLogin, Permission, Session, Step, StoreError, StoreKey, User,
+    AppAnswer, AppStatus, Attempt, Completion, EndCheck, Ending, FlowState, KeptSession, LoginFlow,
+    LoginScript, NewLogin, Permission, Session, Step, StoreError, StoreKey, User,
 };
 use bankid_oidc_core::OAuthError;
 use bankid_oidc_core::acr::Method;
@@ -456,6 +456,9 @@ pub async fn submit(p: &Provider, mut active: ActiveFlow, form: LoginForm) -> Su
         Step::Nnin => step_nnin(p, &mut active, &form).await,
         Step::Otp => step_secret(p, &mut active, form.otp.as_deref(), Secret::Otp).await,
         Step::Password => {
+            if let Some(done) = password_at_end(p, &active, form.password.as_deref()).await {
+                return done;
+            }
             step_secret(p, &mut active, form.password.as_deref(), Secret::Password).await
         }
         Step::Mobile => step_mobile(p, &mut active, &form).await,
@@ -720,6 +723,27 @@ async fn step_secret(
     }
 }
 
+/// The password step when nothing can come before its secret (no failure of the user on its
+/// way to the store from this process) and the login ends with it (no consent page follows):
+/// the login's end checks the password, and that the store has no failure and no lock for the
+/// user, in the same write (`FlowStore::finish_flow_completing`: one statement on PostgreSQL,
+/// a read fewer per login). A verdict taken there is the unordered one of `step_secret`, made
+/// at the end. `None` when it does not apply or the check did not pass: the step then runs as
+/// every other, which reads the user, counts a wrong password and tells a lock.
+async fn password_at_end(
+    p: &Provider,
+    active: &ActiveFlow,
+    given: Option<&str>,
+) -> Option<Submitted> {
+    let user_id = active.flow.user_id.as_deref()?;
+    let password = given.filter(|g| !g.is_empty())?;
+    if needs_consent(active.request()) || p.pending_failures.any(user_id) {
+        return None;
+    }
+    let check = EndCheck { user_id, password };
+    complete_with(p, active, Some(&check)).await
+}
+
 /// The user approved (in the app, or at the realm on the page, which answers the app's request
 /// too so that it leaves the app's list): only if they are not locked meanwhile (read from the
 /// store), and not if they denied in the app first.
@@ -854,12 +878,24 @@ async fn end_with_error(p: &Provider, active: &ActiveFlow, error: OAuthError) ->
     }
 }
 
-/// The user is authenticated: the flow ends (once: a double submit finds it ended), then a new
-/// session (never the pre-login one: no session fixation) and a code are stored in one
-/// transaction, and the client gets its answer.
+/// The user is authenticated: the flow ends (once: a double submit finds it ended) and a new
+/// session (never the pre-login one: no session fixation) and a code are stored, only by the
+/// call that ended it (`FlowStore::finish_flow_completing`: one statement on PostgreSQL), and
+/// the client gets its answer.
 async fn complete(p: &Provider, active: &ActiveFlow) -> Submitted {
+    complete_with(p, active, None).await.unwrap_or_else(|| {
+        Submitted::Store(StoreError::new("a login's end without a check failed one"))
+    })
+}
+
+/// [`complete`], with the end checking `check` too: `None` if it did not pass (nothing stored).
+async fn complete_with(
+    p: &Provider,
+    active: &ActiveFlow,
+    check: Option<&EndCheck<'_>>,
+) -> Option<Submitted> {
     let (Some(user_id), Some(method)) = (active.flow.user_id.as_deref(), active.flow.method) else {
-        return Submitted::Refused(Refusal::NoUser);
+        return Some(Submitted::Refused(Refusal::NoUser));
     };
     let now = p.now();
     // A consent to the NNIN is given only on the consent page, which this flow passed if the
@@ -906,13 +942,15 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Submitted {
             &active.flow.id,
             active.flow.expires_at,
             &completion,
+            check,
             p.store.as_ref(),
         )
         .await
     {
-        Ok(true) => {}
-        Ok(false) => return Submitted::Refused(Refusal::AlreadyFinished),
-        Err(e) => return Submitted::Store(e),
+        Ok(Ending::Ended) => {}
+        Ok(Ending::AlreadyEnded) => return Some(Submitted::Refused(Refusal::AlreadyFinished)),
+        Ok(Ending::CheckFailed) => return None,
+        Err(e) => return Some(Submitted::Store(e)),
     }
     p.metrics.login_completed(method);
     // The user's id, never their national identity number.
@@ -923,10 +961,10 @@ async fn complete(p: &Provider, active: &ActiveFlow) -> Submitted {
         user_id = %user_id,
         "login completed"
     );
-    Submitted::Completed {
+    Some(Submitted::Completed {
         target: active.request().target.clone(),
         issuer: active.issuer.clone(),
         code,
         session_cookie: logged_in.then_some(cookie),
-    }
+    })
 }

@@ -9,6 +9,10 @@
 //! two writes per netcentric login, and the one-time code and password steps took 3.83 and 6.70
 //! ms p50 under load against 1.76 and 5.17 ms without (BENCHMARKS.md).
 //!
+//! The password, when the login ends with it, needs not even a read: the end's own write checks
+//! that the store has no failure and no lock for the user (`flow::password_at_end`), again only
+//! when no wrong secret of theirs is marked here.
+//!
 //! Per process: instances sharing a database see each other's failures once they are stored.
 
 use std::collections::HashMap;

@@ -1,7 +1,10 @@
 //! Records for the store's unit tests.
 
 use crate::secret::{new_id, random_token};
-use crate::store::{AuthorizationCode, Client, GrantTerms, LoginFlow, Step, StoreKey};
+use crate::store::{
+    AuthorizationCode, Client, Completion, EndCheck, Ending, FlowStore, GrantTerms, LoginFlow,
+    NewLogin, Session, Step, Store, StoreKey,
+};
 use bankid_oidc_core::acr::Method;
 use bankid_oidc_core::authorize::ValidatedAuthorizeRequest;
 use bankid_oidc_core::grant_type::{ClientAuthMethod, GrantType};
@@ -112,4 +115,103 @@ pub fn code(user_id: &str, client_id: &str, session_id: &str) -> AuthorizationCo
         consumed_at: None,
         terms: GrantTerms::default(),
     }
+}
+
+/// A login's end for `user_id` at client `shop`: a new session, replacing `replaced`, with its
+/// grant and code.
+pub fn completion(user_id: &str, replaced: Option<&str>) -> Completion {
+    let session = Session {
+        id: new_id(),
+        user_id: Some(user_id.into()),
+        method: Some(Method::Bid),
+        auth_time: Some(10),
+        created_at: 10,
+        expires_at: 1000,
+    };
+    Completion {
+        login: Some(NewLogin {
+            replaced_session_id: replaced.map(str::to_owned),
+            cookie: StoreKey::of(&random_token()),
+            session: session.clone(),
+        }),
+        code: code(user_id, "shop", &session.id),
+        grant_created_at: 10,
+    }
+}
+
+/// What every flow store does with a login's end that checks the password: it ends the flow and
+/// stores the login only for the user's password while the store has no failure and no lock for
+/// them; otherwise nothing is stored and the flow goes on.
+pub async fn a_login_end_checks_the_password_failures_and_lock(
+    flows: &dyn FlowStore,
+    store: &dyn Store,
+) {
+    let user = user(&new_id());
+    store.add_user(&user).await.unwrap();
+    store.add_client(&client("shop")).await.unwrap();
+    let check = |password| EndCheck {
+        user_id: &user.id,
+        password,
+    };
+    let end = |flow_id: String, password: &'static str| {
+        let completion = completion(&user.id, None);
+        let check = check(password);
+        async move {
+            let ending = flows
+                .finish_flow_completing(&flow_id, 600, &completion, Some(&check), store)
+                .await
+                .unwrap();
+            let stored = store.code(&completion.code.code_hash).await.unwrap();
+            (ending, stored.is_some())
+        }
+    };
+    let flow_id = new_id();
+    for wrong in ["", "qwer123", "qwer12345", "QWER1234"] {
+        assert_eq!(
+            end(flow_id.clone(), wrong).await,
+            (Ending::CheckFailed, false)
+        );
+    }
+    // Not ended by the checks that failed: the right password ends it, once.
+    assert_eq!(
+        end(flow_id.clone(), "qwer1234").await,
+        (Ending::Ended, true)
+    );
+    assert_eq!(
+        end(flow_id.clone(), "qwer1234").await,
+        (Ending::AlreadyEnded, false)
+    );
+    // A failure stored: the right password does not pass until a right secret clears it.
+    store
+        .count_login_failure(&user.id, 20, 5, 900)
+        .await
+        .unwrap();
+    assert_eq!(
+        end(new_id(), "qwer1234").await,
+        (Ending::CheckFailed, false)
+    );
+    assert!(store.accept_login_secret(&user.id, 20, true).await.unwrap());
+    assert_eq!(end(new_id(), "qwer1234").await, (Ending::Ended, true));
+    // Locked: it does not pass.
+    for _ in 0..5 {
+        store
+            .count_login_failure(&user.id, 30, 5, 900)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        end(new_id(), "qwer1234").await,
+        (Ending::CheckFailed, false)
+    );
+    // Another user's id, or a user who is gone: it does not pass.
+    let other = EndCheck {
+        user_id: "no-such-user",
+        password: "qwer1234",
+    };
+    let completion = completion(&user.id, None);
+    let ending = flows
+        .finish_flow_completing(&new_id(), 600, &completion, Some(&other), store)
+        .await
+        .unwrap();
+    assert_eq!(ending, Ending::CheckFailed);
 }

@@ -521,25 +521,75 @@ pub trait FlowStore: Send + Sync {
     /// already ended. Only the call that ends it gets `true`.
     async fn finish_flow(&self, id: &str, expires_at: i64) -> StoreResult<bool>;
     /// Ends a flow as [`FlowStore::finish_flow`] does and, only if this call ended it, stores
-    /// what its login completed in `store` ([`CodeStore::complete_login`]). `Ok(false)`: it
-    /// had ended already, and nothing is stored. Flows kept in the store's own database
-    /// ([`PgFlows`]) do both in one statement, all or nothing, and write to that database
-    /// rather than through `store`.
+    /// what its login completed in `store` ([`CodeStore::complete_login`]); with `check`, only
+    /// if the check passes too, and nothing at all (the flow not ended) if it does not. Flows
+    /// kept in the store's own database ([`PgFlows`]) do it all in one statement, all or
+    /// nothing, and write to that database rather than through `store`; here the check is a
+    /// read of the user before the end.
     async fn finish_flow_completing(
         &self,
         id: &str,
         expires_at: i64,
         completion: &Completion,
+        check: Option<&EndCheck<'_>>,
         store: &dyn Store,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Ending> {
+        if let Some(check) = check {
+            let user = store.user(check.user_id).await?;
+            if !user.is_some_and(|u| check.passes(&u)) {
+                return Ok(Ending::CheckFailed);
+            }
+        }
         if !self.finish_flow(id, expires_at).await? {
-            return Ok(false);
+            return Ok(Ending::AlreadyEnded);
         }
         store.complete_login(completion).await?;
-        Ok(true)
+        Ok(Ending::Ended)
     }
     /// Drops expired flows; returns how many.
     async fn purge_expired_flows(&self, now: i64) -> StoreResult<u64>;
+}
+
+/// What a login's end found ([`FlowStore::finish_flow_completing`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// This call ended the flow and stored what the login completed.
+    Ended,
+    /// The flow had ended already: nothing is stored.
+    AlreadyEnded,
+    /// The check did not pass: nothing is stored, and the flow goes on.
+    CheckFailed,
+}
+
+/// The password of a login's last step, checked by the login's end itself when nothing can come
+/// before it: it passes only if it is the user's password and the user has no failed attempt
+/// and no lock, as the store has them at the end (`login::flow`, `password_at_end`).
+pub struct EndCheck<'a> {
+    pub user_id: &'a str,
+    pub password: &'a str,
+}
+
+impl EndCheck<'_> {
+    /// Whether `user`, as read from the store, passes the check (the password compared in
+    /// constant time).
+    pub fn passes(&self, user: &User) -> bool {
+        user.id == self.user_id
+            && user.failed_attempts == 0
+            && user.locked_until.is_none()
+            && bool::from(subtle::ConstantTimeEq::ct_eq(
+                self.password.as_bytes(),
+                user.password.as_bytes(),
+            ))
+    }
+}
+
+impl std::fmt::Debug for EndCheck<'_> {
+    // The password is a secret: never in a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EndCheck")
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the store knows of a flow id.

@@ -31,12 +31,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Marks flow `$first` ended until `$first + 1` (its expiry), kept or not: the one statement
 /// that finds it live or absent returns a row, so only one call ends a flow. Used alone
-/// (`finish_flow`) and as the first part of a login's end (`PgStore::complete_login_ending`).
-pub(super) fn end_flow_sql(first: usize) -> String {
+/// (`finish_flow`) and as the first part of a login's end (`PgStore::complete_login_ending`),
+/// where `only_if` names the part whose row it needs (a check that passed).
+pub(super) fn end_flow_sql(first: usize, only_if: Option<&str>) -> String {
     let (id, expires_at) = (first, first + 1);
+    let values = format!("${id}::text, FALSE, NULL, NULL, NULL, ${expires_at}::bigint");
+    let source = match only_if {
+        Some(part) => format!("SELECT {values} FROM {part}"),
+        None => format!("VALUES ({values})"),
+    };
     format!(
-        "INSERT INTO login_flows (id, live, step, flow, source, expires_at)
-         VALUES (${id}::text, FALSE, NULL, NULL, NULL, ${expires_at}::bigint)
+        "INSERT INTO login_flows (id, live, step, flow, source, expires_at) {source}
          ON CONFLICT (id) DO UPDATE SET live = FALSE, step = NULL, flow = NULL,
              source = NULL, expires_at = EXCLUDED.expires_at
              WHERE login_flows.live
@@ -248,7 +253,7 @@ impl FlowStore for PgFlows {
     async fn finish_flow(&self, id: &str, expires_at: i64) -> StoreResult<bool> {
         // Kept or not (a first page's flow travels sealed): either way its id is marked ended,
         // by the one statement that finds it live or absent.
-        let sql = end_flow_sql(1);
+        let sql = end_flow_sql(1, None);
         let row = query_opt(&self.store.conn().await?, &sql, &[&id, &expires_at]).await?;
         Ok(row.is_some())
     }
@@ -258,12 +263,14 @@ impl FlowStore for PgFlows {
         id: &str,
         expires_at: i64,
         completion: &Completion,
+        check: Option<&EndCheck<'_>>,
         _store: &dyn Store,
-    ) -> StoreResult<bool> {
-        // The flow's end and the login's rows in one statement of this database (the store's):
-        // one round trip and one transaction fewer per login, and no flow ended without its code.
+    ) -> StoreResult<Ending> {
+        // The check, the flow's end and the login's rows in one statement of this database (the
+        // store's): a round trip and a transaction fewer per login than the end after it, one
+        // more for the check's read, and no flow ended without its code.
         self.store
-            .complete_login_ending(completion, Some((id, expires_at)))
+            .complete_login_ending(completion, Some((id, expires_at)), check)
             .await
     }
 

@@ -305,21 +305,47 @@ impl PgStore {
     ///
     /// With `ending` (a flow's id and expiry), the same statement first marks that flow ended
     /// (`PgFlows::finish_flow`'s conditional write) and stores the rest only from the row that
-    /// write returned: `Ok(false)` when the flow had ended already, with nothing stored.
+    /// write returned: [`Ending::AlreadyEnded`] when the flow had ended already, with nothing
+    /// stored. With `check` as well, the flow is ended only if the user's row passes it, read in
+    /// the same statement: [`Ending::CheckFailed`], with nothing stored, if not. The password
+    /// is compared as SHA-256 digests, so that its comparison's time tells nothing of it.
     pub(super) async fn complete_login_ending(
         &self,
         c: &Completion,
         ending: Option<(&str, i64)>,
-    ) -> StoreResult<bool> {
+        check: Option<&EndCheck<'_>>,
+    ) -> StoreResult<Ending> {
         let mut parts = Vec::new();
         let mut params: Vec<&(dyn ToSql + Sync)> = Vec::new();
+        let digest = check.map(|c| {
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, c.password.as_bytes())
+                .as_ref()
+                .to_vec()
+        });
+        let checked = match (check, &digest) {
+            (Some(check), Some(digest)) => {
+                params.push(&check.user_id);
+                params.push(digest);
+                parts.push(
+                    "checked AS (SELECT 1 FROM users WHERE id = $1::text
+                         AND failed_attempts = 0 AND locked_until IS NULL
+                         AND sha256(convert_to(password, 'UTF8')) = $2::bytea)"
+                        .to_owned(),
+                );
+                Some("checked")
+            }
+            _ => None,
+        };
         let gate = if let Some((id, expires_at)) = &ending {
-            parts.push(format!("ended AS ({})", super::flows::end_flow_sql(1)));
+            parts.push(format!(
+                "ended AS ({})",
+                super::flows::end_flow_sql(params.len() + 1, checked)
+            ));
             params.push(id);
             params.push(expires_at);
             Some("ended")
         } else {
-            None
+            checked
         };
         let replaced = c
             .login
@@ -352,14 +378,24 @@ impl PgStore {
                 params.extend(row.params());
             }
         }
-        let answer = gate.map_or("SELECT TRUE".to_owned(), |g| {
-            format!("SELECT EXISTS (SELECT 1 FROM {g})")
-        });
-        let sql = format!("WITH {} {answer}", parts.join(", "));
+        let exists = |part: Option<&str>| {
+            part.map_or("TRUE".to_owned(), |p| format!("EXISTS (SELECT 1 FROM {p})"))
+        };
+        let sql = format!(
+            "WITH {} SELECT {}, {}",
+            parts.join(", "),
+            exists(checked),
+            exists(gate)
+        );
         let row = query_opt(&self.conn().await?, &sql, &params)
             .await?
             .ok_or_else(|| StoreError::new("completing a login returned no row"))?;
-        rows::get(&row, 0)
+        let (passed, ended): (bool, bool) = (rows::get(&row, 0)?, rows::get(&row, 1)?);
+        Ok(match (passed, ended) {
+            (false, _) => Ending::CheckFailed,
+            (true, false) => Ending::AlreadyEnded,
+            (true, true) => Ending::Ended,
+        })
     }
 }
 
@@ -373,7 +409,7 @@ impl CodeStore for PgStore {
     }
 
     async fn complete_login(&self, c: &Completion) -> StoreResult<()> {
-        self.complete_login_ending(c, None).await.map(|_| ())
+        self.complete_login_ending(c, None, None).await.map(|_| ())
     }
 
     async fn code(&self, code: &StoreKey) -> StoreResult<Option<AuthorizationCode>> {

@@ -5,7 +5,7 @@
 
 use super::{PgOptions, PgStore, SCHEMA_VERSION};
 use crate::secret::{new_id, random_token};
-use crate::store::fixtures::{client, code, flow_at, user};
+use crate::store::fixtures::{client, code, completion, flow_at, user};
 use crate::store::*;
 
 /// Two stores on one new schema, or None when the tests run on SQLite only.
@@ -227,6 +227,80 @@ async fn a_login_step_and_a_jti_and_a_pushed_request_are_taken_once_across_insta
     }
 }
 
+/// The live session a login stored, found by its cookie.
+async fn session(store: &PgStore, login: &NewLogin) -> Option<Session> {
+    store.session_by_cookie(&login.cookie, 20).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_ended_at_two_instances_at_once_stores_one_session_and_code() {
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    let (flows_a, flows_b) = (super::PgFlows::new(&a), super::PgFlows::new(&b));
+    let user = user(&new_id());
+    a.add_user(&user).await.unwrap();
+    a.add_client(&client("shop")).await.unwrap();
+    let logged_in = |c: &Completion| c.login.clone().unwrap();
+    let mut previous: Option<NewLogin> = None;
+    for round in 0..10 {
+        let flow_id = format!("flow-{round}-{}", new_id());
+        // Each round replaces the session the round before stored, as a browser logging in
+        // again does: the replaced one goes only with the end that is stored.
+        let replaced = previous.as_ref().map(|l| l.session.id.as_str());
+        let (at_a, at_b) = (
+            completion(&user.id, replaced),
+            completion(&user.id, replaced),
+        );
+        let (first, second) = tokio::join!(
+            flows_a.finish_flow_completing(&flow_id, 600, &at_a, None, &a),
+            flows_b.finish_flow_completing(&flow_id, 600, &at_b, None, &b),
+        );
+        let (first, second) = (first.unwrap(), second.unwrap());
+        let mut endings = [first, second];
+        endings.sort_by_key(|e| format!("{e:?}"));
+        assert_eq!(
+            endings,
+            [Ending::AlreadyEnded, Ending::Ended],
+            "round {round}"
+        );
+        let first = first == Ending::Ended;
+        let (won, lost) = if first {
+            (&at_a, &at_b)
+        } else {
+            (&at_b, &at_a)
+        };
+        assert!(
+            session(&b, &logged_in(won)).await.is_some(),
+            "round {round}"
+        );
+        assert!(a.code(&won.code.code_hash).await.unwrap().is_some());
+        assert_eq!(session(&b, &logged_in(lost)).await, None, "round {round}");
+        assert_eq!(
+            a.code(&lost.code.code_hash).await.unwrap(),
+            None,
+            "round {round}"
+        );
+        if let Some(replaced) = previous.take() {
+            assert_eq!(session(&b, &replaced).await, None, "round {round}");
+        }
+        assert_eq!(flows_b.flow(&flow_id, 20).await.unwrap(), FlowState::Ended);
+        // Ended (a cancel, say): a late end stores nothing and leaves the session it names.
+        let late = completion(&user.id, Some(&logged_in(won).session.id));
+        let ending = flows_a
+            .finish_flow_completing(&flow_id, 600, &late, None, &a)
+            .await
+            .unwrap();
+        assert_eq!(ending, Ending::AlreadyEnded);
+        assert_eq!(a.code(&late.code.code_hash).await.unwrap(), None);
+        assert!(
+            session(&b, &logged_in(won)).await.is_some(),
+            "round {round}"
+        );
+        previous = Some(logged_in(won));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_secrets_counted_at_two_instances_lock_the_user_once() {
     let Some((a, b)) = two_instances().await else {
@@ -308,4 +382,13 @@ async fn a_users_scripts_go_with_the_user_and_none_is_set_for_a_user_who_is_gone
             .await
             .unwrap()
     );
+}
+
+#[tokio::test]
+async fn a_login_end_checks_the_password_failures_and_lock_in_its_statement() {
+    let Some((a, _)) = two_instances().await else {
+        return;
+    };
+    let flows = super::PgFlows::new(&a);
+    crate::store::fixtures::a_login_end_checks_the_password_failures_and_lock(&flows, &a).await;
 }

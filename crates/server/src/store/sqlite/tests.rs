@@ -770,3 +770,10 @@ async fn the_ping_goes_through_the_writer_and_waits_while_another_process_holds_
     store.ping().await.unwrap();
     assert_eq!(store.pool_status(), None, "no pool to report");
 }
+
+#[tokio::test]
+async fn a_login_end_checks_the_password_failures_and_lock_before_it_ends_the_flow() {
+    let store = SqliteStore::temporary().await.unwrap();
+    let flows = crate::store::MemoryFlows::default();
+    crate::store::fixtures::a_login_end_checks_the_password_failures_and_lock(&flows, &store).await;
+}
