@@ -35,6 +35,11 @@
 #                                        against one instance of ours, then two instances on one
 #                                        database (the workers spread over both), in a database
 #                                        made for the run and dropped after it; empty: skipped
+#   INSTANCE_CPUS=0                      pin both providers and the load generator to these CPUs
+#                                        (taskset -c): each store's instance gets the same CPU,
+#                                        and PostgreSQL, which is not pinned, runs beside them on
+#                                        the others, as a database on a machine of its own would.
+#                                        The two-instance run is skipped. Empty: nothing pinned
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,6 +66,12 @@ NODE_PORT=${NODE_PORT:-18401}
 OURS_PORT=${OURS_PORT:-18402}
 OUT=${OUT:-$ROOT/target/bench/compare.md}
 POSTGRES_URL=${POSTGRES_URL-postgres://postgres@127.0.0.1:5432/postgres}
+INSTANCE_CPUS=${INSTANCE_CPUS:-}
+PIN=()
+if [ -n "$INSTANCE_CPUS" ]; then
+  command -v taskset >/dev/null || { echo "compare.sh: INSTANCE_CPUS needs taskset (util-linux)" >&2; exit 2; }
+  PIN=(taskset -c "$INSTANCE_CPUS")
+fi
 
 CLIENT_ID=bench-client
 CLIENT_SECRET=bench-secret-6Qm1vV0cYtq2XwB8-kR4pLz9E
@@ -159,7 +170,7 @@ log "installing oidc-provider into $WORK/node"
 mkdir -p "$WORK/node"
 cp "$ROOT"/benches/oidc-provider/{package.json,package-lock.json,provider.js} "$WORK/node/"
 (cd "$WORK/node" && npm ci --no-audit --no-fund --loglevel=error >&2)
-(cd "$WORK/node" && exec env PORT="$NODE_PORT" CLIENT_ID="$CLIENT_ID" CLIENT_SECRET="$CLIENT_SECRET" \
+(cd "$WORK/node" && exec "${PIN[@]}" env PORT="$NODE_PORT" CLIENT_ID="$CLIENT_ID" CLIENT_SECRET="$CLIENT_SECRET" \
   REDIRECT_URI="$REDIRECT_URI" NODE_ENV=production node provider.js) >"$WORK/node.log" 2>&1 &
 NODE_PID=$!
 NODE_ISSUER=http://127.0.0.1:$NODE_PORT
@@ -174,7 +185,7 @@ DATA=$WORK/data
 "$BIN" --data-dir "$DATA" users add --nnin "$NNIN" --given-name Per --family-name Person \
   --birthdate 1985-01-01 >/dev/null
 # Per-request logs off, as oidc-provider logs nothing per request.
-BANKID_OIDC_LOG=warn "$BIN" --data-dir "$DATA" serve --listen "127.0.0.1:$OURS_PORT" >"$WORK/ours.log" 2>&1 &
+BANKID_OIDC_LOG=warn "${PIN[@]}" "$BIN" --data-dir "$DATA" serve --listen "127.0.0.1:$OURS_PORT" >"$WORK/ours.log" 2>&1 &
 OURS_PID=$!
 OURS_ISSUER=http://127.0.0.1:$OURS_PORT/auth/realms/current
 wait_for "$OURS_ISSUER/.well-known/openid-configuration" "$OURS_PID" ours
@@ -188,7 +199,7 @@ bench() { # TARGET SCENARIO OUTFILE [extra args...]
   # resource server's scope on oidc-provider.
   local issuer=$OURS_ISSUER pid=$OURS_PID cc_scope=esign/csc
   if [ "$target" = node ]; then issuer=$NODE_ISSUER; pid=$NODE_PID; cc_scope=api:read; fi
-  "$BENCH" --scenario "$scenario" --target "$target" --issuer "$issuer" \
+  "${PIN[@]}" "$BENCH" --scenario "$scenario" --target "$target" --issuer "$issuer" \
     --client-id "$CLIENT_ID" --client-secret "$CLIENT_SECRET" --redirect-uri "$REDIRECT_URI" \
     --nnin "$NNIN" --workers "$WORKERS" --warmup "$WARMUP" --threads "$(threads_for "$scenario")" \
     --cc-scope "$cc_scope" --server-pid "$pid" --json "$@" >"$RESULTS/$outfile"
@@ -244,13 +255,13 @@ if [ "$HALF_LOAD" = 1 ] && [ -f "$RESULTS/code-flow-ours.json" ]; then
     "$BIN" --data-dir "$SHM" users add --nnin "$NNIN" --given-name Per --family-name Person \
       --birthdate 1985-01-01 >/dev/null
     SHM_PORT=$((OURS_PORT + 1))
-    BANKID_OIDC_LOG=warn "$BIN" --data-dir "$SHM" serve --listen "127.0.0.1:$SHM_PORT" >"$WORK/ours-shm.log" 2>&1 &
+    BANKID_OIDC_LOG=warn "${PIN[@]}" "$BIN" --data-dir "$SHM" serve --listen "127.0.0.1:$SHM_PORT" >"$WORK/ours-shm.log" 2>&1 &
     SHM_PID=$!
     SHM_ISSUER=http://127.0.0.1:$SHM_PORT/auth/realms/current
     wait_for "$SHM_ISSUER/.well-known/openid-configuration" "$SHM_PID" ours-shm
     peak=$(throughput "$RESULTS/code-flow-ours.json")
     rate=$(node -e 'console.log(Math.max(1, Math.round(process.argv[1] / 2)))' "$peak")
-    "$BENCH" --scenario code-flow --target ours --issuer "$SHM_ISSUER" \
+    "${PIN[@]}" "$BENCH" --scenario code-flow --target ours --issuer "$SHM_ISSUER" \
       --client-id "$CLIENT_ID" --client-secret "$CLIENT_SECRET" --redirect-uri "$REDIRECT_URI" \
       --nnin "$NNIN" --workers "$WORKERS" --warmup "$WARMUP" --threads "$FLOW_THREADS" \
       --server-pid "$SHM_PID" --json --duration "$DURATION" --rate "$rate" >"$RESULTS/code-flow-half-ours-tmpfs.json"
@@ -294,7 +305,7 @@ if [ -n "$POSTGRES_URL" ] && command -v psql >/dev/null 2>&1 && psql "$POSTGRES_
     --birthdate 1985-01-01 >/dev/null
   PG_PIDS=()
   pg_instance() { # PORT
-    BANKID_OIDC_LOG=warn "$BIN" --data-dir "$WORK/pg-$1" --database-url "$PG_URL" \
+    BANKID_OIDC_LOG=warn "${PIN[@]}" "$BIN" --data-dir "$WORK/pg-$1" --database-url "$PG_URL" \
       serve --listen "127.0.0.1:$1" >"$WORK/ours-pg-$1.log" 2>&1 &
     PG_PIDS+=($!)
     wait_for "http://127.0.0.1:$1/auth/realms/current/.well-known/openid-configuration" "$!" "ours-pg-$1"
@@ -306,7 +317,7 @@ if [ -n "$POSTGRES_URL" ] && command -v psql >/dev/null 2>&1 && psql "$POSTGRES_
   pg_bench() { # OUTFILE [extra args...]
     local outfile=$1
     shift
-    "$BENCH" --scenario code-flow --target ours --client-id "$CLIENT_ID" \
+    "${PIN[@]}" "$BENCH" --scenario code-flow --target ours --client-id "$CLIENT_ID" \
       --client-secret "$CLIENT_SECRET" --redirect-uri "$REDIRECT_URI" --nnin "$NNIN" \
       --workers "$WORKERS" --warmup "$WARMUP" --threads "$FLOW_THREADS" --json \
       --duration "$DURATION" "$@" >"$RESULTS/$outfile"
@@ -317,9 +328,12 @@ if [ -n "$POSTGRES_URL" ] && command -v psql >/dev/null 2>&1 && psql "$POSTGRES_
     sleep 1
   }
   pg_bench code-flow-pg1.json --issuer "$PG1" --server-pid "${PG_PIDS[0]}"
-  pg_instance "$PG2_PORT"
-  pg_bench code-flow-pg2.json --issuer "$PG1" --also-issuer "$PG2" \
-    --server-pid "${PG_PIDS[0]}" --also-server-pid "${PG_PIDS[1]}"
+  # Two instances pinned to the one instance's CPUs would only share them: not run then.
+  if [ -z "$INSTANCE_CPUS" ]; then
+    pg_instance "$PG2_PORT"
+    pg_bench code-flow-pg2.json --issuer "$PG1" --also-issuer "$PG2" \
+      --server-pid "${PG_PIDS[0]}" --also-server-pid "${PG_PIDS[1]}"
+  fi
   kill "${PG_PIDS[@]}" 2>/dev/null; wait "${PG_PIDS[@]}" 2>/dev/null || true
   psql "$POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" || true
 else
@@ -330,14 +344,14 @@ fi
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 NPROC=$(nproc)
 node -e '
-  const [nproc, before, after, workers, duration, warmup, requestThreads, flowThreads, repeat, cpu, mem, rustc, nodeV, oidcV, commit, kernel] = process.argv.slice(1);
+  const [nproc, before, after, workers, duration, warmup, requestThreads, flowThreads, repeat, cpu, mem, rustc, nodeV, oidcV, commit, kernel, instanceCpus] = process.argv.slice(1);
   console.log(JSON.stringify({
     date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
     nproc: +nproc, loadavg_before: before, loadavg_after: after,
     shared: parseFloat(before) > 0.5 * nproc,
     workers: +workers, duration: +duration, warmup: +warmup, generator_threads: { requests: +requestThreads, flows: +flowThreads }, repeat: +repeat,
     cpu_model: cpu, mem_total: mem, rustc, node_version: `node ${nodeV}`, oidc_provider: oidcV,
-    commit, kernel,
+    commit, kernel, instance_cpus: instanceCpus || null,
   }));
 ' "$NPROC" "$LOAD_BEFORE" "$LOAD_AFTER" "$WORKERS" "$DURATION" "$WARMUP" "$REQUEST_THREADS" "$FLOW_THREADS" "$REPEAT" \
   "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
@@ -345,7 +359,7 @@ node -e '
   "$(rustc --version)" "$(node --version)" \
   "$(node -p 'require(process.argv[1]).version' "$WORK/node/node_modules/oidc-provider/package.json")" \
   "$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- crates Cargo.toml Cargo.lock benches || echo '+uncommitted')" \
-  "$(uname -r)" >"$RESULTS/meta.json"
+  "$(uname -r)" "$INSTANCE_CPUS" >"$RESULTS/meta.json"
 
 node "$ROOT/benches/report.mjs" "$RESULTS" | tee "$OUT"
 log "report written to $OUT (JSON in $RESULTS)"

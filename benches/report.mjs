@@ -73,6 +73,11 @@ if (meta) {
   out(`${meta.workers} workers per run, ${meta.duration} s measured after ${meta.warmup} s of warm-up, `
     + `load generator on ${generatorThreads(meta.generator_threads)}; both servers on 127.0.0.1, one after the other`
     + (meta.repeat > 1 ? `; each scenario run ${meta.repeat} times in turn, the pair with the median ratio shown.` : '.'));
+  if (meta.instance_cpus) {
+    out();
+    out(`Both providers and the load generator pinned to CPU ${meta.instance_cpus} (\`INSTANCE_CPUS\`); `
+      + 'PostgreSQL, not pinned, runs on the others, as a database on a machine of its own would.');
+  }
   out();
 }
 out('| scenario | bankid-oidc | oidc-provider | ratio | latency p50 / p99 ms (ours) | latency p50 / p99 ms (node) | server CPU ms per op (ours / node) | errors (ours / node) |');
