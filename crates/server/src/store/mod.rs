@@ -618,13 +618,16 @@ pub trait CodeStore: Send + Sync {
     async fn issue_code(&self, code: &AuthorizationCode, grant_created_at: i64) -> StoreResult<()>;
     /// Stores a login's end in one transaction; see [`Completion`].
     async fn complete_login(&self, completion: &Completion) -> StoreResult<()>;
-    async fn code(&self, code: &StoreKey) -> StoreResult<Option<AuthorizationCode>>;
     /// The code and, read with it (one statement on PostgreSQL), its user as the store has it
     /// now: `None` if the user was removed since. What the token endpoint issues from.
     async fn code_with_user(
         &self,
         code: &StoreKey,
     ) -> StoreResult<Option<(AuthorizationCode, Option<User>)>>;
+    /// The code alone.
+    async fn code(&self, code: &StoreKey) -> StoreResult<Option<AuthorizationCode>> {
+        Ok(self.code_with_user(code).await?.map(|(record, _)| record))
+    }
     /// Consumes the code and records the tokens issued for it in one transaction, so that a code
     /// is redeemed at most once and never leaves tokens the store does not know.
     async fn redeem_code(

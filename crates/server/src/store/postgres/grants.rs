@@ -8,26 +8,44 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 
-/// One row to insert: its table, its columns with their SQL types, and its values in that
-/// order. Written alone (`INSERT ... VALUES`) or as one part of a statement that writes several
-/// tables in one round trip (a data-modifying `WITH`); every value is cast to its column's type,
-/// so that none is inferred from the context it appears in.
+/// One row to insert: its table and its columns, each with its SQL type and its value. Written
+/// alone (`INSERT ... VALUES`) or as one part of a statement that writes several tables in one
+/// round trip (a data-modifying `WITH`); every value is cast to its column's type, so that none
+/// is inferred from the context it appears in.
 struct Row<'a> {
     table: &'static str,
-    columns: &'static [(&'static str, &'static str)],
-    values: Vec<Box<dyn ToSql + Sync + Send + 'a>>,
+    columns: Vec<Column<'a>>,
+}
+
+/// A column's name, its SQL type and the value to write.
+type Column<'a> = (
+    &'static str,
+    &'static str,
+    Box<dyn ToSql + Sync + Send + 'a>,
+);
+
+fn text<'a>(name: &'static str, value: impl ToSql + Sync + Send + 'a) -> Column<'a> {
+    (name, "text", Box::new(value))
+}
+
+fn bigint<'a>(name: &'static str, value: impl ToSql + Sync + Send + 'a) -> Column<'a> {
+    (name, "bigint", Box::new(value))
+}
+
+fn boolean<'a>(name: &'static str, value: bool) -> Column<'a> {
+    (name, "boolean", Box::new(value))
 }
 
 impl<'a> Row<'a> {
     fn names(&self) -> String {
-        let names: Vec<&str> = self.columns.iter().map(|(name, _)| *name).collect();
+        let names: Vec<&str> = self.columns.iter().map(|(name, ..)| *name).collect();
         names.join(", ")
     }
 
     /// `$first::type, ...`: the values' placeholders from `$first` on.
     fn placeholders(&self, first: usize) -> String {
         let cast: Vec<String> = (self.columns.iter().enumerate())
-            .map(|(i, (_, ty))| format!("${}::{ty}", first + i))
+            .map(|(i, (_, ty, _))| format!("${}::{ty}", first + i))
             .collect();
         cast.join(", ")
     }
@@ -53,9 +71,9 @@ impl<'a> Row<'a> {
     }
 
     fn params(&self) -> impl Iterator<Item = &(dyn ToSql + Sync)> {
-        self.values
+        self.columns
             .iter()
-            .map(|v| v.as_ref() as &(dyn ToSql + Sync))
+            .map(|(.., value)| value.as_ref() as &(dyn ToSql + Sync))
     }
 
     /// Inserts the row alone.
@@ -69,23 +87,14 @@ impl<'a> Row<'a> {
 fn session_row<'a>(s: &'a Session, cookie: &'a StoreKey) -> Row<'a> {
     Row {
         table: "sessions",
-        columns: &[
-            ("id", "text"),
-            ("cookie_hash", "text"),
-            ("user_id", "text"),
-            ("method", "text"),
-            ("auth_time", "bigint"),
-            ("created_at", "bigint"),
-            ("expires_at", "bigint"),
-        ],
-        values: vec![
-            Box::new(&s.id),
-            Box::new(cookie.as_str()),
-            Box::new(&s.user_id),
-            Box::new(s.method.map(|m| m.hint())),
-            Box::new(s.auth_time),
-            Box::new(s.created_at),
-            Box::new(s.expires_at),
+        columns: vec![
+            text("id", &s.id),
+            text("cookie_hash", cookie.as_str()),
+            text("user_id", &s.user_id),
+            text("method", s.method.map(|m| m.hint())),
+            bigint("auth_time", s.auth_time),
+            bigint("created_at", s.created_at),
+            bigint("expires_at", s.expires_at),
         ],
     }
 }
@@ -95,27 +104,16 @@ fn grant_row(code: &AuthorizationCode, created_at: i64) -> Row<'_> {
     let offline = code.scope.split(' ').any(|s| s == "offline_access");
     Row {
         table: "grants",
-        columns: &[
-            ("id", "text"),
-            ("client_id", "text"),
-            ("user_id", "text"),
-            ("session_id", "text"),
-            ("offline", "boolean"),
-            ("nnin_consent", "boolean"),
-            ("authorization_details", "text"),
-            ("created_at", "bigint"),
-            ("issuer", "text"),
-        ],
-        values: vec![
-            Box::new(&code.grant_id),
-            Box::new(&code.client_id),
-            Box::new(&code.user_id),
-            Box::new(&code.session_id),
-            Box::new(offline),
-            Box::new(code.terms.nnin_consent),
-            Box::new(&code.terms.authorization_details),
-            Box::new(created_at),
-            Box::new(&code.issuer),
+        columns: vec![
+            text("id", &code.grant_id),
+            text("client_id", &code.client_id),
+            text("user_id", &code.user_id),
+            text("session_id", &code.session_id),
+            boolean("offline", offline),
+            boolean("nnin_consent", code.terms.nnin_consent),
+            text("authorization_details", &code.terms.authorization_details),
+            bigint("created_at", created_at),
+            text("issuer", &code.issuer),
         ],
     }
 }
@@ -123,37 +121,21 @@ fn grant_row(code: &AuthorizationCode, created_at: i64) -> Row<'_> {
 fn code_row(code: &AuthorizationCode) -> Row<'_> {
     Row {
         table: "authorization_codes",
-        columns: &[
-            ("code_hash", "text"),
-            ("grant_id", "text"),
-            ("client_id", "text"),
-            ("redirect_uri", "text"),
-            ("code_challenge", "text"),
-            ("nonce", "text"),
-            ("scope", "text"),
-            ("user_id", "text"),
-            ("session_id", "text"),
-            ("method", "text"),
-            ("auth_time", "bigint"),
-            ("api_version", "bigint"),
-            ("issued_at", "bigint"),
-            ("expires_at", "bigint"),
-        ],
-        values: vec![
-            Box::new(code.code_hash.as_str()),
-            Box::new(&code.grant_id),
-            Box::new(&code.client_id),
-            Box::new(&code.redirect_uri),
-            Box::new(&code.code_challenge),
-            Box::new(&code.nonce),
-            Box::new(&code.scope),
-            Box::new(&code.user_id),
-            Box::new(&code.session_id),
-            Box::new(code.method.hint()),
-            Box::new(code.auth_time),
-            Box::new(i64::from(code.api_version)),
-            Box::new(code.issued_at),
-            Box::new(code.expires_at),
+        columns: vec![
+            text("code_hash", code.code_hash.as_str()),
+            text("grant_id", &code.grant_id),
+            text("client_id", &code.client_id),
+            text("redirect_uri", &code.redirect_uri),
+            text("code_challenge", &code.code_challenge),
+            text("nonce", &code.nonce),
+            text("scope", &code.scope),
+            text("user_id", &code.user_id),
+            text("session_id", &code.session_id),
+            text("method", code.method.hint()),
+            bigint("auth_time", code.auth_time),
+            bigint("api_version", i64::from(code.api_version)),
+            bigint("issued_at", code.issued_at),
+            bigint("expires_at", code.expires_at),
         ],
     }
 }
@@ -161,21 +143,13 @@ fn code_row(code: &AuthorizationCode) -> Row<'_> {
 fn access_token_row(t: &AccessTokenRecord) -> Row<'_> {
     Row {
         table: "access_tokens",
-        columns: &[
-            ("jti", "text"),
-            ("grant_id", "text"),
-            ("client_id", "text"),
-            ("issued_at", "bigint"),
-            ("expires_at", "bigint"),
-            ("token_hash", "text"),
-        ],
-        values: vec![
-            Box::new(&t.jti),
-            Box::new(&t.grant_id),
-            Box::new(&t.client_id),
-            Box::new(t.issued_at),
-            Box::new(t.expires_at),
-            Box::new(&t.token_hash),
+        columns: vec![
+            text("jti", &t.jti),
+            text("grant_id", &t.grant_id),
+            text("client_id", &t.client_id),
+            bigint("issued_at", t.issued_at),
+            bigint("expires_at", t.expires_at),
+            text("token_hash", &t.token_hash),
         ],
     }
 }
@@ -183,33 +157,19 @@ fn access_token_row(t: &AccessTokenRecord) -> Row<'_> {
 fn refresh_token_row(t: &RefreshToken) -> Row<'_> {
     Row {
         table: "refresh_tokens",
-        columns: &[
-            ("token_hash", "text"),
-            ("grant_id", "text"),
-            ("parent_hash", "text"),
-            ("client_id", "text"),
-            ("user_id", "text"),
-            ("scope", "text"),
-            ("session_id", "text"),
-            ("method", "text"),
-            ("auth_time", "bigint"),
-            ("api_version", "bigint"),
-            ("issued_at", "bigint"),
-            ("expires_at", "bigint"),
-        ],
-        values: vec![
-            Box::new(t.token_hash.as_str()),
-            Box::new(&t.grant_id),
-            Box::new(t.parent_hash.as_ref().map(StoreKey::as_str)),
-            Box::new(&t.client_id),
-            Box::new(&t.user_id),
-            Box::new(&t.scope),
-            Box::new(&t.session_id),
-            Box::new(t.method.hint()),
-            Box::new(t.auth_time),
-            Box::new(i64::from(t.api_version)),
-            Box::new(t.issued_at),
-            Box::new(t.expires_at),
+        columns: vec![
+            text("token_hash", t.token_hash.as_str()),
+            text("grant_id", &t.grant_id),
+            text("parent_hash", t.parent_hash.as_ref().map(StoreKey::as_str)),
+            text("client_id", &t.client_id),
+            text("user_id", &t.user_id),
+            text("scope", &t.scope),
+            text("session_id", &t.session_id),
+            text("method", t.method.hint()),
+            bigint("auth_time", t.auth_time),
+            bigint("api_version", i64::from(t.api_version)),
+            bigint("issued_at", t.issued_at),
+            bigint("expires_at", t.expires_at),
         ],
     }
 }
@@ -315,27 +275,24 @@ impl PgStore {
         ending: Option<(&str, i64)>,
         check: Option<&EndCheck<'_>>,
     ) -> StoreResult<Ending> {
+        let digest: Option<Vec<u8>> = check.map(|c| {
+            let digest =
+                aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, c.password.as_bytes());
+            digest.as_ref().to_vec()
+        });
         let mut parts = Vec::new();
         let mut params: Vec<&(dyn ToSql + Sync)> = Vec::new();
-        let digest = check.map(|c| {
-            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, c.password.as_bytes())
-                .as_ref()
-                .to_vec()
+        let checked = check.zip(digest.as_ref()).map(|(check, digest)| {
+            params.push(&check.user_id);
+            params.push(digest);
+            parts.push(
+                "checked AS (SELECT 1 FROM users WHERE id = $1::text
+                     AND failed_attempts = 0 AND locked_until IS NULL
+                     AND sha256(convert_to(password, 'UTF8')) = $2::bytea)"
+                    .to_owned(),
+            );
+            "checked"
         });
-        let checked = match (check, &digest) {
-            (Some(check), Some(digest)) => {
-                params.push(&check.user_id);
-                params.push(digest);
-                parts.push(
-                    "checked AS (SELECT 1 FROM users WHERE id = $1::text
-                         AND failed_attempts = 0 AND locked_until IS NULL
-                         AND sha256(convert_to(password, 'UTF8')) = $2::bytea)"
-                        .to_owned(),
-                );
-                Some("checked")
-            }
-            _ => None,
-        };
         let gate = if let Some((id, expires_at)) = &ending {
             parts.push(format!(
                 "ended AS ({})",
@@ -410,16 +367,6 @@ impl CodeStore for PgStore {
 
     async fn complete_login(&self, c: &Completion) -> StoreResult<()> {
         self.complete_login_ending(c, None, None).await.map(|_| ())
-    }
-
-    async fn code(&self, code: &StoreKey) -> StoreResult<Option<AuthorizationCode>> {
-        let sql = format!(
-            "SELECT {} FROM authorization_codes c JOIN grants g ON g.id = c.grant_id
-             WHERE c.code_hash = $1",
-            rows::CODE
-        );
-        let row = query_opt(&self.conn().await?, &sql, &[&code.as_str()]).await?;
-        row.as_ref().map(rows::code).transpose()
     }
 
     async fn code_with_user(

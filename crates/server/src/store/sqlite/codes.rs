@@ -76,16 +76,20 @@ impl CodeStore for SqliteStore {
         .await
     }
 
-    async fn code(&self, code: &StoreKey) -> StoreResult<Option<AuthorizationCode>> {
-        self.read(|conn| read_code(conn, code))
-    }
-
     async fn code_with_user(
         &self,
         code: &StoreKey,
     ) -> StoreResult<Option<(AuthorizationCode, Option<User>)>> {
         self.read(|conn| {
-            let Some(record) = read_code(conn, code)? else {
+            let Some(record) = conn
+                .prepare_cached(&format!(
+                    "SELECT {} FROM authorization_codes c
+                     WHERE c.code_hash = ? AND (SELECT 1 FROM grants WHERE id = c.grant_id)",
+                    rows::CODE
+                ))?
+                .query_row([code], rows::code)
+                .optional()?
+            else {
                 return Ok(None);
             };
             let user = conn
@@ -128,14 +132,4 @@ impl CodeStore for SqliteStore {
         })
         .await
     }
-}
-
-fn read_code(conn: &Connection, code: &StoreKey) -> rusqlite::Result<Option<AuthorizationCode>> {
-    conn.prepare_cached(&format!(
-        "SELECT {} FROM authorization_codes c
-         WHERE c.code_hash = ? AND (SELECT 1 FROM grants WHERE id = c.grant_id)",
-        rows::CODE
-    ))?
-    .query_row([code], rows::code)
-    .optional()
 }
